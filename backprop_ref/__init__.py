@@ -1,0 +1,51 @@
+r"""backprop_ref: backpropagation for fully connected networks, written as the formulas read.
+
+Every equation of the derivation is a plain loop over layer ``l``, node ``j`` and input node
+``k``, so that ``a[l][j]``, ``w[l][j][k]`` and ``delta[l][j]`` in the code are
+:math:`a_j^{[l]}`, :math:`w_{jk}^{[l]}` and :math:`\delta_j^{[l]}` on paper. The same lines run in
+floats, in mpmath at any precision, in interval arithmetic and in exact fractions, which makes
+the package an oracle for other implementations' gradients.
+
+It is a reference, slow by design: no NumPy in the loops, no vectorisation.
+
+>>> import backprop_ref as br
+>>> net = br.Network.random(sizes=[2, 3, 1], activations="sigmoid", seed=0)
+>>> g = br.gradients(net, [[0, 1]], [[1]], arithmetic=br.Mp(50))
+>>> len(g.dC_dw[1]), len(g.dC_dw[1][0])
+(3, 2)
+"""
+
+from .activations import Activation, get_activation
+from .arithmetic import Exact, Float, Interval, Mp, NotRational, UndecidableBranch
+from .backprop import Backward, Forward, backward, forward
+from .costs import Cost, get_cost
+from .network import Network
+from .numerical import numerical_gradients
+from .training import Gradients, History, cost_of, gradients, step, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation",
+    "Backward",
+    "Cost",
+    "Exact",
+    "Float",
+    "Forward",
+    "Gradients",
+    "History",
+    "Interval",
+    "Mp",
+    "Network",
+    "NotRational",
+    "UndecidableBranch",
+    "backward",
+    "cost_of",
+    "forward",
+    "get_activation",
+    "get_cost",
+    "gradients",
+    "numerical_gradients",
+    "step",
+    "train",
+]

@@ -1,0 +1,173 @@
+r"""Costs :math:`C(a^{[L]}, y)` of one example, and :math:`\partial C / \partial a_j^{[L]}`.
+
+The formulas of the backward pass are for one example :math:`x`; the cost of a batch is the mean
+(or sum) of these, and so is its gradient (erratum E7). Which framework loss each cost equals:
+
+* ``half_squared_error``: :math:`C = \tfrac12 \sum_j (a_j - y_j)^2`, the article's cost; per
+  example it is ``torch.nn.MSELoss(reduction="sum")(a, y) / 2``.
+* ``mse``: :math:`C = \tfrac1{n_L} \sum_j (a_j - y_j)^2`; ``torch.nn.MSELoss()`` (the mean over
+  outputs and, with ``reduction="mean"``, over examples), Keras ``MeanSquaredError``.
+* ``binary_cross_entropy``: :math:`C = -\tfrac1{n_L}\sum_j [y_j \log a_j + (1 - y_j)\log(1 - a_j)]`;
+  ``torch.nn.BCELoss()`` on probabilities (a sigmoid output layer).
+* ``cross_entropy``: :math:`C = -\sum_j y_j \log a_j` with a softmax output layer;
+  ``torch.nn.CrossEntropyLoss()`` applied to the logits :math:`z^{[L]}`, with class indices as
+  one-hot targets or with class probabilities; Keras ``CategoricalCrossentropy``.
+
+A term with :math:`y_j = 0` in a cross-entropy is 0 whatever :math:`a_j` is (:math:`0 \log 0 = 0`),
+so its derivative is 0 too: a softmax output that underflowed to 0 where the target is 0 keeps the
+gradient finite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Cost:
+    """A cost of one example: ``value(ar, a, y)`` and ``dC_da(ar, a, y)``."""
+
+    name = "cost"
+    rational = False
+    needs_softmax = False
+    targets_in_unit_interval = False
+    framework = ""
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cost) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def value(self, ar: Any, a: list, y: list) -> Any:
+        raise NotImplementedError
+
+    def dC_da(self, ar: Any, a: list, y: list) -> list:
+        raise NotImplementedError
+
+
+class HalfSquaredError(Cost):
+    r""":math:`C = \tfrac12 \sum_j (a_j - y_j)^2`, :math:`\partial C/\partial a_j = a_j - y_j`."""
+
+    name = "half_squared_error"
+    rational = True
+    framework = 'torch.nn.MSELoss(reduction="sum")(a, y) / 2, one example'
+
+    def value(self, ar: Any, a: list, y: list) -> Any:
+        C = ar.zero
+        for j in range(len(a)):
+            C += (a[j] - y[j]) * (a[j] - y[j])
+        return C / 2
+
+    def dC_da(self, ar: Any, a: list, y: list) -> list:
+        g = [None] * len(a)
+        for j in range(len(a)):
+            g[j] = a[j] - y[j]
+        return g
+
+
+class MSE(Cost):
+    r""":math:`C = \tfrac1{n_L} \sum_j (a_j - y_j)^2`, :math:`\partial C/\partial a_j = 2(a_j - y_j)/n_L`."""
+
+    name = "mse"
+    rational = True
+    framework = "torch.nn.MSELoss(); tf.keras.losses.MeanSquaredError()"
+
+    def value(self, ar: Any, a: list, y: list) -> Any:
+        C = ar.zero
+        for j in range(len(a)):
+            C += (a[j] - y[j]) * (a[j] - y[j])
+        return C / len(a)
+
+    def dC_da(self, ar: Any, a: list, y: list) -> list:
+        g = [None] * len(a)
+        for j in range(len(a)):
+            g[j] = 2 * (a[j] - y[j]) / len(a)
+        return g
+
+
+class BinaryCrossEntropy(Cost):
+    r""":math:`C = -\tfrac1{n_L}\sum_j [y_j \log a_j + (1 - y_j) \log(1 - a_j)]`.
+
+    :math:`\partial C/\partial a_j = -\tfrac1{n_L}[y_j / a_j - (1 - y_j)/(1 - a_j)]`; targets in
+    [0, 1], outputs strictly between 0 and 1 wherever the matching term is needed.
+    """
+
+    name = "binary_cross_entropy"
+    targets_in_unit_interval = True
+    framework = "torch.nn.BCELoss() on probabilities (sigmoid outputs)"
+
+    def value(self, ar: Any, a: list, y: list) -> Any:
+        C = ar.zero
+        for j in range(len(a)):
+            if y[j] != 0:
+                C -= y[j] * ar.log(_positive(a[j], j, "a"))
+            if y[j] != 1:
+                C -= (ar.one - y[j]) * ar.log(_positive(ar.one - a[j], j, "1 - a"))
+        return C / len(a)
+
+    def dC_da(self, ar: Any, a: list, y: list) -> list:
+        g = [None] * len(a)
+        for j in range(len(a)):
+            g[j] = ar.zero
+            if y[j] != 0:
+                g[j] -= y[j] / _positive(a[j], j, "a")
+            if y[j] != 1:
+                g[j] += (ar.one - y[j]) / _positive(ar.one - a[j], j, "1 - a")
+            g[j] = g[j] / len(a)
+        return g
+
+
+class CrossEntropy(Cost):
+    r""":math:`C = -\sum_j y_j \log a_j` with a softmax output layer;
+    :math:`\partial C/\partial a_j = -y_j / a_j` (0 where :math:`y_j = 0`).
+
+    Through the softmax Jacobian, (5) turns this into :math:`\delta_j^{[L]} = a_j - y_j \sum_k y_k`,
+    which is :math:`a_j - y_j` for targets that sum to 1.
+    """
+
+    name = "cross_entropy"
+    needs_softmax = True
+    targets_in_unit_interval = True
+    framework = "torch.nn.CrossEntropyLoss() on the logits z^[L]; tf.keras CategoricalCrossentropy"
+
+    def value(self, ar: Any, a: list, y: list) -> Any:
+        C = ar.zero
+        for j in range(len(a)):
+            if y[j] != 0:
+                C -= y[j] * ar.log(_positive(a[j], j, "a"))
+        return C
+
+    def dC_da(self, ar: Any, a: list, y: list) -> list:
+        g = [None] * len(a)
+        for j in range(len(a)):
+            g[j] = ar.zero if y[j] == 0 else -y[j] / _positive(a[j], j, "a")
+        return g
+
+
+def _positive(value: Any, j: int, what: str) -> Any:
+    """``value`` if it is not 0; a cross-entropy term with target != 0 is infinite at 0."""
+    if value == 0:
+        raise ValueError(
+            f"{what}[L][{j}] is 0 where its target needs it positive: the cost is infinite in this "
+            "arithmetic (the output underflowed); use Mp for more range"
+        )
+    return value
+
+
+COSTS = {cls.name: cls() for cls in (HalfSquaredError, MSE, BinaryCrossEntropy, CrossEntropy)}
+NAMES = tuple(COSTS)
+
+
+def get_cost(spec: Any) -> Cost:
+    """The cost named ``spec`` (or ``spec`` itself if it is a :class:`Cost`)."""
+    if isinstance(spec, Cost):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"cost must be a cost name such as 'mse', got {spec!r}")
+    key = spec.strip().lower()
+    if key not in COSTS:
+        raise ValueError(f"unknown cost {spec!r}; known: {', '.join(NAMES)}")
+    return COSTS[key]
