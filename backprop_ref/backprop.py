@@ -54,18 +54,23 @@ def convert(net: Network, arithmetic: Any) -> Parameters:
 
 def check_arithmetic(net: Network, arithmetic: Any, cost: Cost | None = None) -> None:
     """Refuse, naming it, an activation or cost that ``Exact()`` cannot evaluate."""
+    if isinstance(arithmetic, type) or not hasattr(arithmetic, "convert") or not hasattr(arithmetic, "zero"):
+        raise TypeError(
+            f"arithmetic must be an arithmetic object such as Float(), Mp(50), Interval(50) or "
+            f"Exact(), got {arithmetic!r}"
+        )
     if getattr(arithmetic, "exact", False):
+        if cost is not None and not cost.rational:
+            raise TypeError(
+                f"{arithmetic!r} cannot evaluate the {cost.name} cost: it needs logarithms "
+                "(Exact supports half_squared_error and mse)"
+            )
         for l in range(1, net.L + 1):
             if not net.sigma[l].rational:
                 raise TypeError(
                     f"{arithmetic!r} cannot evaluate the {net.sigma[l].name} activation of layer "
                     f"{l}: it is not rational (Exact supports identity, relu, leaky_relu)"
                 )
-        if cost is not None and not cost.rational:
-            raise TypeError(
-                f"{arithmetic!r} cannot evaluate the {cost.name} cost: it needs logarithms "
-                "(Exact supports half_squared_error and mse)"
-            )
 
 
 def check_cost(net: Network, cost: Cost) -> None:
@@ -158,9 +163,12 @@ def backward(net: Network, fwd: Forward, y: Any, cost: Any = "half_squared_error
     check_cost(net, cost)
     ar = fwd.arithmetic
     check_arithmetic(net, ar, cost)
+    if fwd.params.net is not net and fwd.params.net != net:
+        raise ValueError(
+            f"the forward pass is of another network ({fwd.params.net!r}), not of {net!r}: "
+            "its z and a do not belong to these weights"
+        )
     params = fwd.params if fwd.params.net is net else convert(net, ar)
-    if params.net.n != net.n:
-        raise ValueError(f"the forward pass is of a network of sizes {params.net.n}, not {net.n}")
     dC_dw, dC_db = zeros(net, ar)
     return backward_pass(params, fwd, target(net, ar, cost, y), cost, dC_dw, dC_db)
 
