@@ -148,11 +148,17 @@ class CrossEntropy(Cost):
 
 
 def _positive(value: Any, j: int, what: str) -> Any:
-    """``value`` if it is not 0; a cross-entropy term with target != 0 is infinite at 0."""
+    """``value`` if it is positive; a cross-entropy term with target != 0 is infinite at 0 and
+    undefined below (an interval that is not surely positive is refused too)."""
     if value == 0:
         raise ValueError(
             f"{what}[L][{j}] is 0 where its target needs it positive: the cost is infinite in this "
             "arithmetic (the output underflowed); use Mp for more range"
+        )
+    if not value > 0:
+        raise ValueError(
+            f"{what}[L][{j}] is {value}, not positive, where its target needs a logarithm of it: "
+            "the outputs of a cross-entropy must be probabilities (a sigmoid or softmax output layer)"
         )
     return value
 

@@ -206,8 +206,11 @@ def cost_of(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_
     """The cost alone (forward passes only), mean or sum over the examples."""
     cost = get_cost(cost)
     ar = Float() if arithmetic is None else arithmetic
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     xs, ys = batch(xs, ys)
     check_cost(net, cost)
+    check_arithmetic(net, ar, cost)
     params = convert(net, ar)
     C = ar.zero
     for i in range(len(xs)):
