@@ -135,8 +135,8 @@ class LeakyReLU(Activation):
             raise TypeError(f"leaky_relu slope must be a number, got {slope!r}")
         try:
             self.slope = Fraction(slope)
-        except (TypeError, ValueError):
-            raise ValueError(f"leaky_relu slope must be a number, got {slope!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"leaky_relu slope must be a finite number, got {slope!r}") from None
         text = slope if isinstance(slope, str) else _short(self.slope)
         self.name = "leaky_relu" if self.slope == Fraction(1, 100) else f"leaky_relu({text})"
 

@@ -76,13 +76,10 @@ def _parse(text: str, where: str, what: str) -> Any:
 
 def to_vector(values: Any, length: int, where: str, what: str = "entries") -> list:
     """A checked copy of one example (``x`` or ``y``) of the given length."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
-        if hasattr(values, "tolist"):
-            values = values.tolist()
-        else:
-            raise TypeError(f"{where} must be a sequence of {length} numbers, got {values!r}")
     if hasattr(values, "tolist") and not isinstance(values, list):
         values = values.tolist()
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{where} must be a sequence of {length} numbers, got {values!r}")
     if len(values) != length:
         raise ValueError(f"{where} has {len(values)} entries, expected {length}")
     out = [None] * length
@@ -220,6 +217,10 @@ def _activations(spec: Any, L: int) -> list:
     if isinstance(spec, (str, Activation)):
         names = [spec] * L
     else:
+        if not isinstance(spec, Sequence):
+            raise TypeError(
+                f"activations must be an activation name or a list of {L} names, got {spec!r}"
+            )
         names = list(spec)
         if len(names) == L + 1 and names[0] is None:
             names = names[1:]
