@@ -21,6 +21,7 @@ from .backprop import Backward, Forward, backward, forward
 from .costs import Cost, get_cost
 from .network import Network
 from .numerical import numerical_gradients
+from .plot import plot_backward, plot_network, plot_report, plot_training  # matplotlib on call
 from .training import Gradients, History, cost_of, gradients, step, train
 
 __version__ = "0.1.0"
@@ -46,6 +47,10 @@ __all__ = [
     "get_cost",
     "gradients",
     "numerical_gradients",
+    "plot_backward",
+    "plot_network",
+    "plot_report",
+    "plot_training",
     "step",
     "train",
 ]
