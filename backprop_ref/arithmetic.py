@@ -74,6 +74,7 @@ class Float:
         self.log1p = math.log1p
         self.tanh = math.tanh
         self.sqrt = math.sqrt
+        self.convert = float  # the builtin itself: no method call per number
         self._sqrt_half = math.sqrt(0.5)
 
     def __repr__(self) -> str:
@@ -84,9 +85,6 @@ class Float:
 
     def __hash__(self) -> int:
         return hash("Float")
-
-    def convert(self, x: Any) -> float:
-        return float(x)
 
     def exp(self, x: float) -> float:
         try:
@@ -145,6 +143,8 @@ class Mp:
         self.tanh = ctx.tanh
         self.sqrt = ctx.sqrt
         self.ncdf = ctx.ncdf
+        self._prec = ctx.prec
+        self._make = ctx.make_mpf
 
     def __repr__(self) -> str:
         return self.name
@@ -156,9 +156,14 @@ class Mp:
         return hash(self.name)
 
     def convert(self, x: Any) -> Any:
+        if type(x) is float and math.isfinite(x):
+            # the float's exact value m 2^e, rounded once to the working precision: the same
+            # number as ctx.mpf(x), without mpf()'s generic dispatch (most weights are floats)
+            p, q = x.as_integer_ratio()
+            return self._make(libmp.from_man_exp(p, 1 - q.bit_length(), self._prec, "n"))
         if isinstance(x, Fraction):
             p, q = x.numerator, x.denominator
-            return self.ctx.make_mpf(libmp.from_rational(p, q, self.ctx.prec, "n"))
+            return self._make(libmp.from_rational(p, q, self._prec, "n"))
         return self.ctx.mpf(x)
 
     def sign(self, x: Any) -> int:
@@ -220,6 +225,13 @@ class Interval:
         )
 
     def convert(self, x: Any) -> Any:
+        if type(x) is float and math.isfinite(x):
+            # the float's exact value m 2^e, rounded down and up: what ctx.mpf(x) gives, faster
+            p, q = x.as_integer_ratio()
+            e, prec = 1 - q.bit_length(), self.ctx.prec
+            lo = libmp.from_man_exp(p, e, prec, "f")
+            hi = lo if prec >= 53 else libmp.from_man_exp(p, e, prec, "c")  # 53 bits hold a float
+            return self.ctx.make_mpf((lo, hi))
         if isinstance(x, Fraction):
             p, q, prec = x.numerator, x.denominator, self.ctx.prec
             return self.ctx.make_mpf(

@@ -47,8 +47,8 @@ def convert(net: Network, arithmetic: Any) -> Parameters:
     w: list = [None]
     b: list = [None]
     for l in range(1, net.L + 1):
-        w.append([[ar.convert(v) for v in row] for row in net.w[l]])
-        b.append([ar.convert(v) for v in net.b[l]])
+        w.append([list(map(ar.convert, row)) for row in net.w[l]])  # map: one lookup per row
+        b.append(list(map(ar.convert, net.b[l])))
     return Parameters(ar, net, w, b)
 
 
@@ -85,7 +85,7 @@ def check_cost(net: Network, cost: Cost) -> None:
 def example(net: Network, ar: Any, x: Any, where: str = "x") -> list:
     """One input, checked and converted."""
     values = to_vector(x, net.n[0], where, "inputs")
-    return [ar.convert(v) for v in values]
+    return list(map(ar.convert, values))
 
 
 def target(net: Network, ar: Any, cost: Cost, y: Any, where: str = "y") -> list:
@@ -95,7 +95,7 @@ def target(net: Network, ar: Any, cost: Cost, y: Any, where: str = "y") -> list:
         for j in range(len(values)):
             if not 0 <= values[j] <= 1:
                 raise ValueError(f"{where}[{j}] is {values[j]}: {cost.name} needs targets in [0, 1]")
-    return [ar.convert(v) for v in values]
+    return list(map(ar.convert, values))
 
 
 @dataclass

@@ -90,14 +90,14 @@ def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_square
     xs, ys = batch(xs, ys)
     check_cost(net, cost)
     check_arithmetic(net, ar, cost)
-    params = convert(net, ar)
+    _whole(workers, "workers", 1)
     if workers != 1:
         from .parallel import gradient_sums
 
         dC_dw, dC_db, C = gradient_sums(net, xs, ys, cost, ar, workers)
     else:
-        dC_dw, dC_db, C = sums(params, xs, ys, cost)
-    if reduction == "mean":
+        dC_dw, dC_db, C = sums(convert(net, ar), xs, ys, cost)
+    if reduction == "mean" and len(xs) > 1:  # the mean of one example is its sum, as it is
         divide(dC_dw, dC_db, len(xs))
         C = C / len(xs)
     return Gradients(dC_dw, dC_db, C, ar, reduction, len(xs))
