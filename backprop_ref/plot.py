@@ -154,6 +154,14 @@ def _new_axes(net: Network, ax: Any, extra_height: float = 0.0, extra_width: flo
     return ax
 
 
+def _ink(colour: Any) -> str:
+    """Black text on a light fill, white on a dark one."""
+    from matplotlib.colors import to_rgb
+
+    r, g, b = to_rgb(colour)
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+
+
 def _fmt(value: float, digits: int) -> str:
     return f"{value:.{digits}g}"
 
@@ -209,7 +217,7 @@ def _draw(ax: Any, net: Network, edge_values: list, edge_cmap: Any, edge_norm: A
             ax.add_patch(circle)
             if node_label_on:
                 text = ax.text(x, y, node_label(l, j), fontsize=10, ha="center", va="center",
-                               zorder=5)
+                               zorder=5, color=_ink(node_colours[l][j]))
                 text.set_gid(f"label a[{l}][{j}]")
             if node_texts is not None and node_texts[l] is not None:
                 text = ax.text(x, y - r - 0.06, node_texts[l][j], fontsize=8, ha="center",

@@ -179,6 +179,11 @@ def test_backward_colours_follow_the_deltas(plt):
     lo, hi = bar[0].get_ylim()
     assert lo == pytest.approx(-hi)
     assert hi == pytest.approx(max(abs(d) for d, _ in deltas))
+    # labels stay readable: white on the darkest node, black on the palest
+    darkest, palest = deltas[0][1], min(deltas, key=lambda d: abs(d[0]))[1]
+    label = {t.get_gid(): t for t in ax.texts}
+    assert label[f"label {darkest}"].get_color() == "white"
+    assert label[f"label {palest}"].get_color() == "black"
     shown = texts(ax)
     assert shown["value a[2][3]"] == f"$\\delta$ = {float(bwd.delta[2][3]):.3g}"
     assert "value a[0][0]" not in shown
