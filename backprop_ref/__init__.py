@@ -19,6 +19,7 @@ from .activations import Activation, get_activation
 from .arithmetic import Exact, Float, Interval, Mp, NotRational, UndecidableBranch
 from .backprop import Backward, Forward, backward, forward
 from .costs import Cost, get_cost
+from .explain import Explanation, explain
 from .network import Network
 from .numerical import numerical_gradients
 from .plot import plot_backward, plot_network, plot_report, plot_training  # matplotlib on call
@@ -31,6 +32,7 @@ __all__ = [
     "Backward",
     "Cost",
     "Exact",
+    "Explanation",
     "Float",
     "Forward",
     "Gradients",
@@ -42,6 +44,7 @@ __all__ = [
     "UndecidableBranch",
     "backward",
     "cost_of",
+    "explain",
     "forward",
     "get_activation",
     "get_cost",

@@ -32,6 +32,63 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if run(sys.stdout, dps=args.dps) else 1
 
 
+def _whole_numbers(text: str, option: str) -> list:
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise UsageError(f"{option} must be whole numbers separated by commas, got {text!r}") from None
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import random
+
+    from .demo import DEMO_COST, DEMO_X, DEMO_Y, demo_network
+    from .explain import explain
+    from .network import Network
+
+    activations = None if args.activations is None else args.activations.split(",")
+    if activations is not None and len(activations) == 1:
+        activations = activations[0]
+    try:
+        if args.sizes is None:
+            if args.seed is not None:
+                raise UsageError("--seed draws a random network: give --sizes too")
+            demo = demo_network()
+            net = demo if activations is None else Network(demo.w, demo.b, activations)
+            x, y = DEMO_X, DEMO_Y
+        else:
+            sizes = _whole_numbers(args.sizes, "--sizes")
+            seed = 0 if args.seed is None else args.seed
+            net = Network.random(sizes, "sigmoid" if activations is None else activations, seed)
+            rng = random.Random(f"explain {seed}")  # the example, apart from the network's stream
+            x = [f"{rng.randint(-100, 100) / 100:.2f}" for k in range(net.n[0])]
+            if net.activations[net.L] == "softmax":
+                hot = rng.randrange(net.n[net.L])
+                y = ["1" if j == hot else "0" for j in range(net.n[net.L])]
+            else:
+                y = [f"{rng.randint(0, 100) / 100:.2f}" for j in range(net.n[net.L])]
+        cost = args.cost
+        if cost is None:
+            cost = "cross_entropy" if net.activations[net.L] == "softmax" else DEMO_COST
+        equations = None if args.equations is None else args.equations.split(",")
+        e = explain(net, x, y, cost, layer=args.layer, node=args.node, equations=equations,
+                    digits=args.digits)
+    except (ValueError, TypeError) as error:
+        raise UsageError(str(error)) from None
+    if args.format == "markdown":
+        out = e.markdown()
+    elif args.format == "latex":
+        out = e.latex()
+    else:
+        out = e.text(unicode=args.format == "text") + "\n"
+        try:
+            out.encode(sys.stdout.encoding or "ascii")
+        except (UnicodeEncodeError, LookupError):  # a terminal without sub- and superscripts
+            out = e.text(unicode=False) + "\n"
+    sys.stdout.write(out)
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors on one line (no usage block): ``prog: message``, exit 2."""
 
@@ -50,6 +107,26 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="work through a built-in example and check it")
     demo.add_argument("--dps", type=_dps, default=50, help="digits of the check (default 50)")
     demo.set_defaults(run=cmd_demo)
+
+    explain = sub.add_parser(
+        "explain",
+        help="write out one forward and backward pass, every index and number filled in",
+        description="Every instance of (1), (2), BP1 (or (5) for softmax), BP2, BP3 and BP4 of one "
+        "example, with its indices filled in and its numbers substituted. Without --sizes: the "
+        "demo's network and example.",
+    )
+    explain.add_argument("--sizes", help="layer sizes n[0],...,n[L] of a random network, e.g. 2,3,1")
+    explain.add_argument("--activations", help="one name, or one per layer 1..L: sigmoid,identity")
+    explain.add_argument("--cost", help="default: cross_entropy for a softmax output, else "
+                         "half_squared_error")
+    explain.add_argument("--seed", type=int, help="seed of the random network and example (with --sizes)")
+    explain.add_argument("--layer", type=int, help="show only layer L")
+    explain.add_argument("--node", type=int, help="show only node J of --layer")
+    explain.add_argument("--equations", help="only these labels, e.g. 1,2,BP2 (see explain.FAMILIES)")
+    explain.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
+    explain.add_argument("--format", choices=("text", "ascii", "markdown", "latex"), default="text",
+                         help="text (Unicode), ascii, markdown (with $...$ math) or latex")
+    explain.set_defaults(run=cmd_explain)
 
     return top
 
