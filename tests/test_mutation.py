@@ -1,0 +1,228 @@
+"""No public function changes the lists it is given, and none hands back the caller's own lists.
+
+Every callable that ``backprop_ref.__all__`` exports is either called here on deep-copied inputs
+(and the inputs compared with their copies afterwards), or listed in ``NOT_CALLED`` with the
+reason. A new public function that is in neither fails ``test_every_public_callable_is_covered``.
+"""
+
+from __future__ import annotations
+
+import copy
+from fractions import Fraction
+from types import SimpleNamespace
+
+import mpmath
+import pytest
+from conftest import need
+
+import backprop_ref as br
+
+N = None
+
+NOT_CALLED = {
+    # arithmetic types: built from one int (dps), they take no caller lists
+    "Float", "Mp", "Interval", "Exact",
+    # exception types
+    "NotRational", "UndecidableBranch",
+    # base classes of activations and costs (their instances are called below, through names)
+    "Activation", "Cost",
+    # result records (dataclasses that the functions fill; they hold what they are given)
+    "Forward", "Backward", "Gradients", "History", "Explanation",
+}
+
+COVERED: set = set()
+
+
+def covers(*names):
+    def mark(test):
+        COVERED.update(names)
+        return test
+    return mark
+
+
+def caller_data() -> dict:
+    """Inputs of every kind of number, nested as the API takes them."""
+    w = [N, [[0.5, "-0.25"], [Fraction(1, 3), mpmath.mpf("0.75")], [1, -2]],
+         [[0.25, "0.5", -1], ["-0.125", 1, Fraction(2, 5)]]]
+    b = [N, ["0.1", 0, -0.5], [0.25, Fraction(-1, 7)]]
+    activations = [N, "tanh", "softmax"]
+    xs = [[0.5, "-1"], [Fraction(3, 2), 2], [mpmath.mpf("0.25"), -0.75]]
+    ys = [[1, 0], ["0.25", "0.75"], [0.0, 1.0]]
+    return {"w": w, "b": b, "activations": activations, "xs": xs, "ys": ys}
+
+
+def check_unchanged(call):
+    """Run ``call(data)`` on a fresh copy and assert the copy is equal to the original afterwards."""
+    data = caller_data()
+    kept = copy.deepcopy(data)
+    result = call(data)
+    assert data == kept
+    return data, result
+
+
+@covers("Network")
+def test_network_constructor():
+    data, net = check_unchanged(lambda d: br.Network(d["w"], d["b"], d["activations"]))
+    # the network holds copies: changing them later does not reach the caller's lists
+    net.w[1][0][0] = 99
+    net.b[2][1] = 99
+    assert data["w"][1][0][0] == 0.5 and data["b"][2][1] == Fraction(-1, 7)
+    assert net.w[1] is not data["w"][1] and net.w[1][0] is not data["w"][1][0]
+
+
+@covers("Network")
+def test_network_random_and_with_parameters():
+    sizes = [2, 3, 2]
+    kept = list(sizes)
+    acts = ["relu", "identity"]
+    net = br.Network.random(sizes, acts, seed=4)
+    assert sizes == kept and acts == ["relu", "identity"]
+    w, b = copy.deepcopy(net.w), copy.deepcopy(net.b)
+    data = caller_data()
+    kept_data = copy.deepcopy(data)
+    other = net.with_parameters(data["w"], data["b"])
+    assert data == kept_data and net.w == w and net.b == b
+    other.w[1][0][0] = 7
+    assert data["w"][1][0][0] == 0.5
+
+
+def each_arithmetic():
+    return [br.Float(), br.Mp(30), br.Interval(30)]
+
+
+@covers("forward", "backward")
+@pytest.mark.parametrize("ar", each_arithmetic(), ids=repr)
+def test_forward_and_backward(ar):
+    def call(d):
+        net = br.Network(d["w"], d["b"], d["activations"])
+        net_kept = copy.deepcopy((net.w, net.b, net.activations))
+        fwd = br.forward(net, d["xs"][0], ar)
+        assert fwd.a[0] is not d["xs"][0]
+        z_kept, a_kept = copy.deepcopy(fwd.z), copy.deepcopy(fwd.a)
+        bwd = br.backward(net, fwd, d["ys"][1], "cross_entropy")
+        assert (net.w, net.b, net.activations) == net_kept  # the network is not changed either
+        assert str(fwd.z) == str(z_kept) and str(fwd.a) == str(a_kept)  # nor the forward pass
+        return bwd
+    check_unchanged(call)
+
+
+@covers("gradients", "cost_of", "step")
+@pytest.mark.parametrize("ar", [br.Float(), br.Mp(30)], ids=repr)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_gradients_cost_of_and_step(ar, reduction):
+    def call(d):
+        net = br.Network(d["w"], d["b"], d["activations"])
+        net_kept = copy.deepcopy((net.w, net.b))
+        g = br.gradients(net, d["xs"], d["ys"], "cross_entropy", ar, reduction)
+        br.cost_of(net, d["xs"], d["ys"], "cross_entropy", ar, reduction)
+        g_kept = copy.deepcopy((g.dC_dw, g.dC_db))
+        alpha = ["0.5"]
+        new = br.step(net, g, alpha[0])
+        assert alpha == ["0.5"]
+        assert (g.dC_dw, g.dC_db) == g_kept
+        assert (net.w, net.b) == net_kept and new.w != net.w
+        return new
+    check_unchanged(call)
+
+
+@covers("train")
+def test_train():
+    def call(d):
+        net = br.Network(d["w"], d["b"], d["activations"])
+        net_kept = copy.deepcopy((net.w, net.b))
+        history = br.train(net, d["xs"], d["ys"], "cross_entropy", alpha="0.5", epochs=3, batch_size=2, seed=1)
+        assert (net.w, net.b) == net_kept and history.net.w != net.w
+        return history
+    check_unchanged(call)
+
+
+@covers("numerical_gradients")
+def test_numerical_gradients():
+    def call(d):
+        net = br.Network(d["w"], d["b"], d["activations"])
+        net_kept = copy.deepcopy((net.w, net.b))
+        only = ["dC/dw[1][0][1]", "dC/db[2][0]"]
+        g = br.numerical_gradients(net, d["xs"], d["ys"], "cross_entropy", dps=20, only=only)
+        assert only == ["dC/dw[1][0][1]", "dC/db[2][0]"]
+        assert (net.w, net.b) == net_kept
+        return g
+    check_unchanged(call)
+
+
+@covers("get_activation", "get_cost")
+def test_activation_and_cost_objects_do_not_change_their_arguments():
+    ar = br.Mp(30)
+    for name in ["identity", "sigmoid", "tanh", "relu", "leaky_relu(0.2)", "softplus", "gelu", "softmax"]:
+        sigma = br.get_activation(name)
+        z = [ar.convert(v) for v in [Fraction(1, 2), -2, 3]]
+        kept = list(z)
+        a = sigma(ar, z)
+        assert z == kept and a is not z
+    for name in ["half_squared_error", "mse", "binary_cross_entropy", "cross_entropy"]:
+        cost = br.get_cost(name)
+        a = [ar.convert(v) for v in [Fraction(1, 4), Fraction(3, 4)]]
+        y = [ar.convert(v) for v in [Fraction(1, 2), Fraction(1, 2)]]
+        kept = (list(a), list(y))
+        cost.value(ar, a, y)
+        g = cost.dC_da(ar, a, y)
+        assert (a, y) == kept and g is not a
+
+
+@covers("plot_network", "plot_backward", "plot_training", "plot_report")
+def test_plots():
+    need("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def call(d):
+        net = br.Network(d["w"], d["b"], d["activations"])
+        fwd = br.forward(net, d["xs"][0], br.Mp(20))
+        bwd = br.backward(net, fwd, d["ys"][0], "cross_entropy")
+        history = br.train(net, d["xs"], d["ys"], "cross_entropy", epochs=2)
+        report = SimpleNamespace(entries=[
+            SimpleNamespace(kind="w", index=(l, j, k), example=None, ratio=[0.5, None][(j + k) % 2],
+                            status=["ok", "undecidable"][(j + k) % 2])
+            for l in range(1, net.L + 1) for j in range(net.n[l]) for k in range(net.n[l - 1])
+        ] + [SimpleNamespace(kind="b", index=(l, j), example=None, ratio=0.0, status="ok")
+             for l in range(1, net.L + 1) for j in range(net.n[l])])
+        costs = list(history.costs)
+        kept = copy.deepcopy((net.w, net.b, str(fwd.a), str(fwd.z), str(bwd.delta), str(bwd.dC_dw), costs,
+                              [vars(e) for e in report.entries]))
+        br.plot_network(net, fwd)
+        br.plot_backward(net, fwd, bwd)
+        br.plot_training(history)
+        br.plot_training(costs)
+        br.plot_report(report)
+        plt.close("all")
+        assert (net.w, net.b, str(fwd.a), str(fwd.z), str(bwd.delta), str(bwd.dC_dw), costs,
+                [vars(e) for e in report.entries]) == kept
+        assert history.costs == costs
+    check_unchanged(call)
+
+
+@covers("explain")
+def test_explain():
+    def call(d):
+        net = br.Network(d["w"], d["b"], d["activations"])
+        kept = copy.deepcopy((net.w, net.b))
+        x, y = d["xs"][1], d["ys"][1]
+        text = str(br.explain(net, x, y, "cross_entropy", br.Mp(30)))
+        assert text
+        assert (net.w, net.b) == kept
+    check_unchanged(call)
+
+
+def test_every_public_callable_is_covered():
+    """Every callable in ``__all__`` is called by a test above or is a type listed in ``NOT_CALLED``.
+
+    ``COVERED`` is filled by the ``covers`` decorators when this file is imported, so the test
+    holds whatever order the tests run in.
+    """
+    exported = {name for name in br.__all__ if callable(getattr(br, name))}
+    for name in NOT_CALLED & exported:
+        assert isinstance(getattr(br, name), type), f"{name} is excluded but is not a type"
+    assert COVERED == exported - NOT_CALLED, (
+        f"public callables with no mutation test: {sorted(exported - NOT_CALLED - COVERED)}"
+    )
