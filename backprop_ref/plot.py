@@ -482,7 +482,7 @@ def plot_training(history: Any, *, ax: Any = None, log: bool = False, label: str
     ax.set_ylabel(r"cost $C$")
     ax.grid(True, which="both", alpha=0.3)
     if label:
-        ax.legend()
+        ax.legend(fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
     return ax
