@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import Counter
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -432,3 +433,15 @@ def test_cli_as_a_program():
     bwd = br.backward(net, br.forward(net, DEMO_X), DEMO_Y, DEMO_COST)
     d, g = format_number(bwd.delta[2][0]), format_number(bwd.dC_da[0])
     assert f"BP1     δ₀⁽²⁾ = ∂C/∂a₀⁽²⁾ σ'(z₀⁽²⁾) = ({g})(1) = {d}\n" in done.stdout
+
+
+def test_readme_example_is_what_the_command_prints(capsys):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Worked examples", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```text\n\$ backprop-ref (.*?)\n(.*?)```", section, re.S)
+    argv = block.group(1).split()
+    assert argv[0] == "explain"
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert code == 0 and err == ""
+    assert out == block.group(2)
