@@ -184,11 +184,12 @@ def zeros(net: Network, ar: Any) -> tuple:
 
 
 def backward_pass(params: Parameters, fwd: Forward, y: list, cost: Cost,
-                  dC_dw: list, dC_db: list) -> Backward:
+                  dC_dw: list | None, dC_db: list | None) -> Backward:
     """(5)/BP1, BP2, BP3, BP4 on one example; BP3 and BP4 are *added* to ``dC_db``, ``dC_dw``.
 
     Adding lets a batch accumulate its gradient example by example with no per-example copies;
-    for one example, start from :func:`zeros`.
+    for one example, start from :func:`zeros`. With ``dC_dw`` and ``dC_db`` None, only the deltas
+    are computed (:mod:`backprop_ref.parallel` adds BP3 and BP4 later, split by rows).
     """
     ar, w = params.arithmetic, params.w
     L, n, sigma = params.net.L, params.net.n, params.net.sigma
@@ -212,10 +213,16 @@ def backward_pass(params: Parameters, fwd: Forward, y: list, cost: Cost,
                 delta[l][j] += delta[l + 1][k] * w[l + 1][k][j]  # (BP2) sum_k delta_k^[l+1] w_kj^[l+1]
             delta[l][j] *= sigma[l].prime(ar, z[l][j], a[l][j])  # (BP2) ... times sigma'(z_j^[l])
 
+    if dC_dw is not None:
+        add_gradient(n, L, a, delta, dC_dw, dC_db)  # (BP3), (BP4)
+
+    return Backward(delta, dC_dw, dC_db, dC_da, cost.value(ar, a[L], y), ar)
+
+
+def add_gradient(n: list, L: int, a: list, delta: list, dC_dw: list, dC_db: list) -> None:
+    """BP3 and BP4 of one example, *added* to ``dC_db`` and ``dC_dw``."""
     for l in range(1, L + 1):
         for j in range(n[l]):
             dC_db[l][j] += delta[l][j]  # (BP3) dC/db_j^[l] = delta_j^[l]
             for k in range(n[l - 1]):
                 dC_dw[l][j][k] += delta[l][j] * a[l - 1][k]  # (BP4) dC/dw_jk^[l] = delta_j^[l] a_k^[l-1]
-
-    return Backward(delta, dC_dw, dC_db, dC_da, cost.value(ar, a[L], y), ar)

@@ -1,0 +1,374 @@
+r"""The gradient of a batch spread over processes, equal to the last bit to one process's.
+
+``gradients(net, xs, ys, ..., workers=N)`` sends its work here when ``N > 1``. The default,
+``workers=1``, runs the plain loop of :func:`backprop_ref.training.sums` in the calling process,
+which is what a debugger should step through; this module is only about speed.
+
+How the work is cut, and why no bit can change
+----------------------------------------------
+
+With one process the batch is worked example by example: the forward pass (1)-(2), the deltas
+(5)/BP1 and BP2, and then BP3 and BP4 *add* this example's term to every ``dC_db[l][j]`` and
+``dC_dw[l][j][k]``. So each entry is ``0 + t_0 + t_1 + ... + t_{m-1}``, added left to right in the
+order of the examples. Floating-point addition is not associative, so that order must stay.
+
+1. The forward pass and the deltas of an example depend on that example alone. The examples are cut
+   into ``N`` consecutive chunks, and each process works out the activations ``a[l]``, the deltas
+   ``delta[l]`` and the cost of the examples in its chunk (:func:`backward_pass` with no gradient to
+   add to).
+2. BP3 and BP4 are then split by *rows* ``(l, j)`` instead of by examples: the rows are cut into
+   ``N`` groups of about equal work, and each process adds, for its own rows, the terms of every
+   example, example 0 first, with the very lines of :func:`backprop_ref.backprop.add_gradient`.
+   Each entry therefore sees the same numbers added in the same order as with one process.
+3. The costs of the examples are added in example order by the calling process.
+
+The calling process is worker 0 (first chunk, first group of rows); the others are a
+:mod:`multiprocessing` pool, started with ``fork`` where the platform has it safely (Linux; the
+children inherit the converted network and examples) and with ``spawn`` elsewhere (they receive the
+network's exact numbers and the arithmetic's name and precision, and convert them the same way).
+Numbers cross between processes in exact form -- a float as it is, an mpf as its sign, mantissa,
+exponent and bit count, an interval as its two endpoints, a fraction as numerator and denominator --
+and are rebuilt in the receiving process's arithmetic, so nothing is rounded on the way.
+
+With ``spawn`` (Windows, macOS), a script that calls ``gradients(..., workers=N)`` must guard its
+top level with ``if __name__ == "__main__":``, as for any :mod:`multiprocessing` program.
+
+Only the four arithmetics of :mod:`backprop_ref.arithmetic` can be sent to other processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+from mpmath import libmp
+
+from .arithmetic import Exact, Float, Interval, Mp
+from .backprop import (
+    add_gradient,
+    backward_pass,
+    check_arithmetic,
+    check_cost,
+    convert,
+    example,
+    forward_pass,
+    target,
+)
+from .costs import get_cost
+from .network import Network, to_vector
+
+# ruff: noqa: E741  -- ``l`` is the layer index of the article
+
+
+def check_workers(workers: Any) -> int:
+    """``workers`` itself if it is a whole number >= 1; else a ValueError naming it."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number >= 1 (processes to use), got {workers!r}")
+    return workers
+
+
+def start_method() -> str:
+    """``"fork"`` on Linux, where it is the safe default and children inherit the converted numbers;
+    ``"spawn"`` elsewhere."""
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
+def gradient_sums(net: Network, xs: list, ys: list, cost: Any, ar: Any, workers: int,
+                  method: str | None = None) -> tuple:
+    """The sums over the examples of ``dC_dw``, ``dC_db`` and ``C``, worked by ``workers``
+    processes; the same numbers, bit for bit, as :func:`backprop_ref.training.sums`.
+
+    ``method`` is the :mod:`multiprocessing` start method (default: :func:`start_method`).
+    """
+    from .training import batch
+
+    check_workers(workers)
+    cost = get_cost(cost)
+    xs, ys = batch(xs, ys)
+    check_cost(net, cost)
+    check_arithmetic(net, ar, cost)
+    describe(ar)  # refuse, before any work, an arithmetic that cannot be sent
+    params = convert(net, ar)
+    x = [example(net, ar, xs[i], f"xs[{i}]") for i in range(len(xs))]
+    y = [target(net, ar, cost, ys[i], f"ys[{i}]") for i in range(len(ys))]
+
+    count = len(x)
+    rows = [(l, j) for l in range(1, net.L + 1) for j in range(net.n[l])]
+    used = min(workers, max(count, len(rows)))
+    chunks = [range(count * r // used, count * (r + 1) // used) for r in range(used)]
+    groups = row_groups(net.n, used)
+    if used == 1:
+        found = _deltas(params, x, y, cost, chunks[0])
+        return _assemble(net, ar, [_rows(params, x, found, groups[0])], found)
+
+    method = start_method() if method is None else method
+    context = multiprocessing.get_context(method)
+    if method == "fork":
+        job: tuple = ("converted", params, x, y, cost)  # a forked child finds these in its memory
+    else:
+        job = ("exact", *_portable_job(net, ar, xs, ys, cost))
+    pack, unpack = packers(ar)
+    children = []
+    try:
+        for r in range(1, used):
+            mine, theirs = context.Pipe()
+            child = context.Process(target=_child, args=(theirs, job, chunks[r], groups[r]),
+                                    name=f"backprop_ref worker {r}", daemon=True)
+            child.start()
+            theirs.close()
+            children.append((child, mine))
+        # 1. forward passes and deltas, one chunk of examples per process
+        found = _deltas(params, x, y, cost, chunks[0])
+        packed = [_pack_found(pack, found)]
+        for r in range(1, used):
+            got = _receive(children[r - 1])
+            packed.append(got)
+            found += _unpack_found(unpack, x, chunks[r], got)
+        # 2. BP3 and BP4, one group of rows per process, every example in order
+        for _, mine in children:
+            mine.send(packed)
+        parts = [_rows(params, x, found, groups[0])]
+        for r in range(1, used):
+            parts.append(_unpack_rows(unpack, _receive(children[r - 1])))
+    finally:
+        for child, mine in children:
+            mine.close()
+            child.join(timeout=1)
+            if child.is_alive():
+                child.terminate()
+                child.join()
+    return _assemble(net, ar, parts, found)
+
+
+def row_groups(n: list, count: int) -> list:
+    """The rows ``(l, j)`` of every layer cut into ``count`` consecutive groups of about equal work
+    (a row of layer ``l`` costs ``n[l - 1]`` products for BP4 and one addition for BP3); each group
+    is a list of slices ``(l, j_first, j_end)``, possibly empty.
+
+    >>> row_groups([3, 4, 1], 2)
+    [[(1, 0, 3)], [(1, 3, 4), (2, 0, 1)]]
+    """
+    L = len(n) - 1
+    total = sum(n[l] * (n[l - 1] + 1) for l in range(1, L + 1))
+    groups: list = [[] for _ in range(count)]
+    done = 0
+    for l in range(1, L + 1):
+        for j in range(n[l]):
+            work = n[l - 1] + 1
+            g = min(count - 1, (2 * done + work) * count // (2 * total))  # where the row's middle falls
+            done += work
+            slices = groups[g]
+            if slices and slices[-1][0] == l and slices[-1][2] == j:
+                slices[-1] = (l, slices[-1][1], j + 1)
+            else:
+                slices.append((l, j, j + 1))
+    return groups
+
+
+# --- the work of one process ------------------------------------------------------------------
+
+
+def _deltas(params: Any, x: list, y: list, cost: Any, chunk: range) -> list:
+    """``(a, delta, C)`` of each example in ``chunk``: (1), (2), (5)/BP1 and BP2, no BP3/BP4."""
+    found = []
+    for i in chunk:
+        fwd = forward_pass(params, x[i])
+        bwd = backward_pass(params, fwd, y[i], cost, None, None)
+        found.append((fwd.a, bwd.delta, bwd.C))
+    return found
+
+
+def _rows(params: Any, x: list, found: list, slices: list) -> list:
+    """BP3 and BP4 for the rows in ``slices``, summed over every example in order.
+
+    A slice ``(l, j0, j1)`` is run as a one-layer network: ``n = [n[l - 1], j1 - j0]``, whose layer 0
+    is ``a[l - 1]`` and whose rows are ``j0 .. j1 - 1`` of layer ``l``. Each entry receives the
+    same products, in the same order, as in :func:`add_gradient` over the whole network.
+    """
+    ar, n = params.arithmetic, params.net.n
+    out = []
+    for l, j0, j1 in slices:
+        out.append(([[ar.zero] * n[l - 1] for _ in range(j0, j1)], [ar.zero] * (j1 - j0)))
+    for i in range(len(found)):
+        a, delta, _ = found[i]
+        for s in range(len(slices)):
+            l, j0, j1 = slices[s]
+            dW, dB = out[s]
+            add_gradient([n[l - 1], j1 - j0], 1, [a[l - 1]], [None, delta[l][j0:j1]],
+                         [None, dW], [None, dB])
+    return [(slices[s], out[s][0], out[s][1]) for s in range(len(slices))]
+
+
+def _assemble(net: Network, ar: Any, parts: list, found: list) -> tuple:
+    """The full ``dC_dw``, ``dC_db`` from the groups' rows, and the cost summed in example order."""
+    dC_dw: list = [None] + [[None] * net.n[l] for l in range(1, net.L + 1)]
+    dC_db: list = [None] + [[None] * net.n[l] for l in range(1, net.L + 1)]
+    for part in parts:
+        for (l, j0, j1), dW, dB in part:
+            dC_dw[l][j0:j1] = dW
+            dC_db[l][j0:j1] = dB
+    C = ar.zero
+    for i in range(len(found)):
+        C += found[i][2]
+    return dC_dw, dC_db, C
+
+
+# --- the child processes ----------------------------------------------------------------------
+
+def _child(conn: Any, job: tuple, chunk: range, slices: list) -> None:
+    """A worker process: the deltas of its chunk of examples, then BP3 and BP4 of its rows."""
+    try:
+        params, x, y, cost = job[1:] if job[0] == "converted" else _rebuild(*job[1:])
+        pack, unpack = packers(params.arithmetic)
+        conn.send(("ok", _pack_found(pack, _deltas(params, x, y, cost, chunk))))
+        found: list = []
+        for got in conn.recv():
+            found += _unpack_found(unpack, x, range(len(found), len(found) + len(got)), got)
+        rows = _rows(params, x, found, slices)
+        conn.send(("ok", [(where, [pack(row) for row in dW], pack(dB)) for where, dW, dB in rows]))
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):  # the calling process stopped first
+        pass
+    except Exception as error:  # sent back, to be raised where the user called
+        try:
+            conn.send(("error", error))
+        except (OSError, EOFError):
+            pass
+        except Exception:  # an exception that does not pickle: its text
+            conn.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
+    finally:
+        conn.close()
+
+
+def _receive(child: tuple) -> Any:
+    process, conn = child
+    try:
+        status, value = conn.recv()
+    except EOFError:
+        raise RuntimeError(
+            f"{process.name} stopped without an answer (exit code {process.exitcode})"
+        ) from None
+    if status == "error":
+        raise value
+    return value
+
+
+def _rebuild(description: tuple, w: list, b: list, sigma: list, xs: list, ys: list,
+             cost: Any) -> tuple:
+    """In a spawned child: the arithmetic, the network and the examples rebuilt from their exact
+    numbers, and converted as the calling process converted them."""
+    ar = arithmetic_of(description)
+    net = Network(_from_portable(w), _from_portable(b), sigma)
+    x = [example(net, ar, v, f"xs[{i}]") for i, v in enumerate(_from_portable(xs))]
+    y = [target(net, ar, cost, v, f"ys[{i}]") for i, v in enumerate(_from_portable(ys))]
+    return convert(net, ar), x, y, cost
+
+
+def _pack_found(pack: Any, found: list) -> list:
+    """``a[1..L-1]``, ``delta[1..L]`` and ``C`` of each example, in exact form (``a[0]``, the input,
+    each process has already)."""
+    out = []
+    for a, delta, C in found:
+        L = len(a) - 1
+        out.append(([pack(a[l]) for l in range(1, L)], [pack(delta[l]) for l in range(1, L + 1)],
+                    pack([C])[0]))
+    return out
+
+
+def _unpack_found(unpack: Any, x: list, chunk: range, packed: list) -> list:
+    found = []
+    for i, (a, delta, C) in zip(chunk, packed, strict=True):
+        found.append(([x[i]] + [unpack(v) for v in a], [None] + [unpack(v) for v in delta], unpack([C])[0]))
+    return found
+
+
+def _unpack_rows(unpack: Any, part: list) -> list:
+    return [(where, [unpack(row) for row in dW], unpack(dB)) for where, dW, dB in part]
+
+
+# --- numbers in exact, picklable form ---------------------------------------------------------
+
+
+def describe(ar: Any) -> tuple:
+    """The arithmetic as ``(name, digits)``, enough to build it again in another process."""
+    if type(ar) is Float or type(ar) is Exact:
+        return (type(ar).__name__, None)
+    if type(ar) is Mp or type(ar) is Interval:
+        return (type(ar).__name__, ar.digits)
+    raise TypeError(
+        f"workers > 1 needs one of the arithmetics Float, Mp, Interval or Exact, got {ar!r}; "
+        "use workers=1 for another arithmetic"
+    )
+
+
+def arithmetic_of(description: tuple) -> Any:
+    """The arithmetic that :func:`describe` described."""
+    name, digits = description
+    if name == "Float":
+        return Float()
+    if name == "Exact":
+        return Exact()
+    return Mp(digits) if name == "Mp" else Interval(digits)
+
+
+def packers(ar: Any) -> tuple:
+    """``(pack, unpack)``: a list of ``ar``'s numbers to a list of exact picklable values, and back.
+
+    >>> ar = Mp(30)
+    >>> pack, unpack = packers(ar)
+    >>> v = ar.convert(Fraction(1, 3))
+    >>> unpack(pack([v]))[0]._mpf_ == v._mpf_
+    True
+    """
+    name = describe(ar)[0]
+    if name == "Float":
+        return list, list
+    if name == "Exact":
+        return (lambda vs: [(v.numerator, v.denominator) for v in vs],
+                lambda ps: [Fraction(p, q) for p, q in ps])
+    make = ar.ctx.make_mpf
+    if name == "Mp":
+        return (lambda vs: [_pack_mpf(v._mpf_) for v in vs],
+                lambda ps: [make(_unpack_mpf(p)) for p in ps])
+    return (lambda vs: [(_pack_mpf(v._mpi_[0]), _pack_mpf(v._mpi_[1])) for v in vs],
+            lambda ps: [make((_unpack_mpf(lo), _unpack_mpf(hi))) for lo, hi in ps])
+
+
+def _pack_mpf(t: tuple) -> tuple:
+    sign, man, exp, bc = t
+    return (sign, int(man), exp, bc)  # a plain int pickles much faster than a gmpy2 mpz
+
+
+def _unpack_mpf(t: tuple) -> tuple:
+    sign, man, exp, bc = t
+    return (sign, libmp.MPZ(man), exp, bc)
+
+
+def _portable_job(net: Network, ar: Any, xs: list, ys: list, cost: Any) -> tuple:
+    """What a spawned child needs: the arithmetic's description and the exact numbers given."""
+    n0, nL = net.n[0], net.n[net.L]
+    x = [to_vector(xs[i], n0, f"xs[{i}]", "inputs") for i in range(len(xs))]
+    y = [to_vector(ys[i], nL, f"ys[{i}]", "targets") for i in range(len(ys))]
+    return (describe(ar), _to_portable(net.w), _to_portable(net.b), net.sigma[1:],
+            _to_portable(x), _to_portable(y), cost)
+
+
+def _to_portable(value: Any) -> Any:
+    """Nested lists of ints, floats, Fractions and mpfs, with each mpf as an exact tuple."""
+    if isinstance(value, list):
+        return [_to_portable(v) for v in value]
+    if hasattr(value, "_mpf_"):
+        return ("mpf", _pack_mpf(value._mpf_))
+    return value
+
+
+def _from_portable(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_from_portable(v) for v in value]
+    if isinstance(value, tuple) and value and value[0] == "mpf":
+        return mpmath.mp.make_mpf(_unpack_mpf(value[1]))  # exact: make_mpf does not round
+    return value
