@@ -15,6 +15,7 @@ It is a reference, slow by design: no NumPy in the loops, no vectorisation.
 (3, 2)
 """
 
+from . import interop  # PyTorch and NumPy are imported on call
 from .activations import Activation, get_activation
 from .arithmetic import Exact, Float, Interval, Mp, NotRational, UndecidableBranch
 from .backprop import Backward, Forward, backward, forward
@@ -49,6 +50,7 @@ __all__ = [
     "get_activation",
     "get_cost",
     "gradients",
+    "interop",
     "numerical_gradients",
     "plot_backward",
     "plot_network",

@@ -211,6 +211,25 @@ class Network:
         """A network of the same activations with new weights and biases."""
         return Network(w, b, self.sigma)
 
+    @classmethod
+    def from_torch(cls, module: Any, loss: Any = None) -> Network:
+        """The network of a ``torch.nn.Sequential`` of ``Linear`` and activation modules, its
+        weights read exactly; ``loss`` appends the output activation a loss applies (softmax for
+        ``CrossEntropyLoss``). See :func:`backprop_ref.interop.network_from_torch`."""
+        from .interop import network_from_torch
+
+        return network_from_torch(module, loss)
+
+    @classmethod
+    def from_arrays(cls, weights: Sequence, biases: Sequence, activations: Any = "sigmoid",
+                    layout: str = "out_in") -> Network:
+        """The network of per-layer arrays (NumPy, PyTorch or nested lists) for layers 1..L, in the
+        PyTorch layout ``out_in`` or the Keras layout ``in_out``. See
+        :func:`backprop_ref.interop.network_from_arrays`."""
+        from .interop import network_from_arrays
+
+        return network_from_arrays(weights, biases, activations, layout)
+
 
 def _activations(spec: Any, L: int) -> list:
     """``[None, sigma^[1], ..., sigma^[L]]`` from one name or a list of names."""
