@@ -89,6 +89,22 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _repeat(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--repeat must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--repeat must be at least 1, got {value}")
+    return value
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run
+
+    return run(sys.stdout, which=args.sizes, repeat=args.repeat)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors on one line (no usage block): ``prog: message``, exit 2."""
 
@@ -127,6 +143,20 @@ def parser() -> argparse.ArgumentParser:
     explain.add_argument("--format", choices=("text", "ascii", "markdown", "latex"), default="text",
                          help="text (Unicode), ascii, markdown (with $...$ math) or latex")
     explain.set_defaults(run=cmd_explain)
+
+    bench = sub.add_parser(
+        "bench",
+        help="measure what the literal loops cost: a table of ratios against targets",
+        description="Ratios measured side by side in one process (medians of interleaved "
+        "repetitions), with the machine and versions at the top; the rows that use mpmath are "
+        "measured again in a subprocess without gmpy2. The full run takes a few minutes.",
+    )
+    bench.add_argument("--sizes", choices=("small", "all"), default="all",
+                       help="small: the 2-3-1 network only, in seconds, no targets; all "
+                       "(default): 2-3-1, 10-20-20-5 and 784-30-10, with the targets")
+    bench.add_argument("--repeat", type=_repeat, default=5,
+                       help="repetitions per timing, the median is kept (default 5)")
+    bench.set_defaults(run=cmd_bench)
 
     return top
 

@@ -1,0 +1,535 @@
+r"""``backprop-ref bench``: what the literal loops cost, measured side by side.
+
+Every row is a ratio of two timings taken in the same process and the same run: the two (or more)
+functions are called in turn, A, B, A, B, ..., and the ratio is that of their medians, so that a
+machine busy with something else slows both sides alike. Each timed call starts from a collected
+heap (``gc.collect()`` before, untimed) so that one side's garbage is not charged to the other.
+
+The rows, with the targets the package is held to on a 2-core machine:
+
+* gradient (forward and backward) / forward alone, in Float and in Mp(50): the operation count
+  says about 2 (BP4 repeats the products of (1)), conversions included on both sides;
+* Mp(50) / Float and Interval(50) / Mp(50), one gradient;
+* the rounding-budget verification / a plain Mp(50) gradient;
+* numerical differentiation of every parameter at 50 digits / backpropagation at 50 digits: the
+  reason backpropagation exists (timed on a sample of parameters and scaled up);
+* micrograd (a scalar autograd engine) / the Float loops, on the same weights;
+* peak memory of a batch of 100 / a batch of 10 (gradients accumulate; nothing is kept per example);
+* the speed-up of ``workers=2`` for a batch of 8, whose result must be bit-identical.
+
+mpmath runs on gmpy2 when it is installed (the ``fast`` extra). The rows that depend on it are
+measured twice: here, and in a subprocess started with ``MPMATH_NOGMPY=1``, which makes mpmath use
+its pure-Python integers; the table shows both columns.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import platform
+import random
+import statistics
+import struct
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import mpmath
+
+from .arithmetic import Float, Interval, Mp
+from .backprop import forward
+from .network import Network
+from .numerical import numerical_gradients
+from .training import gradients
+
+# ruff: noqa: E741  -- ``l`` is the layer index of the article
+
+BIG = [784, 30, 10]  # Nielsen's MNIST network
+MEDIUM = [10, 20, 20, 5]
+SMALL = [2, 3, 1]
+SAMPLED = 24  # parameters timed for numerical differentiation, then scaled up
+MIN_SAMPLE_SECONDS = 0.02  # a timed sample repeats a fast function until it lasts this long
+
+
+@dataclass
+class Row:
+    """One line of the table; ``value`` is a ratio (``unit == "x"``) or seconds (``"s"``)."""
+
+    key: str
+    label: str
+    size: str
+    value: float | None = None
+    unit: str = "x"
+    target: tuple | None = None  # ("<=", 2.3) or (">=", 500)
+    note: str = ""
+    mpmath_dependent: bool = True
+    ok: bool = True  # a condition besides the value (workers: bit-identical)
+
+
+def size_name(sizes: list) -> str:
+    return "-".join(str(n) for n in sizes)
+
+
+def verdict(row: Row) -> str:
+    if row.target is None or row.value is None:
+        return ""
+    op, bound = row.target
+    met = row.value <= bound if op == "<=" else row.value >= bound
+    return "PASS" if met and row.ok else "MISS"
+
+
+# --- timing -----------------------------------------------------------------------------------
+
+
+def _sample(f: Callable, loops: int, gc_off: bool = False) -> float:
+    """Seconds for one call of ``f`` (the mean of ``loops`` calls), from a collected heap."""
+    gc.collect()
+    if gc_off:
+        gc.disable()
+    try:
+        start = time.perf_counter()
+        for _ in range(loops):
+            f()
+        seconds = (time.perf_counter() - start) / loops
+    finally:
+        if gc_off:
+            gc.collect()  # the garbage made with the collector off, untimed
+            gc.enable()
+    return seconds
+
+
+def interleaved(functions: dict, repeat: int) -> dict:
+    """The median seconds of each function, over ``repeat`` rounds that call each in turn.
+
+    A value is ``f`` or ``(f, True)`` for a run with Python's garbage collector off. Each is called
+    once first, untimed (warm caches), which also tells how many calls make one sample.
+    """
+    plain = {k: (v if isinstance(v, tuple) else (v, False)) for k, v in functions.items()}
+    loops = {}
+    for key, (f, gc_off) in plain.items():
+        once = _sample(f, 1, gc_off)
+        loops[key] = max(1, math.ceil(MIN_SAMPLE_SECONDS / once)) if once < MIN_SAMPLE_SECONDS else 1
+    samples: dict = {key: [] for key in plain}
+    for _ in range(repeat):
+        for key, (f, gc_off) in plain.items():
+            samples[key].append(_sample(f, loops[key], gc_off))
+    return {key: statistics.median(v) for key, v in samples.items()}
+
+
+class OtherLoad:
+    """How many CPUs other processes kept busy, on average, between ``start()`` and ``stop()``
+    (Linux: from /proc/stat, less this process and its children; None elsewhere)."""
+
+    def start(self) -> OtherLoad:
+        self.begin = (time.perf_counter(), _busy_seconds(), _own_seconds())
+        return self
+
+    def stop(self) -> float | None:
+        wall0, busy0, own0 = self.begin
+        wall, busy, own = time.perf_counter() - wall0, _busy_seconds(), _own_seconds()
+        if busy is None or busy0 is None or wall <= 0:
+            return None
+        return max(0.0, (busy - busy0) - (own - own0)) / wall
+
+
+def _busy_seconds() -> float | None:
+    """Seconds all CPUs together have been busy since boot."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:9]]
+        return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _own_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def peak_memory(f: Callable) -> int:
+    """Peak bytes allocated while ``f`` runs (tracemalloc), above what was allocated before."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base, _ = tracemalloc.get_traced_memory()
+        f()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak - base
+
+
+# --- the examples -----------------------------------------------------------------------------
+
+
+def examples(sizes: list, count: int, seed: int = 1) -> tuple:
+    """``count`` inputs in [0, 1) (pixel intensities, say) and targets in [0, 1), seeded."""
+    rng = random.Random(seed)
+    xs = [[rng.random() for _ in range(sizes[0])] for _ in range(count)]
+    ys = [[rng.random() for _ in range(sizes[-1])] for _ in range(count)]
+    return xs, ys
+
+
+def _bits(v: Any) -> Any:
+    if isinstance(v, float):
+        return v.hex()
+    if hasattr(v, "_mpi_"):
+        return v._mpi_
+    if hasattr(v, "_mpf_"):
+        return v._mpf_
+    return v
+
+
+def _same_bits(g: Any, h: Any) -> bool:
+    return [_bits(v) for _, v in g.entries()] == [_bits(v) for _, v in h.entries()] and \
+        _bits(g.C) == _bits(h.C)
+
+
+# --- the rows ---------------------------------------------------------------------------------
+
+
+def one_gradient_rows(sizes: list, repeat: int, targets: bool) -> list:
+    """Gradient / forward (Float, Mp(50)), Mp / Float, Interval / Mp, verification / Mp, and the
+    absolute times of one gradient, all from one interleaved run."""
+    net = Network.random(sizes, "sigmoid", seed=0)
+    (x,), (y,) = examples(sizes, 1)
+    fl, mp, iv = Float(), Mp(50), Interval(50)
+    functions = {
+        "float forward": lambda: forward(net, x, fl),
+        "float gradient": lambda: gradients(net, [x], [y], arithmetic=fl),
+        "mp forward": lambda: forward(net, x, mp),
+        "mp gradient": lambda: gradients(net, [x], [y], arithmetic=mp),
+        "interval gradient": lambda: gradients(net, [x], [y], arithmetic=iv),
+        "float gradient, gc off": (lambda: gradients(net, [x], [y], arithmetic=fl), True),
+        "mp gradient, gc off": (lambda: gradients(net, [x], [y], arithmetic=mp), True),
+    }
+    check = _verification(net, x, y)
+    if check is not None:
+        functions["verify"] = check
+    t = interleaved(functions, repeat)
+    size = size_name(sizes)
+    verification = "rounding-budget verification (float32) / Mp(50) gradient"
+    rows = [
+        Row(f"grad/fwd float {size}", "gradient (forward + backward) / forward alone, Float", size,
+            t["float gradient"] / t["float forward"], target=("<=", 2.3) if targets else None,
+            mpmath_dependent=False),
+        Row(f"grad/fwd mp {size}", "the same, Mp(50)", size, t["mp gradient"] / t["mp forward"],
+            target=("<=", 2.3) if targets else None),
+        Row(f"mp/float {size}", "Mp(50) / Float, one gradient", size,
+            t["mp gradient"] / t["float gradient"], target=("<=", 25) if targets else None),
+        Row(f"mp/float gc off {size}", "the same, Python's garbage collector off (both)", size,
+            t["mp gradient, gc off"] / t["float gradient, gc off"]),
+        Row(f"interval/mp {size}", "Interval(50) / Mp(50), one gradient", size,
+            t["interval gradient"] / t["mp gradient"], target=("<=", 2.5) if targets else None),
+        Row(f"verify/mp {size}", verification, size,
+            None if check is None else t["verify"] / t["mp gradient"],
+            target=("<=", 3) if targets else None,
+            note="not available: backprop_ref.verify is missing" if check is None else ""),
+        Row(f"time float {size}", "one gradient, Float", size, t["float gradient"], unit="s",
+            mpmath_dependent=False),
+        Row(f"time mp {size}", "one gradient, Mp(50)", size, t["mp gradient"], unit="s"),
+        Row(f"time interval {size}", "one gradient, Interval(50)", size, t["interval gradient"],
+            unit="s"),
+    ]
+    return rows
+
+
+def _verification(net: Network, x: list, y: list) -> Callable | None:
+    """A call of ``verify`` on one example against float32-rounded Float gradients, if the
+    package has ``verify``."""
+    try:
+        from .verify import verify
+    except ImportError:
+        return None
+    g = gradients(net, [x], [y], arithmetic=Float())
+    f32 = lambda v: struct.unpack("f", struct.pack("f", v))[0]  # noqa: E731
+    dC_dw = [None] + [[[f32(v) for v in row] for row in g.dC_dw[l]] for l in range(1, net.L + 1)]
+    dC_db = [None] + [[f32(v) for v in g.dC_db[l]] for l in range(1, net.L + 1)]
+    return lambda: verify(net, [x], [y], dC_dw, dC_db, cost="half_squared_error", dtype="float32")
+
+
+def batch_rows(sizes: list, repeat: int, count: int = 10) -> list:
+    """Absolute times of a batch, for the README's table."""
+    net = Network.random(sizes, "sigmoid", seed=0)
+    xs, ys = examples(sizes, count)
+    fl, mp, iv = Float(), Mp(50), Interval(50)
+    t = interleaved({
+        "float": lambda: gradients(net, xs, ys, arithmetic=fl),
+        "mp": lambda: gradients(net, xs, ys, arithmetic=mp),
+        "interval": lambda: gradients(net, xs, ys, arithmetic=iv),
+    }, repeat)
+    size = size_name(sizes)
+    return [
+        Row(f"batch float {size}", f"batch of {count}, Float", size, t["float"], unit="s",
+            mpmath_dependent=False),
+        Row(f"batch mp {size}", f"batch of {count}, Mp(50)", size, t["mp"], unit="s"),
+        Row(f"batch interval {size}", f"batch of {count}, Interval(50)", size, t["interval"], unit="s"),
+    ]
+
+
+def numerical_row(sizes: list, repeat: int, targets: bool) -> Row:
+    """Numerical differentiation at 50 digits of every parameter / backpropagation at Mp(50).
+
+    ``numerical_gradients`` is timed with no parameter (its fixed cost) and with a sample of
+    parameters spread over the layers; the per-parameter cost is scaled to all of them.
+    """
+    net = Network.random(sizes, "sigmoid", seed=0)
+    (x,), (y,) = examples(sizes, 1)
+    mp = Mp(50)
+    names = [name for name, _ in gradients(net, [x], [y]).entries()]
+    step = max(1, len(names) // SAMPLED)
+    sample = names[::step][:SAMPLED]
+    t = interleaved({
+        "fixed": lambda: numerical_gradients(net, [x], [y], dps=50, only=[]),
+        "sample": lambda: numerical_gradients(net, [x], [y], dps=50, only=sample),
+        "backprop": lambda: gradients(net, [x], [y], arithmetic=mp),
+    }, repeat)
+    per_parameter = max(0.0, t["sample"] - t["fixed"]) / len(sample)
+    all_parameters = t["fixed"] + per_parameter * len(names)
+    return Row(f"numerical/backprop {size_name(sizes)}",
+               "numerical differentiation at 50 digits, all parameters / backprop Mp(50)",
+               size_name(sizes), all_parameters / t["backprop"],
+               target=(">=", 500) if targets else None,
+               note=f"timed on {len(sample)} of {len(names)} parameters, scaled up")
+
+
+def micrograd_rows(sizes: list, repeat: int, target: float | None) -> list:
+    """micrograd's forward + backward / the Float gradient, on the same weights (ReLU hidden
+    layers, linear output, half squared error), with the garbage collector on and off."""
+    size = size_name(sizes)
+    label = "micrograd forward + backward / Float gradient"
+    try:
+        from importlib.metadata import version
+
+        from micrograd.nn import MLP
+    except ImportError:
+        return [Row("micrograd", label, size, None, target=(">=", target) if target else None,
+                    note="not available: pip install micrograd", mpmath_dependent=False)]
+    L = len(sizes) - 1
+    net = Network.random(sizes, ["relu"] * (L - 1) + ["identity"], seed=0)
+    (x,), (y,) = examples(sizes, 1)
+    state = random.getstate()  # MLP draws its weights from the global generator; ours replace them
+    model = MLP(sizes[0], sizes[1:])
+    random.setstate(state)
+    for l in range(1, L + 1):
+        for j in range(sizes[l]):
+            neuron = model.layers[l - 1].neurons[j]
+            for k in range(sizes[l - 1]):
+                neuron.w[k].data = float(net.w[l][j][k])
+            neuron.b.data = float(net.b[l][j])
+
+    # forward + backward only: the gradients add up from call to call, as micrograd's do until
+    # zero_grad, which is part of neither pass
+    def micrograd() -> Any:
+        out = model(x)
+        out = out if isinstance(out, list) else [out]
+        loss = sum((out[j] - y[j]) ** 2 for j in range(len(out))) * 0.5
+        loss.backward()
+        return loss
+
+    g = gradients(net, [x], [y], arithmetic=Float())
+    model.zero_grad()
+    micrograd()
+    agree = max(abs(model.layers[l - 1].neurons[j].w[k].grad - g.dC_dw[l][j][k])
+                for l in range(1, L + 1) for j in range(sizes[l]) for k in range(sizes[l - 1]))
+    old_limit = sys.getrecursionlimit()  # micrograd sorts its graph recursively, one frame per node
+    sys.setrecursionlimit(max(old_limit, 4 * sum(sizes) + 1000))
+    try:
+        t = interleaved({
+            "micrograd": micrograd,
+            "micrograd, gc off": (micrograd, True),
+            "float": lambda: gradients(net, [x], [y], arithmetic=Float()),
+        }, repeat)
+    finally:
+        sys.setrecursionlimit(old_limit)
+    note = f"micrograd {version('micrograd')}; gradients agree to {agree:.0e}"
+    return [
+        Row(f"micrograd {size}", label, size, t["micrograd"] / t["float"],
+            target=(">=", target) if target else None, note=note, mpmath_dependent=False),
+        Row(f"micrograd gc off {size}", "the same, Python's garbage collector off", size,
+            t["micrograd, gc off"] / t["float"], mpmath_dependent=False),
+    ]
+
+
+def memory_row(sizes: list, targets: bool) -> Row:
+    """Peak memory of a batch of 100 / a batch of 10, Mp(50)."""
+    net = Network.random(sizes, "sigmoid", seed=0)
+    mp = Mp(50)
+    xs, ys = examples(sizes, 100)
+    gradients(net, xs[:1], ys[:1], arithmetic=mp)  # warm caches outside the measurement
+    small = peak_memory(lambda: gradients(net, xs[:10], ys[:10], arithmetic=mp))
+    large = peak_memory(lambda: gradients(net, xs, ys, arithmetic=mp))
+    return Row(f"memory {size_name(sizes)}", "peak memory, Mp(50), batch of 100 / batch of 10", size_name(sizes),
+               large / small, target=("<=", 1.2) if targets else None,
+               note=f"{large / 2**20:.1f} MiB / {small / 2**20:.1f} MiB (tracemalloc)")
+
+
+def workers_row(sizes: list, repeat: int, targets: bool, count: int = 8) -> Row:
+    """``workers=1`` time / ``workers=2`` time for a batch at Mp(50), and their bits compared."""
+    net = Network.random(sizes, "sigmoid", seed=0)
+    xs, ys = examples(sizes, count)
+    mp = Mp(50)
+    one = gradients(net, xs, ys, arithmetic=mp)
+    two = gradients(net, xs, ys, arithmetic=mp, workers=2)
+    same = _same_bits(one, two)
+    load = OtherLoad().start()
+    t = interleaved({
+        "one": lambda: gradients(net, xs, ys, arithmetic=mp),
+        "two": lambda: gradients(net, xs, ys, arithmetic=mp, workers=2),
+    }, repeat)
+    others = load.stop()
+    note = "bit-identical to workers=1" if same else "NOT bit-identical to workers=1"
+    if others is not None:
+        note += f"; other processes kept {others:.1f} CPUs busy meanwhile"
+    return Row(f"workers {size_name(sizes)}", f"workers=2 speed-up, batch of {count}, Mp(50)",
+               size_name(sizes), t["one"] / t["two"], target=(">=", 1.7) if targets else None,
+               ok=same, note=note)
+
+
+def measure(which: str = "all", repeat: int = 5, mpmath_only: bool = False) -> list:
+    """Every row (``which="small"``: all on the 2-3-1 network, no targets)."""
+    full = which == "all"
+    big, medium = (BIG, MEDIUM) if full else (SMALL, SMALL)
+    blocks = [one_gradient_rows(sizes, repeat, full and sizes == BIG)
+              for sizes in ([SMALL, MEDIUM, BIG] if full else [SMALL])]
+    rows = [block[i] for i in range(len(blocks[0])) for block in blocks]  # each kind, every size
+    rows.append(numerical_row(medium, repeat, full))
+    if not mpmath_only:
+        if full:
+            rows += micrograd_rows(MEDIUM, repeat, 30) + micrograd_rows(BIG, repeat, 300)
+        else:
+            rows += micrograd_rows(SMALL, repeat, None)
+        rows.append(memory_row(big, full))
+    rows.append(workers_row(big, repeat, full))
+    rows += batch_rows(big, repeat)
+    if mpmath_only:
+        rows = [row for row in rows if row.mpmath_dependent]
+    return rows
+
+
+# --- the machine, the other column, the table -------------------------------------------------
+
+
+def _version(module: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(module)
+    except Exception:
+        return None
+
+
+def machine() -> list:
+    """Lines describing the machine and the versions measured."""
+    backend = mpmath.libmp.BACKEND
+    gmpy2 = _version("gmpy2")
+    lines = [
+        f"machine    {platform.platform()}, {os.cpu_count()} CPUs, "
+        f"{platform.python_implementation()} {platform.python_version()}",
+        f"mpmath     {mpmath.__version__}, backend {backend}"
+        + (f" (gmpy2 {gmpy2})" if backend == "gmpy" and gmpy2 else ""),
+    ]
+    micrograd = _version("micrograd")
+    lines.append(f"micrograd  {micrograd}" if micrograd else "micrograd  not installed")
+    return lines
+
+
+def other_backend(which: str, repeat: int) -> tuple:
+    """The mpmath-dependent rows measured in a subprocess with ``MPMATH_NOGMPY=1``:
+    ``({key: (value, note)}, backend name or an explanation)``."""
+    env = dict(os.environ, MPMATH_NOGMPY="1")
+    command = [sys.executable, "-m", "backprop_ref.bench", "--mpmath-only", "--sizes", which,
+               "--repeat", str(repeat)]
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        return {}, "timed out"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {}, f"failed: {last}"
+    found = json.loads(done.stdout)
+    return {k: tuple(v) for k, v in found["rows"].items()}, found["backend"]
+
+
+def _show(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return f"{value * 1000:.3g} ms" if value < 1 else f"{value:.3g} s"
+    return f"{value:.3g}" if value < 1000 else f"{value:,.0f}"
+
+
+def table(rows: list, other: dict, other_name: str) -> list:
+    """The table's lines: label, size, this process's value and verdict, the other backend's,
+    target, notes."""
+    head = ("row", "size", f"{mpmath.libmp.BACKEND}", "", "no gmpy", "", "target")
+    widths = (max(len(row.label) for row in rows), 10, 9, 4, 9, 4, 6)
+    out = [" ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
+    out.append("-" * (sum(widths) + len(widths) - 1))
+    for row in rows:
+        if row.mpmath_dependent and row.key in other:
+            value, _, ok = other[row.key]
+            twin = Row(row.key, row.label, row.size, value, row.unit, row.target, ok=ok)
+            other_text, other_verdict = _show(value, row.unit), verdict(twin)
+        else:
+            other_text, other_verdict = "-", ""
+        target = f"{row.target[0]} {row.target[1]:g}" if row.target else "-"
+        cells = (row.label, row.size, _show(row.value, row.unit), verdict(row), other_text,
+                 other_verdict, target)
+        line = " ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        out.append(line + (f"   ({row.note})" if row.note else ""))
+    return out
+
+
+def run(out: TextIO, which: str = "all", repeat: int = 5) -> int:
+    """Measure and print the table; returns the exit code (0)."""
+    started = time.perf_counter()
+    print(f"backprop-ref bench: each ratio from one process and run, the median of {repeat} "
+          "interleaved repetitions (A, B, A, B, ...)", file=out)
+    for line in machine():
+        print(line, file=out)
+    out.flush()
+    load = OtherLoad().start()
+    rows = measure(which, repeat)
+    others = load.stop()
+    if mpmath.libmp.BACKEND == "gmpy":
+        other, other_name = other_backend(which, repeat)
+    else:
+        other, other_name = {}, "this process already has no gmpy"
+    print(f"columns    {mpmath.libmp.BACKEND}: this process; no gmpy: a subprocess with "
+          f"MPMATH_NOGMPY=1 ({other_name}), for the rows that use mpmath", file=out)
+    print("", file=out)
+    for line in table(rows, other, other_name):
+        print(line, file=out)
+    busy = "" if others is None else f"; other processes kept {others:.1f} CPUs busy on average"
+    print(f"\n{time.perf_counter() - started:.0f} s in all{busy}", file=out)
+    return 0
+
+
+def main(argv: list | None = None) -> int:
+    """``python -m backprop_ref.bench --mpmath-only``: the other column's rows, as JSON."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m backprop_ref.bench")
+    parser.add_argument("--sizes", choices=("small", "all"), default="all")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--mpmath-only", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.mpmath_only:
+        return run(sys.stdout, args.sizes, args.repeat)
+    rows = measure(args.sizes, args.repeat, mpmath_only=True)
+    json.dump({"backend": mpmath.libmp.BACKEND,
+               "rows": {row.key: (row.value, row.note, row.ok) for row in rows}}, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
