@@ -15,7 +15,7 @@ It is a reference, slow by design: no NumPy in the loops, no vectorisation.
 (3, 2)
 """
 
-from . import interop  # PyTorch and NumPy are imported on call
+from . import interop, testing  # interop imports PyTorch and NumPy on call
 from .activations import Activation, get_activation
 from .arithmetic import Exact, Float, Interval, Mp, NotRational, UndecidableBranch
 from .backprop import Backward, Forward, backward, forward
@@ -25,6 +25,7 @@ from .network import Network
 from .numerical import numerical_gradients
 from .plot import plot_backward, plot_network, plot_report, plot_training  # matplotlib on call
 from .training import Gradients, History, cost_of, gradients, step, train
+from .verify import DTYPES, Report, verify
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,7 @@ __all__ = [
     "Activation",
     "Backward",
     "Cost",
+    "DTYPES",
     "Exact",
     "Explanation",
     "Float",
@@ -42,6 +44,7 @@ __all__ = [
     "Mp",
     "Network",
     "NotRational",
+    "Report",
     "UndecidableBranch",
     "backward",
     "cost_of",
@@ -57,5 +60,7 @@ __all__ = [
     "plot_report",
     "plot_training",
     "step",
+    "testing",
     "train",
+    "verify",
 ]

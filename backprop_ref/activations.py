@@ -107,18 +107,25 @@ class Tanh(Activation):
 class ReLU(Activation):
     r""":math:`\sigma(z) = \max(z, 0)`; :math:`\sigma'(z) = 1` for :math:`z > 0`, else 0.
 
-    :math:`\sigma'(0) = 0` by convention (PyTorch's and JAX's). The branch asks the arithmetic
-    for the sign of :math:`z`; an interval around 0 raises instead of guessing.
+    :math:`\sigma'(0) = 0` by convention (PyTorch's and JAX's); ``ReLU(prime_at_zero=1)`` takes
+    another (for checking an implementation that does). The branch asks the arithmetic for the
+    sign of :math:`z`; an interval around 0 raises instead of guessing.
     """
 
     name = "relu"
     rational = True
 
+    def __init__(self, prime_at_zero: Any = 0) -> None:
+        self.prime_at_zero = prime_at_zero  # sigma'(0): 0 by default; other conventions for checks
+
     def sigma(self, ar: Any, z: Any) -> Any:
         return z if ar.sign(z) > 0 else ar.zero
 
     def prime(self, ar: Any, z: Any, a: Any) -> Any:
-        return ar.one if ar.sign(z) > 0 else ar.zero
+        s = ar.sign(z)
+        if s == 0 and self.prime_at_zero != 0:
+            return ar.convert(self.prime_at_zero)
+        return ar.one if s > 0 else ar.zero
 
 
 class LeakyReLU(Activation):
@@ -130,7 +137,8 @@ class LeakyReLU(Activation):
 
     rational = True
 
-    def __init__(self, slope: Any = Fraction(1, 100)) -> None:
+    def __init__(self, slope: Any = Fraction(1, 100), prime_at_zero: Any = None) -> None:
+        self.prime_at_zero = prime_at_zero  # sigma'(0); None: the slope, as PyTorch
         if isinstance(slope, bool):
             raise TypeError(f"leaky_relu slope must be a number, got {slope!r}")
         try:
@@ -144,7 +152,10 @@ class LeakyReLU(Activation):
         return z if ar.sign(z) > 0 else ar.convert(self.slope) * z
 
     def prime(self, ar: Any, z: Any, a: Any) -> Any:
-        return ar.one if ar.sign(z) > 0 else ar.convert(self.slope)
+        s = ar.sign(z)
+        if s == 0 and self.prime_at_zero is not None:
+            return ar.convert(self.prime_at_zero)
+        return ar.one if s > 0 else ar.convert(self.slope)
 
 
 class Softplus(Activation):

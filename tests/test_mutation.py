@@ -27,7 +27,7 @@ NOT_CALLED = {
     # base classes of activations and costs (their instances are called below, through names)
     "Activation", "Cost",
     # result records (dataclasses that the functions fill; they hold what they are given)
-    "Forward", "Backward", "Gradients", "History", "Explanation",
+    "Forward", "Backward", "Gradients", "History", "Explanation", "Report",
 }
 
 COVERED: set = set()
@@ -211,6 +211,24 @@ def test_explain():
         text = str(br.explain(net, x, y, "cross_entropy", br.Mp(30)))
         assert text
         assert (net.w, net.b) == kept
+    check_unchanged(call)
+
+
+@covers("verify")
+def test_verify():
+    def call(d):
+        net = br.Network(d["w"], d["b"], d["activations"])
+        kept = copy.deepcopy((net.w, net.b))
+        g = br.gradients(net, d["xs"], d["ys"], "cross_entropy")
+        dC_dw = [N] + [[list(row) for row in g.dC_dw[l]] for l in (1, 2)]
+        dC_db = [N, [str(v) for v in g.dC_db[1]], [Fraction(v) for v in g.dC_db[2]]]
+        dC_dw[1][0][1] = mpmath.mpf(dC_dw[1][0][1])
+        mine = copy.deepcopy((dC_dw, dC_db))
+        report = br.verify(net, d["xs"], d["ys"], dC_dw, dC_db, cost="cross_entropy",
+                           dtype="float64", dps=30)
+        assert report.ok and str(report)
+        report.worst[0].got = 99.0  # the report's numbers are its own
+        assert (dC_dw, dC_db) == mine and (net.w, net.b) == kept
     check_unchanged(call)
 
 
