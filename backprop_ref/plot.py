@@ -326,17 +326,26 @@ def plot_backward(net: Network, fwd: Any, bwd: Any, *, ax: Any = None, labels: A
     return ax
 
 
+_SEVERITY = {"ok": 0, "suspicious": 1, "wrong": 2}
+
+
 def _report_grids(report: Any, example: Any) -> tuple:
-    """Per layer: the ratio grid (rows j, columns k, last column the bias) and the status grid."""
+    """Per layer: the ratio grid (rows j, columns k, last column the bias) and the status grid.
+
+    With ``example=None`` and a per-example report, each cell is the example with the largest
+    ratio (undecidable only when it is undecidable in every example).
+    """
     entries = list(getattr(report, "entries", None) or [])
     if not entries:
         raise ValueError("the report has no entries to draw")
-    chosen = [e for e in entries if e.example == example]
-    if not chosen:
-        examples = sorted({e.example for e in entries if e.example is not None})
-        raise ValueError(
-            f"the report has no entries for example={example!r}; it has examples {examples}"
-        )
+    examples = sorted({e.example for e in entries if e.example is not None})
+    if example is None:
+        chosen = entries
+    else:
+        chosen = [e for e in entries if e.example == example]
+        if not chosen:
+            have = f"it has examples {examples}" if examples else "it is not per example"
+            raise ValueError(f"the report has no entries for example={example!r}; {have}")
     shape: dict = {}
     for e in chosen:
         if e.kind not in ("w", "b"):
@@ -350,10 +359,13 @@ def _report_grids(report: Any, example: Any) -> tuple:
     for e in chosen:
         l, j = e.index[0], e.index[1]
         k = e.index[2] if e.kind == "w" else shape[l][1]
-        r = e.ratio
-        ratio[l][j][k] = math.nan if r is None else _float(r)
-        status[l][j][k] = e.status
-    return ratio, status, shape
+        r = math.nan if e.ratio is None or e.status == "undecidable" else _float(e.ratio)
+        old, seen = ratio[l][j][k], status[l][j][k]
+        if seen is None or seen == "undecidable" or (
+                e.status != "undecidable" and (r > old or _SEVERITY.get(e.status, 0) > _SEVERITY.get(seen, 0))):
+            ratio[l][j][k] = r
+            status[l][j][k] = e.status
+    return ratio, status, shape, len(examples)
 
 
 def plot_report(report: Any, *, ax: Any = None, example: Any = None, floor: float = 1e-6,
@@ -362,14 +374,15 @@ def plot_report(report: Any, *, ax: Any = None, example: Any = None, floor: floa
 
     One panel per layer ``l``: row ``j``, column ``k`` is :math:`w_{jk}^{[l]}`, and the last
     column, after a gap, is :math:`b_j^{[l]}`. The colour is ``entry.ratio`` (absolute error over
-    the error budget) on a log scale centred at 1, the budget: green well inside it, red beyond.
+    the error budget) on a log scale centred at 1, the budget: green inside it (darker the further
+    inside), red beyond it.
     Ratios below ``floor`` (an exact match has ratio 0) are drawn at ``floor``. Undecidable
     entries (no ratio, or status ``"undecidable"``) are hatched grey with a ``?``; entries with
     status ``"wrong"`` get an ``x``. A transposed matrix, a layer missed or a bias forgotten then
     shows as a pattern: a symmetric panel, a whole panel red, one red column.
 
-    ``example`` picks the entries of one example in a per-example report (default: the entries
-    with ``example=None``, the batch gradient). ``ax`` is a sequence of one Axes per layer (or one
+    ``example`` picks one example of a per-example report; by default each cell shows the example
+    where that entry is worst. ``ax`` is a sequence of one Axes per layer (or one
     Axes when the network has one layer); by default a new figure. Returns the Figure.
     """
     plt = _pyplot()
@@ -377,7 +390,7 @@ def plot_report(report: Any, *, ax: Any = None, example: Any = None, floor: floa
     from matplotlib.colors import LogNorm
     from matplotlib.patches import Rectangle
 
-    ratio, status, shape = _report_grids(report, example)
+    ratio, status, shape, examples = _report_grids(report, example)
     layers = sorted(shape)
     if ax is None:
         widths = [shape[l][1] + 1.6 for l in layers]
@@ -396,14 +409,20 @@ def plot_report(report: Any, *, ax: Any = None, example: Any = None, floor: floa
     spread = max([1.0] + [abs(math.log10(max(v, floor))) for v in finite])
     decades = min(math.ceil(spread), 12)
     norm = LogNorm(10.0 ** -decades, 10.0 ** decades)
-    cmap = plt.get_cmap("RdYlGn_r").with_extremes(bad="0.85")
+    # greens below the budget (darker the safer), reds above it: a visible step at ratio 1
+    from matplotlib.colors import ListedColormap
+
+    below = plt.get_cmap("Greens")(np.linspace(0.85, 0.25, 128))
+    above = plt.get_cmap("Reds")(np.linspace(0.45, 0.95, 128))
+    cmap = ListedColormap(np.vstack([below, above]), name="ratio").with_extremes(bad="0.85")
     image = None
     for panel, l in zip(axes, layers, strict=True):
         rows, cols = shape[l]
         grid = np.array(ratio[l], dtype=float)
-        undecidable = ~np.isfinite(grid) | np.array(
-            [[s == "undecidable" for s in row] for row in status[l]])
-        shown = np.ma.masked_array(np.clip(grid, floor, None), mask=undecidable)
+        # NaN marks an undecidable entry; an infinite ratio (a NaN or infinite gradient) is
+        # wrong, drawn in the top colour
+        undecidable = np.isnan(grid)
+        shown = np.ma.masked_array(np.clip(grid, floor, norm.vmax), mask=undecidable)
         # the bias column sits one cell right of the last weight column
         image = panel.imshow(shown[:, :cols], cmap=cmap, norm=norm,
                              extent=(-0.5, cols - 0.5, rows - 0.5, -0.5),
@@ -423,7 +442,8 @@ def plot_report(report: Any, *, ax: Any = None, example: Any = None, floor: floa
                     panel.add_patch(cell)
                     panel.text(x, j, "?", ha="center", va="center", fontsize=9, color="0.2")
                 elif status[l][j][k] == "wrong":
-                    panel.text(x, j, "x", ha="center", va="center", fontsize=9, color="black")
+                    panel.text(x, j, "x", ha="center", va="center", fontsize=9,
+                               color=_ink(cmap(norm(shown[j, k]))))
         panel.set_xlim(-0.5, cols + 1.5)
         panel.set_ylim(rows - 0.5, -0.5)
         panel.set_xticks(list(range(cols)) + [cols + 1],
@@ -437,6 +457,8 @@ def plot_report(report: Any, *, ax: Any = None, example: Any = None, floor: floa
     bar = fig.colorbar(image, ax=axes, shrink=0.8)
     bar.set_label("|error| / budget")
     bar.ax.axhline(1.0, color="black", linewidth=1)  # the budget
+    if title is None and example is None and examples > 1:
+        title = f"worst of {examples} examples, entry by entry"
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

@@ -285,10 +285,55 @@ def test_report_per_example_and_errors():
     both = Report(fake_report(net, example=0).entries + fake_report(net, transposed_layer=1, example=1).entries)
     fig = br.plot_report(both, example=1)
     assert float(images(fig)["w[1]"].get_array()[0, 1]) == 2e3
-    with pytest.raises(ValueError, match=r"no entries for example=None; it has examples \[0, 1\]"):
-        br.plot_report(both)
+    fig = br.plot_report(both, example=0)
+    assert float(images(fig)["w[1]"].get_array()[0, 1]) == 10.0 ** -2 / 7
+    # by default, each cell shows the example where the entry is worst
+    fig = br.plot_report(both)
+    assert float(images(fig)["w[1]"].get_array()[0, 1]) == 2e3
+    assert float(images(fig)["w[1]"].get_array()[0, 0]) == 10.0 ** -1 / 7
+    assert fig._suptitle.get_text() == "worst of 2 examples, entry by entry"
+    with pytest.raises(ValueError, match=r"no entries for example=2; it has examples \[0, 1\]"):
+        br.plot_report(both, example=2)
     with pytest.raises(ValueError, match="no entries"):
         br.plot_report(Report([]))
+
+
+def test_report_infinite_ratio_is_wrong_not_undecidable():
+    net = br.Network.random([2, 2, 1], seed=0)
+    report = fake_report(net)
+    report.entries[0] = Entry("w", (1, 0, 0), None, float("inf"), "wrong")
+    fig = br.plot_report(report)
+    image = images(fig)["w[1]"]
+    assert float(image.get_array()[0, 0]) == image.norm.vmax
+    assert not [p for a in fig.axes for p in a.patches if p.get_hatch()]
+
+
+def test_report_of_verify_finds_a_transposed_matrix():
+    np = need("numpy")
+    # a square hidden layer, so that a transposed w[2] in BP2 runs without an error
+    net = br.Network.random([2, 3, 3, 1], activations="tanh", seed=5)
+    xs, ys = [[1, -1], ["0.5", 2]], [[1], [-1]]
+    right = br.gradients(net, xs, ys, cost="mse")
+    report = br.verify(net, xs, ys, right.dC_dw, right.dC_db, cost="mse", dtype="float64")
+    assert report.ok
+    w2t = [[net.w[2][k][j] for k in range(3)] for j in range(3)]
+    transposed = net.with_parameters([None, net.w[1], w2t, net.w[3]], net.b)
+    bad = br.gradients(transposed, xs, ys, cost="mse")
+    # the implementation under test: correct layers 2 and 3, layer 1 from the transposed BP2
+    dC_dw = [None, bad.dC_dw[1], right.dC_dw[2], right.dC_dw[3]]
+    dC_db = [None, bad.dC_db[1], right.dC_db[2], right.dC_db[3]]
+    report = br.verify(net, xs, ys, dC_dw, dC_db, cost="mse", dtype="float64")
+    assert not report.ok and report.worst[0].index[0] == 1
+    fig = br.plot_report(report)
+    shown = images(fig)
+    for e in report.entries:
+        l = e.index[0]
+        value = shown[f"w[{l}]"].get_array()[e.index[1], e.index[2]] if e.kind == "w" else \
+            shown[f"b[{l}]"].get_array()[e.index[1], 0]
+        assert float(value) == pytest.approx(min(max(e.ratio, 1e-6), shown["w[1]"].norm.vmax), rel=1e-12)
+    panel1 = np.ma.getdata(shown["w[1]"].get_array())
+    assert (panel1 > 1).all()  # the whole layer is wrong: a red panel
+    assert (np.ma.getdata(shown["w[2]"].get_array()) < 1).all()
 
 
 def test_report_into_given_axes(plt):
