@@ -19,6 +19,7 @@ from . import interop, testing  # interop imports PyTorch and NumPy on call
 from .activations import Activation, get_activation
 from .arithmetic import Exact, Float, Interval, Mp, NotRational, UndecidableBranch
 from .backprop import Backward, Forward, backward, forward
+from .casefile import Case, CaseError, load_case, save_case
 from .costs import Cost, get_cost
 from .explain import Explanation, explain
 from .network import Network
@@ -32,6 +33,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Activation",
     "Backward",
+    "Case",
+    "CaseError",
     "Cost",
     "DTYPES",
     "Exact",
@@ -54,11 +57,13 @@ __all__ = [
     "get_cost",
     "gradients",
     "interop",
+    "load_case",
     "numerical_gradients",
     "plot_backward",
     "plot_network",
     "plot_report",
     "plot_training",
+    "save_case",
     "step",
     "testing",
     "train",
