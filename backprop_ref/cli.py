@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 
 class UsageError(Exception):
@@ -105,6 +106,83 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run(sys.stdout, which=args.sizes, repeat=args.repeat)
 
 
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--workers must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--workers must be at least 1, got {value}")
+    return value
+
+
+def _dtype(text: str) -> str:
+    from .budget import get_dtype
+
+    try:
+        return get_dtype(text).name
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    from .casefile import CaseError, check_range, load_case
+
+    try:
+        case = load_case(args.case)
+        if args.dtype is not None:
+            check_range(case, args.dtype)
+    except CaseError as error:
+        raise UsageError(str(error)) from None
+    except ValueError as error:  # the --dtype override cannot hold a number of the case
+        raise UsageError(f"{args.case}: {error} (--dtype {args.dtype})") from None
+    options = {"dps": args.dps, "strict": args.strict, "workers": args.workers,
+               "rigorous": args.rigorous}
+    if args.dtype is not None:
+        options["dtype"] = args.dtype
+    status = _Status(sys.stderr) if sys.stderr.isatty() else None
+    if status is not None:
+        options["progress"] = status.update
+    try:
+        report = case.verify(**options)
+    except (ValueError, TypeError, ArithmeticError) as error:
+        raise UsageError(f"{args.case}: {' '.join(str(error).split())}") from None
+    finally:
+        if status is not None:
+            status.clear()
+    text = json.dumps(report.to_dict(), indent=2) if args.format == "json" else str(report)
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (| head): not an error of the case
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0 if report.ok else 1
+
+
+class _Status:
+    """One line of progress on a terminal, rewritten in place and erased at the end."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.shown = False
+
+    def show(self, text: str) -> None:
+        self.stream.write("\r\033[K" + text)
+        self.stream.flush()
+        self.shown = True
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        self.show(f"{stage}: example {done}/{total}")
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors on one line (no usage block): ``prog: message``, exit 2."""
 
@@ -157,6 +235,28 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=_repeat, default=5,
                        help="repetitions per timing, the median is kept (default 5)")
     bench.set_defaults(run=cmd_bench)
+
+    check = sub.add_parser(
+        "verify",
+        help="check another implementation's gradients in a case file",
+        description="Check the gradients in a JSON case file (see the README, 'Getting networks and "
+        "gradients in') entry by entry against backpropagation at --dps digits, each within the "
+        "rounding budget of the implementation's dtype. Exit 0: correct; 1: a gradient is wrong "
+        "(the table names it); 2: the case cannot be read or is invalid.",
+    )
+    check.add_argument("case", help="the case file (JSON)")
+    check.add_argument("--dps", type=_dps, default=50, help="digits of the reference (default 50)")
+    check.add_argument("--dtype", type=_dtype, help="the implementation's format, instead of the "
+                       "case's: float64, float32, float16, bfloat16 or tf32")
+    check.add_argument("--format", choices=("text", "json"), default="text",
+                       help="text: the report's table (default); json: the whole report")
+    check.add_argument("--strict", action="store_true",
+                       help="fail on suspicious entries too (beyond the typical rounding error)")
+    check.add_argument("--rigorous", action="store_true",
+                       help="state the reference's accuracy by interval arithmetic")
+    check.add_argument("--workers", type=_workers, default=1,
+                       help="processes for the reference runs (default 1)")
+    check.set_defaults(run=cmd_verify)
 
     return top
 
