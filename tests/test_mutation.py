@@ -23,7 +23,7 @@ NOT_CALLED = {
     # arithmetic types: built from one int (dps), they take no caller lists
     "Float", "Mp", "Interval", "Exact",
     # exception types
-    "NotRational", "UndecidableBranch",
+    "NotRational", "UndecidableBranch", "CaseError",
     # base classes of activations and costs (their instances are called below, through names)
     "Activation", "Cost",
     # result records (dataclasses that the functions fill; they hold what they are given)
@@ -229,6 +229,28 @@ def test_verify():
         assert report.ok and str(report)
         report.worst[0].got = 99.0  # the report's numbers are its own
         assert (dC_dw, dC_db) == mine and (net.w, net.b) == kept
+    check_unchanged(call)
+
+
+@covers("save_case", "load_case", "Case")
+def test_case_files(tmp_path):
+    def call(d):
+        net = br.Network(d["w"], d["b"], d["activations"])
+        g = br.gradients(net, d["xs"], d["ys"], "cross_entropy")
+        dC_dw = [N] + [[list(row) for row in g.dC_dw[l]] for l in (1, 2)]
+        dC_db = [N, [str(v) for v in g.dC_db[1]], [Fraction(v) for v in g.dC_db[2]]]
+        mine = copy.deepcopy((dC_dw, dC_db))
+        br.save_case(tmp_path / "case.json", net, d["xs"], d["ys"], dC_dw, dC_db, cost="cross_entropy",
+                     dtype="float64")
+        assert (dC_dw, dC_db) == mine
+        case = br.load_case(tmp_path / "case.json")
+        kept = copy.deepcopy(case)
+        assert case.verify(dps=30).ok
+        case.save(tmp_path / "again.json")
+        assert case == kept
+        direct = br.Case(net, d["xs"], d["ys"], dC_dw, dC_db, cost="cross_entropy", dtype="float64")
+        direct.save(tmp_path / "direct.json")
+        assert direct.verify(dps=30).ok and (dC_dw, dC_db) == mine
     check_unchanged(call)
 
 
