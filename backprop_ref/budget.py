@@ -432,13 +432,14 @@ def _number_class(ar: Budget) -> type:
         af = abs(f)
         if av > big:
             ar.overflows += 1
+        tiny = eta if av else 0.0  # underflow; 0 times anything is exact
         if power:  # a power of two: exact but for underflow
             if divide:
-                return make(v, e / af + eta, t / af)
-            return make(v, e * af + eta, t * af)
+                return make(v, e / af + tiny, t / af)
+            return make(v, e * af + tiny, t * af)
         if divide:
-            return make(v, e / af + u * av + eta, t / af + u * av)
-        return make(v, e * af + uprod * av + eta, t * af + uprod * av)
+            return make(v, e / af + u * av + tiny, t / af + u * av)
+        return make(v, e * af + uprod * av + tiny, t * af + uprod * av)
 
     class Number:
         """A value ``v`` and error bounds ``e`` (worst) and ``t`` (typical); while it is a sum
@@ -560,8 +561,12 @@ def _number_class(ar: Budget) -> type:
             ap = abs(p)
             r = new(Number)
             r.v = p
-            r.e = ax * ey + ay * ex + ex * ey + uprod * ap + eta
-            r.t = ax * ty + ay * tx + uprod * ap
+            if ap:
+                r.e = ax * ey + ay * ex + ex * ey + uprod * ap + eta
+                r.t = ax * ty + ay * tx + uprod * ap
+            else:  # a product with an exact 0 is exactly 0: only the propagated errors remain
+                r.e = ax * ey + ay * ex + ex * ey
+                r.t = ax * ty + ay * tx
             r.n = 0
             if ap > big:
                 ar.overflows += 1

@@ -424,7 +424,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     refs = _reference(work, xs, ys, cost, reference, reduction, per_example, workers, progress,
                       f"reference {reference!r}")
     to_float = libmp.to_float
-    expected = [to_float(r._mpf_) for r in refs]
+    expected = [to_float(r._mpf_, False, "n") for r in refs]
     accuracy, uncertainty = _accuracy(work, xs, ys, cost, reduction, per_example, workers, dps,
                                       rigorous, refs, expected, layout, progress)
     worst, typical, reasons, overflows = _budgets(work, xs, ys, cost, fmt, reduction, per_example,
@@ -554,7 +554,7 @@ def _got_number(value: Any, where: str) -> Any:
         try:
             f = float(raw)
         except (TypeError, ValueError):
-            raise ValueError(f"{where} is {value!r}, which is not a number") from None
+            f = 0.0
         if math.isnan(f) or math.isinf(f):
             return f
         raise
