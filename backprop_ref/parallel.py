@@ -38,8 +38,10 @@ Only the four arithmetics of :mod:`backprop_ref.arithmetic` can be sent to other
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import sys
+from array import array
 from fractions import Fraction
 from typing import Any
 
@@ -117,7 +119,10 @@ def gradient_sums(net: Network, xs: list, ys: list, cost: Any, ar: Any, workers:
     try:
         for r in range(1, used):
             mine, theirs = context.Pipe()
-            child = context.Process(target=_child, args=(theirs, job, chunks[r], groups[r]),
+            # a forked child inherits this process's ends of the pipes made so far; it closes them,
+            # or it would never see its own pipe close if this process stops early
+            ours = [end for _, end in children] + [mine] if method == "fork" else []
+            child = context.Process(target=_child, args=(theirs, job, chunks[r], groups[r], ours),
                                     name=f"backprop_ref worker {r}", daemon=True)
             child.start()
             theirs.close()
@@ -220,8 +225,14 @@ def _assemble(net: Network, ar: Any, parts: list, found: list) -> tuple:
 
 # --- the child processes ----------------------------------------------------------------------
 
-def _child(conn: Any, job: tuple, chunk: range, slices: list) -> None:
+def _child(conn: Any, job: tuple, chunk: range, slices: list, inherited: list) -> None:
     """A worker process: the deltas of its chunk of examples, then BP3 and BP4 of its rows."""
+    # What a forked child inherits stays shared with the parent until written to; the garbage
+    # collector would write to every inherited object (and copy its memory page) the first time it
+    # walked the whole heap. Frozen, they are never walked; the child's own objects still are.
+    gc.freeze()
+    for end in inherited:
+        end.close()
     try:
         params, x, y, cost = job[1:] if job[0] == "converted" else _rebuild(*job[1:])
         pack, unpack = packers(params.arithmetic)
@@ -275,14 +286,14 @@ def _pack_found(pack: Any, found: list) -> list:
     for a, delta, C in found:
         L = len(a) - 1
         out.append(([pack(a[l]) for l in range(1, L)], [pack(delta[l]) for l in range(1, L + 1)],
-                    pack([C])[0]))
+                    pack([C])))
     return out
 
 
 def _unpack_found(unpack: Any, x: list, chunk: range, packed: list) -> list:
     found = []
     for i, (a, delta, C) in zip(chunk, packed, strict=True):
-        found.append(([x[i]] + [unpack(v) for v in a], [None] + [unpack(v) for v in delta], unpack([C])[0]))
+        found.append(([x[i]] + [unpack(v) for v in a], [None] + [unpack(v) for v in delta], unpack(C)[0]))
     return found
 
 
@@ -316,26 +327,62 @@ def arithmetic_of(description: tuple) -> Any:
 
 
 def packers(ar: Any) -> tuple:
-    """``(pack, unpack)``: a list of ``ar``'s numbers to a list of exact picklable values, and back.
+    """``(pack, unpack)``: a list of ``ar``'s numbers to an exact picklable value, and back.
+
+    Floats travel as their 8 bytes; fractions as numerators and denominators; mpfs as their signs,
+    exponents and bit counts in arrays and their mantissas in one byte string (few Python objects
+    to pickle, and none for the garbage collector to walk while they are read).
 
     >>> ar = Mp(30)
     >>> pack, unpack = packers(ar)
     >>> v = ar.convert(Fraction(1, 3))
-    >>> unpack(pack([v]))[0]._mpf_ == v._mpf_
+    >>> unpack(pack([v, -v]))[1]._mpf_ == (-v)._mpf_
     True
     """
     name = describe(ar)[0]
     if name == "Float":
-        return list, list
+        return (lambda vs: array("d", vs).tobytes(), lambda p: array("d", p).tolist())
     if name == "Exact":
-        return (lambda vs: [(v.numerator, v.denominator) for v in vs],
-                lambda ps: [Fraction(p, q) for p, q in ps])
+        return (lambda vs: ([v.numerator for v in vs], [v.denominator for v in vs]),
+                lambda p: [Fraction(p[0][i], p[1][i]) for i in range(len(p[0]))])
     make = ar.ctx.make_mpf
     if name == "Mp":
-        return (lambda vs: [_pack_mpf(v._mpf_) for v in vs],
-                lambda ps: [make(_unpack_mpf(p)) for p in ps])
-    return (lambda vs: [(_pack_mpf(v._mpi_[0]), _pack_mpf(v._mpi_[1])) for v in vs],
-            lambda ps: [make((_unpack_mpf(lo), _unpack_mpf(hi))) for lo, hi in ps])
+        return (lambda vs: _pack_mpfs([v._mpf_ for v in vs]),
+                lambda p: [make(t) for t in _unpack_mpfs(p)])
+    return (lambda vs: (_pack_mpfs([v._mpi_[0] for v in vs]), _pack_mpfs([v._mpi_[1] for v in vs])),
+            lambda p: [make(t) for t in zip(_unpack_mpfs(p[0]), _unpack_mpfs(p[1]), strict=True)])
+
+
+def _pack_mpfs(ts: list) -> tuple:
+    """Raw mpfs ``(sign, man, exp, bc)``: signs as bytes, exponents and bit counts as arrays of
+    64-bit integers, mantissas as one byte string of fixed-width little-endian numbers."""
+    try:
+        exps = array("q", [t[2] for t in ts]).tobytes()
+        bcs = array("q", [t[3] for t in ts])
+    except OverflowError:  # an exponent beyond 2**63: each number as a tuple
+        return ("tuples", [_pack_mpf(t) for t in ts])
+    width = (max(bcs, default=0) + 8) // 8
+    mantissas = b"".join([int(t[1]).to_bytes(width, "little") for t in ts])
+    return ("arrays", bytes([t[0] for t in ts]), exps, bcs.tobytes(), width, mantissas)
+
+
+def _unpack_mpfs(p: tuple) -> list:
+    if p[0] == "tuples":
+        return [_unpack_mpf(t) for t in p[1]]
+    _, signs, exps, bcs, width, mantissas = p
+    exps, bcs = array("q", exps), array("q", bcs)
+    mpz = _mpz_from_bytes
+    return [(signs[i], mpz(mantissas[i * width:(i + 1) * width]), exps[i], bcs[i])
+            for i in range(len(signs))]
+
+
+def _mpz_from_bytes(b: bytes) -> Any:
+    return libmp.MPZ(int.from_bytes(b, "little"))
+
+
+if libmp.BACKEND == "gmpy" and hasattr(libmp.MPZ, "from_bytes"):
+    def _mpz_from_bytes(b: bytes) -> Any:  # noqa: F811  -- one call instead of two
+        return libmp.MPZ.from_bytes(b, "little")
 
 
 def _pack_mpf(t: tuple) -> tuple:

@@ -108,6 +108,18 @@ def test_errors_in_a_worker_reach_the_caller() -> None:
         br.gradients(net, xs[:3] + [[1, 2, 3]], [[0]] * 4, workers=2)
 
 
+def test_an_error_in_the_first_chunk_leaves_no_worker_behind() -> None:
+    import multiprocessing
+
+    w = [None, [[1, -1]], [[1]]]
+    net = br.Network(w, [None, [0], [0]], ["relu", "identity"])
+    xs = [["0.1", "0.1"], [1, 0], [2, 0], [0, 1]]  # the calling process's own example fails
+    for workers in (2, 3):
+        with pytest.raises(br.UndecidableBranch):
+            br.gradients(net, xs, [[0]] * 4, arithmetic=br.Interval(20), workers=workers)
+        assert multiprocessing.active_children() == []
+
+
 def test_the_callers_lists_are_not_changed() -> None:
     net = br.Network.random([3, 4, 2], seed=1)
     xs, ys = batch([3, 4, 2], 4, seed=1)
