@@ -40,7 +40,9 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import queue
 import sys
+import threading
 from array import array
 from fractions import Fraction
 from typing import Any
@@ -103,7 +105,7 @@ def gradient_sums(net: Network, xs: list, ys: list, cost: Any, ar: Any, workers:
     rows = [(l, j) for l in range(1, net.L + 1) for j in range(net.n[l])]
     used = min(workers, max(count, len(rows)))
     chunks = [range(count * r // used, count * (r + 1) // used) for r in range(used)]
-    groups = row_groups(net.n, used)
+    groups = row_groups(net.n, used, _first_share(count, used))
     if used == 1:
         found = _deltas(params, x, y, cost, chunks[0])
         return _assemble(net, ar, [_rows(params, x, found, groups[0])], found)
@@ -134,12 +136,16 @@ def gradient_sums(net: Network, xs: list, ys: list, cost: Any, ar: Any, workers:
             got = _receive(children[r - 1])
             packed.append(got)
             found += _unpack_found(unpack, x, chunks[r], got)
-        # 2. BP3 and BP4, one group of rows per process, every example in order
+        # 2. BP3 and BP4, one group of rows per process, every example in order; the others send
+        # their rows piece by piece, and this process reads them between pieces of its own
         for _, mine in children:
             mine.send(packed)
-        parts = [_rows(params, x, found, groups[0])]
-        for r in range(1, used):
-            parts.append(_unpack_rows(unpack, _receive(children[r - 1])))
+        waiting = [len(pieces(groups[r])) for r in range(1, used)]
+        parts = []
+        for piece in pieces(groups[0]):
+            parts.append(_rows(params, x, found, piece))
+            _read_rows(children, waiting, parts, unpack, block=False)
+        _read_rows(children, waiting, parts, unpack, block=True)
     finally:
         for child, mine in children:
             mine.close()
@@ -150,22 +156,28 @@ def gradient_sums(net: Network, xs: list, ys: list, cost: Any, ar: Any, workers:
     return _assemble(net, ar, parts, found)
 
 
-def row_groups(n: list, count: int) -> list:
+def row_groups(n: list, count: int, first: Fraction = Fraction(1)) -> list:
     """The rows ``(l, j)`` of every layer cut into ``count`` consecutive groups of about equal work
-    (a row of layer ``l`` costs ``n[l - 1]`` products for BP4 and one addition for BP3); each group
-    is a list of slices ``(l, j_first, j_end)``, possibly empty.
+    (a row of layer ``l`` costs ``n[l - 1]`` products for BP4 and one addition for BP3), the
+    first group ``first`` times as much as each other; each group is a list of slices
+    ``(l, j_first, j_end)``, possibly empty.
 
     >>> row_groups([3, 4, 1], 2)
     [[(1, 0, 3)], [(1, 3, 4), (2, 0, 1)]]
+    >>> row_groups([3, 4, 1], 2, Fraction(1, 2))
+    [[(1, 0, 2)], [(1, 2, 4), (2, 0, 1)]]
     """
     L = len(n) - 1
     total = sum(n[l] * (n[l - 1] + 1) for l in range(1, L + 1))
+    shares = [Fraction(first)] + [Fraction(1)] * (count - 1)
+    bounds = [sum(shares[:g + 1]) / sum(shares) * total for g in range(count)]  # where groups end
     groups: list = [[] for _ in range(count)]
     done = 0
     for l in range(1, L + 1):
         for j in range(n[l]):
             work = n[l - 1] + 1
-            g = min(count - 1, (2 * done + work) * count // (2 * total))  # where the row's middle falls
+            middle = done + Fraction(work, 2)
+            g = next((g for g in range(count) if middle < bounds[g]), count - 1)
             done += work
             slices = groups[g]
             if slices and slices[-1][0] == l and slices[-1][2] == j:
@@ -173,6 +185,43 @@ def row_groups(n: list, count: int) -> list:
             else:
                 slices.append((l, j, j + 1))
     return groups
+
+
+def _first_share(count: int, used: int) -> Fraction:
+    """The calling process's share of the rows, relative to each other process's.
+
+    It also rebuilds every row the others send. Rebuilding a number costs about what one
+    example's BP4 term costs, so with ``m`` examples and ``p`` processes it takes on ``f`` of the
+    rows and the rest, ``1 - f``, is shared by the others: ``f m + (1 - f) = (1 - f) m / (p - 1)``.
+    """
+    if used == 1:
+        return Fraction(1)
+    f = Fraction(count - (used - 1), count * (used - 1) + count - (used - 1))
+    f = max(f, Fraction(1, 4 * used))
+    return f * (used - 1) / (1 - f)  # relative to one other process's share
+
+
+def pieces(slices: list, count: int = 8) -> list:
+    """``slices`` cut into about ``count`` pieces of whole rows, each a list of slices.
+
+    >>> pieces([(1, 0, 15), (2, 0, 10)], 4)
+    [[(1, 0, 7)], [(1, 7, 14)], [(1, 14, 15), (2, 0, 6)], [(2, 6, 10)]]
+    """
+    rows = sum(j1 - j0 for _, j0, j1 in slices)
+    size = max(1, -(-rows // count))
+    out: list = []
+    room = 0
+    for l, j0, j1 in slices:
+        j = j0
+        while j < j1:
+            if room == 0:
+                out.append([])
+                room = size
+            take = min(room, j1 - j)
+            out[-1].append((l, j, j + take))
+            room -= take
+            j += take
+    return out
 
 
 # --- the work of one process ------------------------------------------------------------------
@@ -233,26 +282,55 @@ def _child(conn: Any, job: tuple, chunk: range, slices: list, inherited: list) -
     gc.freeze()
     for end in inherited:
         end.close()
+    # A thread writes to the pipe, so that a piece of rows waiting to be read never holds up the
+    # next piece's work; the messages are pickled here, in order.
+    outbox: queue.SimpleQueue = queue.SimpleQueue()
+    sender = threading.Thread(target=_send_all, args=(conn, outbox), daemon=True)
+    sender.start()
     try:
         params, x, y, cost = job[1:] if job[0] == "converted" else _rebuild(*job[1:])
         pack, unpack = packers(params.arithmetic)
-        conn.send(("ok", _pack_found(pack, _deltas(params, x, y, cost, chunk))))
+        outbox.put(_dumps(("ok", _pack_found(pack, _deltas(params, x, y, cost, chunk)))))
         found: list = []
         for got in conn.recv():
             found += _unpack_found(unpack, x, range(len(found), len(found) + len(got)), got)
-        rows = _rows(params, x, found, slices)
-        conn.send(("ok", [(where, [pack(row) for row in dW], pack(dB)) for where, dW, dB in rows]))
+        for piece in pieces(slices):
+            rows = _rows(params, x, found, piece)
+            outbox.put(_dumps(("ok", [(where, [pack(row) for row in dW], pack(dB))
+                                      for where, dW, dB in rows])))
     except (EOFError, BrokenPipeError, KeyboardInterrupt):  # the calling process stopped first
         pass
     except Exception as error:  # sent back, to be raised where the user called
         try:
-            conn.send(("error", error))
-        except (OSError, EOFError):
-            pass
+            outbox.put(_dumps(("error", error)))
         except Exception:  # an exception that does not pickle: its text
-            conn.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
+            outbox.put(_dumps(("error", RuntimeError(f"{type(error).__name__}: {error}"))))
     finally:
+        outbox.put(None)
+        sender.join()
         conn.close()
+
+
+def _dumps(message: tuple) -> bytes:
+    from multiprocessing.reduction import ForkingPickler
+
+    return bytes(ForkingPickler.dumps(message))
+
+
+def _send_all(conn: Any, outbox: queue.SimpleQueue) -> None:
+    while (data := outbox.get()) is not None:
+        try:
+            conn.send_bytes(data)
+        except OSError:  # the calling process stopped reading
+            return
+
+
+def _read_rows(children: list, waiting: list, parts: list, unpack: Any, block: bool) -> None:
+    """Rebuild the pieces of rows the other processes have sent (all of them, with ``block``)."""
+    for r in range(len(children)):
+        while waiting[r] and (block or children[r][1].poll()):
+            parts.append(_unpack_rows(unpack, _receive(children[r])))
+            waiting[r] -= 1
 
 
 def _receive(child: tuple) -> Any:

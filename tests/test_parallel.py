@@ -9,7 +9,7 @@ from fractions import Fraction
 import pytest
 
 import backprop_ref as br
-from backprop_ref.parallel import gradient_sums, packers, row_groups
+from backprop_ref.parallel import gradient_sums, packers, pieces, row_groups
 
 
 def bits(v) -> object:
@@ -130,14 +130,22 @@ def test_the_callers_lists_are_not_changed() -> None:
 
 @pytest.mark.parametrize("sizes", [[3, 4, 1], [784, 30, 10], [10, 20, 20, 5], [1, 1]])
 @pytest.mark.parametrize("count", [1, 2, 3, 7])
-def test_row_groups_cover_every_row_once_in_order(sizes: list, count: int) -> None:
-    groups = row_groups(sizes, count)
+@pytest.mark.parametrize("first", [Fraction(1), Fraction(7, 8), Fraction(1, 3)])
+def test_row_groups_cover_every_row_once_in_order(sizes: list, count: int, first: Fraction) -> None:
+    groups = row_groups(sizes, count, first)
     assert len(groups) == count
     rows = [(l, j) for g in groups for (l, j0, j1) in g for j in range(j0, j1)]
     assert rows == [(l, j) for l in range(1, len(sizes)) for j in range(sizes[l])]
     work = [sum((j1 - j0) * (sizes[l - 1] + 1) for l, j0, j1 in g) for g in groups]
-    if sum(sizes[1:]) >= count:
-        assert max(work) <= sum(work) / count + max(sizes[:-1]) + 1  # within one row of equal
+    share = [first] + [1] * (count - 1)
+    if sum(sizes[1:]) >= 4 * count:
+        for g in range(count):  # each within one row of its share
+            assert abs(work[g] - sum(work) * share[g] / sum(share)) <= max(sizes[:-1]) + 1
+    for g in groups:  # pieces of a group: the same rows, in the same order
+        cut = pieces(g, 3)
+        assert [(l, j) for p in cut for (l, j0, j1) in p for j in range(j0, j1)] == \
+            [(l, j) for (l, j0, j1) in g for j in range(j0, j1)]
+        assert all(p for p in cut) and len(cut) <= 3
 
 
 @pytest.mark.parametrize("ar", ARITHMETICS, ids=IDS)
