@@ -265,6 +265,7 @@ def batch_rows(sizes: list, repeat: int, count: int = 10) -> list:
         "float": lambda: gradients(net, xs, ys, arithmetic=fl),
         "mp": lambda: gradients(net, xs, ys, arithmetic=mp),
         "interval": lambda: gradients(net, xs, ys, arithmetic=iv),
+        "mp, 2 workers": lambda: gradients(net, xs, ys, arithmetic=mp, workers=2),
     }, repeat)
     size = size_name(sizes)
     return [
@@ -272,6 +273,8 @@ def batch_rows(sizes: list, repeat: int, count: int = 10) -> list:
             mpmath_dependent=False),
         Row(f"batch mp {size}", f"batch of {count}, Mp(50)", size, t["mp"], unit="s"),
         Row(f"batch interval {size}", f"batch of {count}, Interval(50)", size, t["interval"], unit="s"),
+        Row(f"batch mp workers {size}", f"batch of {count}, Mp(50), workers=2", size,
+            t["mp, 2 workers"], unit="s"),
     ]
 
 
