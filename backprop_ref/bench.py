@@ -383,18 +383,45 @@ def workers_row(sizes: list, repeat: int, targets: bool, count: int = 8) -> Row:
     one = gradients(net, xs, ys, arithmetic=mp)
     two = gradients(net, xs, ys, arithmetic=mp, workers=2)
     same = _same_bits(one, two)
-    load = OtherLoad().start()
     t = interleaved({
         "one": lambda: gradients(net, xs, ys, arithmetic=mp),
         "two": lambda: gradients(net, xs, ys, arithmetic=mp, workers=2),
+        "spin, one process": lambda: _spin(2, 1),
+        "spin, two processes": lambda: _spin(2, 2),
     }, repeat)
-    others = load.stop()
+    # what two processes could gain on this machine at this time (a shared or virtual machine may
+    # not give both CPUs), measured with the same interleaving
     note = "bit-identical to workers=1" if same else "NOT bit-identical to workers=1"
-    if others is not None:
-        note += f"; other processes kept {others:.1f} CPUs busy meanwhile"
+    note += (f"; two processes of plain Python loops ran "
+             f"{t['spin, one process'] / t['spin, two processes']:.2f}x as fast as one meanwhile")
     return Row(f"workers {size_name(sizes)}", f"workers=2 speed-up, batch of {count}, Mp(50)",
                size_name(sizes), t["one"] / t["two"], target=(">=", 1.7) if targets else None,
                ok=same, note=note)
+
+
+def _spin_loop(count: int = 2_000_000) -> int:
+    total = 0
+    for i in range(count):
+        total += i
+    return total
+
+
+def _spin(jobs: int, processes: int) -> None:
+    """``jobs`` equal loops of pure Python, in this process alone or shared with a child (how
+    much two CPUs give right now, for the same kind of work as the workers')."""
+    if processes == 1:
+        for _ in range(jobs):
+            _spin_loop()
+        return
+    import multiprocessing
+
+    from .parallel import start_method
+
+    child = multiprocessing.get_context(start_method()).Process(target=_spin_loop, daemon=True)
+    child.start()
+    for _ in range(jobs - 1):
+        _spin_loop()
+    child.join()
 
 
 def measure(which: str = "all", repeat: int = 5, mpmath_only: bool = False) -> list:
