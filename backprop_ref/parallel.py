@@ -104,6 +104,8 @@ def gradient_sums(net: Network, xs: list, ys: list, cost: Any, ar: Any, workers:
     count = len(x)
     rows = [(l, j) for l in range(1, net.L + 1) for j in range(net.n[l])]
     used = min(workers, max(count, len(rows)))
+    if multiprocessing.current_process().daemon:
+        used = 1  # a daemonic process (a pool's worker, say) may not start others: same sums here
     chunks = [range(count * r // used, count * (r + 1) // used) for r in range(used)]
     groups = row_groups(net.n, used, _first_share(count, used))
     if used == 1:

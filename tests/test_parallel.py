@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
+import sys
 from fractions import Fraction
 
 import pytest
@@ -118,6 +119,22 @@ def test_an_error_in_the_first_chunk_leaves_no_worker_behind() -> None:
         with pytest.raises(br.UndecidableBranch):
             br.gradients(net, xs, [[0]] * 4, arithmetic=br.Interval(20), workers=workers)
         assert multiprocessing.active_children() == []
+
+
+def _bits_with_two_workers(seed: int) -> list:
+    net = br.Network.random([3, 4, 2], seed=seed)
+    xs, ys = batch([3, 4, 2], 3, seed=seed)
+    return all_bits(br.gradients(net, xs, ys, arithmetic=br.Mp(20), workers=2))
+
+
+def test_inside_a_pool_worker_the_work_stays_in_that_process() -> None:
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn" if sys.platform != "linux" else "fork").Pool(1) as pool:
+        inside = pool.apply(_bits_with_two_workers, (4,))
+    net = br.Network.random([3, 4, 2], seed=4)
+    xs, ys = batch([3, 4, 2], 3, seed=4)
+    assert inside == all_bits(br.gradients(net, xs, ys, arithmetic=br.Mp(20)))
 
 
 def test_the_callers_lists_are_not_changed() -> None:
