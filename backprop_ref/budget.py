@@ -30,8 +30,9 @@ The model, with :math:`u` the unit roundoff of ``dtype`` and :math:`e(x)` the bo
   exact.
 * **Division**: :math:`(e(x) + |q|e(y)) / (|y| - e(y)) + u|q| + \eta`.
 * **Elementary functions**: :math:`\max|f'|\,e(x)` over :math:`[x - e(x), x + e(x)]` plus
-  ``FUNCTION_ULPS`` :math:`u|f(x)|` for the library's own error. :math:`\Phi` (``ncdf``, GELU) is
-  charged ``FUNCTION_ULPS`` :math:`u` *absolute*: frameworks evaluate it as
+  ``FUNCTION_ULPS`` :math:`u|f(x)|` for the library's own error (float16 and bfloat16: :math:`u` of
+  the format plus ``FUNCTION_ULPS`` units of float32). :math:`\Phi` (``ncdf``, GELU) is
+  charged that much *absolute*: frameworks evaluate it as
   :math:`(1 + \operatorname{erf}(x/\sqrt2))/2`, which cancels for negative :math:`x`, so GELU errs by
   about :math:`u|z|`, not :math:`u|\mathrm{gelu}(z)|`. The cancelling formulas of the derivatives,
   :math:`s(1 - s)` and :math:`1 - t^2`, are the ones the activations evaluate; tracking them
@@ -47,7 +48,11 @@ The model, with :math:`u` the unit roundoff of ``dtype`` and :math:`e(x)` the bo
 Every operation is assumed to round to ``dtype``, including each addition of an accumulation: the
 worst case therefore also covers an implementation that accumulates float16 or bfloat16 products
 in the narrow format itself, and an implementation that accumulates in float32 and rounds once
-(as PyTorch's CPU kernels do) is well inside it. The budget :func:`verify
+(as PyTorch's CPU kernels do) is well inside it. The price: for float16 and bfloat16 the worst
+case grows loose quickly with width and depth. ``accumulate="float32"`` models the common kernels
+instead: partial sums rounded to float32, each sum's result rounded once to ``dtype`` (every
+product and function result still rounded to ``dtype``); an implementation that accumulates in the
+narrow format can then exceed it. The budget :func:`verify
 <backprop_ref.verify.verify>` uses is ``SAFETY`` times the first-order worst case, for what the
 model leaves out: other formulas for the same derivative (``(a - y)/(a(1 - a))`` for binary
 cross-entropy, ``softmax - y`` for cross-entropy), other exp/erf/tanh implementations and the
@@ -82,7 +87,9 @@ SAFETY = 2
 """Budgets are this many times the first-order worst case (see the module docstring)."""
 
 FUNCTION_ULPS = 4
-"""Units of roundoff charged for each elementary function's own error (exp, log, tanh, ...)."""
+"""Units of roundoff charged for each elementary function's own error (exp, log, tanh, ...) in
+float32 and float64. In float16 and bfloat16, functions are evaluated in float32 and rounded once
+(as PyTorch, JAX and NumPy do): one unit of the format plus ``FUNCTION_ULPS`` of float32."""
 
 DTYPES = ("float64", "float32", "float16", "bfloat16", "tf32")
 """The floating-point formats that budgets can be computed for."""
@@ -212,14 +219,23 @@ class Budget:
     exact = False
     digits = 15
 
-    def __init__(self, dtype: Any = "float32", safety: Any = SAFETY) -> None:
+    def __init__(self, dtype: Any = "float32", safety: Any = SAFETY, accumulate: Any = None) -> None:
         self.dtype = get_dtype(dtype)
-        self.name = f"Budget({self.dtype.name})"
+        self.accumulate = None if accumulate is None else get_dtype(accumulate)
+        if self.accumulate is not None and self.accumulate.precision < self.dtype.precision:
+            raise ValueError(f"accumulate={self.accumulate.name} is less precise than dtype="
+                             f"{self.dtype.name}: sums cannot be accumulated more coarsely")
+        more = "" if self.accumulate is None else f", accumulate={self.accumulate.name}"
+        self.name = f"Budget({self.dtype.name}{more})"
         self.safety = float(safety)
         self.flips: list = []
         self.overflows = 0
         self._u, self._eta, self._max = self.dtype.u, self.dtype.eta, self.dtype.max
         self._log_max = math.log(self._max)
+        if self.dtype.precision >= 24:
+            self.function_error = FUNCTION_ULPS * self.dtype.u
+        else:
+            self.function_error = self.dtype.u + FUNCTION_ULPS * 2.0**-24
         self._representable = _representable(self.dtype)
         self.Number = _number_class(self)
         self._make = self.Number.make
@@ -281,7 +297,7 @@ class Budget:
     # FUNCTION_ULPS u |f(x)| for the library, plus eta.
 
     def exp(self, x: Any) -> Any:
-        N, fu, eta = self.Number, FUNCTION_ULPS * self.dtype.u, self.dtype.eta
+        N, fu, eta = self.Number, self.function_error, self.dtype.eta
         e, t = N.closed(x)
         try:
             r = math.exp(x.v)
@@ -295,7 +311,7 @@ class Budget:
         return N.make(r, grow + fu * r + eta, r * t + fu * r + eta)
 
     def log(self, x: Any) -> Any:
-        N, fu, eta = self.Number, FUNCTION_ULPS * self.dtype.u, self.dtype.eta
+        N, fu, eta = self.Number, self.function_error, self.dtype.eta
         e, t = N.closed(x)
         v = x.v
         r = math.log(v) if v > 0 else -math.inf
@@ -304,7 +320,7 @@ class Budget:
         return N.make(r, -math.log1p(-e / v) + fu * abs(r) + eta, t / v + fu * abs(r) + eta)
 
     def log1p(self, x: Any) -> Any:
-        N, fu, eta = self.Number, FUNCTION_ULPS * self.dtype.u, self.dtype.eta
+        N, fu, eta = self.Number, self.function_error, self.dtype.eta
         e, t = N.closed(x)
         v = x.v
         r = math.log1p(v) if v > -1 else -math.inf
@@ -313,14 +329,14 @@ class Budget:
         return N.make(r, e / (1 + v - e) + fu * abs(r) + eta, t / (1 + v) + fu * abs(r) + eta)
 
     def tanh(self, x: Any) -> Any:
-        N, fu, eta = self.Number, FUNCTION_ULPS * self.dtype.u, self.dtype.eta
+        N, fu, eta = self.Number, self.function_error, self.dtype.eta
         e, t = N.closed(x)
         r = math.tanh(x.v)
         near = math.tanh(max(abs(x.v) - e, 0.0))
         return N.make(r, (1 - near * near) * e + fu * abs(r) + eta, (1 - r * r) * t + fu * abs(r) + eta)
 
     def sqrt(self, x: Any) -> Any:
-        N, fu, eta = self.Number, FUNCTION_ULPS * self.dtype.u, self.dtype.eta
+        N, fu, eta = self.Number, self.function_error, self.dtype.eta
         e, t = N.closed(x)
         v = x.v
         r = math.sqrt(v) if v > 0 else 0.0
@@ -330,7 +346,7 @@ class Budget:
 
     def ncdf(self, x: Any) -> Any:
         r"""Phi(x); the library's error is charged as FUNCTION_ULPS u absolute (1 + erf cancels)."""
-        N, fu, eta = self.Number, FUNCTION_ULPS * self.dtype.u, self.dtype.eta
+        N, fu, eta = self.Number, self.function_error, self.dtype.eta
         e, t = N.closed(x)
         v = x.v
         r = 0.5 * math.erfc(-v / math.sqrt(2))
@@ -373,7 +389,15 @@ def _number_class(ar: Budget) -> type:
     u = ar.dtype.u
     eta = ar.dtype.eta
     big = ar.dtype.max
-    uprod = u if ar.dtype.operand_precision is None else u + 2 * math.ldexp(1.0, -ar.dtype.operand_precision)
+    # Sums: partial sums rounded with ua. With a wider accumulator, products are rounded to it
+    # too, and a sum's result (or a product used elsewhere than in a sum) once more to the format:
+    # a product carries n == 1 until then, its rounding to the format pending.
+    ua = u if ar.accumulate is None else ar.accumulate.u
+    once = 0.0 if ar.accumulate is None else u
+    pending = 0 if ar.accumulate is None else 1
+    uprod = ua
+    if ar.dtype.operand_precision is not None:
+        uprod += 2 * math.ldexp(1.0, -ar.dtype.operand_precision)
     new = object.__new__
     inf = math.inf
     sqrt = math.sqrt
@@ -382,13 +406,16 @@ def _number_class(ar: Budget) -> type:
         """(worst, typical) of x, the rounding of a sum in progress charged."""
         n = x.n
         if n < 2:
+            if n == 1:
+                av = abs(x.v)
+                return x.e + once * av, x.t + once * av
             return x.e, x.t
         adds = n - 1
-        if adds * u >= 1:
+        if adds * ua >= 1:
             return inf, inf
         av = abs(x.v)
-        return (x.e + u / (1 - adds * u) * (av + (n - 2) * x.s),
-                sqrt(x.t) + u * (av + sqrt(n - 2) * x.s))
+        return (x.e + ua / (1 - adds * ua) * (av + (n - 2) * x.s) + once * av,
+                sqrt(x.t) + ua * (av + sqrt(n - 2) * x.s) + once * av)
 
     def make(v: float, e: float, t: float) -> Any:
         r = new(Number)
@@ -439,7 +466,7 @@ def _number_class(ar: Budget) -> type:
             return make(v, e * af + tiny, t * af)
         if divide:
             return make(v, e / af + u * av + tiny, t / af + u * av)
-        return make(v, e * af + uprod * av + tiny, t * af + uprod * av)
+        return make(v, e * af + u * av + tiny, t * af + u * av)
 
     class Number:
         """A value ``v`` and error bounds ``e`` (worst) and ``t`` (typical); while it is a sum
@@ -518,9 +545,10 @@ def _number_class(ar: Budget) -> type:
             r.v = -x.v
             r.e = x.e
             r.t = x.t
-            if x.n > 1:
+            if x.n > 0:
                 r.n = x.n
-                r.s = x.s
+                if x.n > 1:
+                    r.s = x.s
             else:
                 r.n = 0
             return r
@@ -543,12 +571,12 @@ def _number_class(ar: Budget) -> type:
         def __mul__(x, y):
             if type(y) is not Number:
                 return scale(x, y, False)
-            if x.n > 1:
+            if x.n > 0:
                 ex, tx = closed(x)
             else:
                 ex = x.e
                 tx = x.t
-            if y.n > 1:
+            if y.n > 0:
                 ey, ty = closed(y)
             else:
                 ey = y.e
@@ -567,7 +595,7 @@ def _number_class(ar: Budget) -> type:
             else:  # a product with an exact 0 is exactly 0: only the propagated errors remain
                 r.e = ax * ey + ay * ex + ex * ey
                 r.t = ax * ty + ay * tx
-            r.n = 0
+            r.n = pending
             if ap > big:
                 ar.overflows += 1
             return r

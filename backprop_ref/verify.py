@@ -55,7 +55,7 @@ from .backprop import (
 )
 from .budget import DTYPES, SAFETY, Budget, get_dtype
 from .costs import get_cost
-from .network import Network, to_number
+from .network import Network, to_number, to_vector
 from .training import REDUCTIONS, batch, divide, gradients
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -168,7 +168,8 @@ class Report:
     ``to_dict()`` the same as JSON-ready values.
     """
 
-    def __init__(self, *, net: Network, cost: str, dtype: str, reduction: str, per_example: bool,
+    def __init__(self, *, net: Network, cost: str, dtype: str, accumulate: str | None, reduction: str,
+                 per_example: bool,
                  strict: bool, dps: int, examples: int, layout: list, got: list, reference: list,
                  expected: list, abs_error: list, budget: list, typical: list, ratio: list,
                  status: list, reasons: dict, accuracy: Accuracy, notes: list) -> None:
@@ -176,6 +177,7 @@ class Report:
         self.sizes = list(net.n)
         self.cost = cost
         self.dtype = dtype
+        self.accumulate = accumulate
         self.reduction = reduction
         self.per_example = per_example
         self.strict = strict
@@ -305,7 +307,8 @@ class Report:
         head = (f"Gradients checked against {self.accuracy.reference} backpropagation: "
                 f"{self.examples} example{'s' if self.examples != 1 else ''}, cost {self.cost} "
                 f"(reduction {'per example' if self.per_example else self.reduction}), "
-                f"rounding budgets for {self.dtype}")
+                f"rounding budgets for {self.dtype}"
+                + (f" (sums accumulated in {self.accumulate})" if self.accumulate else ""))
         names = [e.name for e in top]
         w = max([len("entry")] + [len(s) for s in names])
         gw = digits + 7
@@ -346,6 +349,7 @@ class Report:
             "ok": self.ok,
             "verdict": self.verdict,
             "dtype": self.dtype,
+            "accumulate": self.accumulate,
             "cost": self.cost,
             "reduction": self.reduction,
             "per_example": self.per_example,
@@ -372,7 +376,8 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
            dtype: Any = "float32", reduction: str = "mean", per_example: bool = False,
            strict: bool = False, dps: int = 50, relu_prime_at_zero: Any = 0,
            workers: int = 1, rigorous: bool = False,
-           leaky_relu_prime_at_zero: Any = None, progress: Any = None) -> Report:
+           leaky_relu_prime_at_zero: Any = None, progress: Any = None,
+           reference: Report | None = None, accumulate: Any = None) -> Report:
     r"""Check the gradients ``dC_dw``, ``dC_db`` of an implementation computing in ``dtype``.
 
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 of each is
@@ -385,6 +390,9 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
       or ``"sum"``).
     * ``dtype``: one of :data:`DTYPES` (``"float64"``, ``"float32"``, ``"float16"``,
       ``"bfloat16"``, ``"tf32"``); the format the implementation computed in.
+    * ``accumulate``: None (default) if the implementation may accumulate its sums in ``dtype``
+      itself; or a wider format (``"float32"`` for float16/bfloat16 code, as PyTorch's kernels
+      do), for tighter budgets that such an implementation can exceed.
     * ``per_example``: the gradients are per example, ``dC_dw[i][l][j][k]`` for example ``i``:
       each example's own gradient (``reduction`` does not apply: mean and sum agree for one).
     * ``strict``: suspicious entries (beyond the typical rounding error) fail too.
@@ -397,6 +405,9 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
       exists; the budget pass runs in one).
     * ``progress``: a function called as ``progress(stage, done, total)`` after each example of
       each of the three runs (the command line shows it on a terminal).
+    * ``reference``: a report of an earlier call on the same network, batch, cost and options
+      (another ``dtype``, other gradients): its reference gradients are used again instead of
+      being computed; anything that would change them raises ValueError.
 
     The budgets, the two levels and the undecidable branches are explained in
     :mod:`backprop_ref.budget` and in the README section "Verifying an implementation".
@@ -416,19 +427,28 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
         raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
     xs, ys = batch(xs, ys)
     count = len(xs)
+    xs = [to_vector(xs[i], net.n[0], f"xs[{i}]", "inputs") for i in range(count)]
+    ys = [to_vector(ys[i], net.n[net.L], f"ys[{i}]", "targets") for i in range(count)]
     work = _with_conventions(net, relu_prime_at_zero, leaky_relu_prime_at_zero)
     got = _read(dC_dw, dC_db, net, count if per_example else None)
     layout = _layout(net)
+    key = (cost.name, None if per_example else reduction, per_example, dps, rigorous,
+           [s.prime_at_zero if isinstance(s, (ReLU, LeakyReLU)) else None for s in work.sigma[1:]],
+           xs, ys)
 
-    reference = Mp(dps)
-    refs = _reference(work, xs, ys, cost, reference, reduction, per_example, workers, progress,
-                      f"reference {reference!r}")
-    to_float = libmp.to_float
-    expected = [to_float(r._mpf_, False, "n") for r in refs]
-    accuracy, uncertainty = _accuracy(work, xs, ys, cost, reduction, per_example, workers, dps,
-                                      rigorous, refs, expected, layout, progress)
-    worst, typical, reasons, overflows = _budgets(work, xs, ys, cost, fmt, reduction, per_example,
-                                                  progress)
+    if reference is not None:
+        refs, expected, accuracy, uncertainty = _reuse(reference, net, key)
+    else:
+        mp = Mp(dps)
+        refs = _reference(work, xs, ys, cost, mp, reduction, per_example, workers, progress,
+                          f"reference {mp!r}")
+        to_float = libmp.to_float
+        expected = [to_float(r._mpf_, False, "n") for r in refs]
+        accuracy, uncertainty = _accuracy(work, xs, ys, cost, reduction, per_example, workers, dps,
+                                          rigorous, refs, expected, layout, progress)
+    budget_ar = Budget(fmt, accumulate=accumulate)
+    worst, typical, reasons, overflows = _budgets(work, xs, ys, cost, budget_ar, reduction,
+                                                  per_example, progress)
 
     notes = []
     if overflows:
@@ -492,11 +512,32 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
         elif pos in reasons:
             why[pos] = reasons[pos]
 
-    return Report(net=net, cost=cost.name, dtype=fmt.name, reduction=reduction,
-                  per_example=per_example, strict=strict, dps=dps, examples=count, layout=layout,
-                  got=got, reference=refs, expected=expected, abs_error=abs_error, budget=budget,
-                  typical=typ, ratio=ratio, status=status, reasons=why, accuracy=accuracy,
-                  notes=notes)
+    report = Report(net=net, cost=cost.name, dtype=fmt.name, reduction=reduction,
+                    accumulate=None if budget_ar.accumulate is None else budget_ar.accumulate.name,
+                    per_example=per_example, strict=strict, dps=dps, examples=count, layout=layout,
+                    got=got, reference=refs, expected=expected, abs_error=abs_error, budget=budget,
+                    typical=typ, ratio=ratio, status=status, reasons=why, accuracy=accuracy,
+                    notes=notes)
+    report._fingerprint = key
+    report._uncertainty = uncertainty
+    return report
+
+
+def _reuse(report: Any, net: Network, key: tuple) -> tuple:
+    """The reference values of an earlier report of the same computation."""
+    if not isinstance(report, Report) or not hasattr(report, "_fingerprint"):
+        raise TypeError(f"reference must be a Report from verify(), got {type(report).__name__}")
+    if not (report.net is net or report.net == net):
+        raise ValueError("reference is a report on another network (its weights, biases or "
+                         "activations differ)")
+    what = ("cost", "reduction", "per_example", "dps", "rigorous", "relu'(0) conventions",
+            "inputs xs", "targets ys")
+    for name, mine, theirs in zip(what, key, report._fingerprint, strict=True):
+        if mine != theirs:
+            shown = "" if name.startswith(("inputs", "targets")) else f" ({theirs!r}, not {mine!r})"
+            raise ValueError(f"reference is a report with other {name}{shown}: its reference "
+                             "gradients do not apply")
+    return report._reference, report._expected, report.accuracy, report._uncertainty
 
 
 # ---------------------------------------------------------------------------------------------
@@ -743,11 +784,11 @@ def _interval_accuracy(check: Interval, dps: int, ivs: list, refs: list, layout:
     return Accuracy("interval", f"Mp({dps})", repr(check), digits, where, note), uncertainty
 
 
-def _budgets(net: Network, xs: list, ys: list, cost: Any, fmt: Any, reduction: str,
+def _budgets(net: Network, xs: list, ys: list, cost: Any, ar: Budget, reduction: str,
              per_example: bool, progress: Any = None) -> tuple:
     """Worst-case and typical budgets per entry (safety included), reasons of entries that
     depend on a branch rounding could flip, and the count of possible overflows."""
-    ar = Budget(fmt)
+    fmt = ar.dtype
     params = convert(net, ar)
     L, n = net.L, net.n
     block = sum(n[l] * (n[l - 1] + 1) for l in range(1, L + 1))

@@ -312,6 +312,26 @@ def test_progress_and_workers():
     assert [e.ratio for e in two.entries] == [e.ratio for e in report.entries]
 
 
+def test_a_reference_is_reused_for_another_format():
+    net = small()
+    dw, db = float64(net)
+    first = br.verify(net, XS, YS, dw, db, dtype="float64")
+    again = br.verify(net, XS, YS, dw, db, dtype="float32", reference=first)
+    fresh = br.verify(net, XS, YS, dw, db, dtype="float32")
+    assert [e.reference for e in again.entries] == [e.reference for e in first.entries]
+    assert [e.ratio for e in again.entries] == [e.ratio for e in fresh.entries]
+    assert str(again.accuracy) == str(first.accuracy)
+    other_ys = [[0.2, -0.4], [1.0, 0.25]]
+    with pytest.raises(ValueError, match="reference is a report with other targets ys"):
+        br.verify(net, XS, other_ys, dw, db, reference=first)
+    with pytest.raises(ValueError, match=r"other dps \(50, not 30\)"):
+        br.verify(net, XS, YS, dw, db, dps=30, reference=first)
+    with pytest.raises(ValueError, match="reference is a report on another network"):
+        br.verify(small(seed=2), XS, YS, dw, db, reference=first)
+    with pytest.raises(TypeError, match="reference must be a Report"):
+        br.verify(net, XS, YS, dw, db, reference="report")
+
+
 def test_inputs_of_every_kind():
     np = need("numpy")
     torch = need("torch")
