@@ -239,6 +239,7 @@ class Budget:
         self._representable = _representable(self.dtype)
         self.Number = _number_class(self)
         self._make = self.Number.make
+        self._convert = self.convert = self._converter()  # the method, without one call level
         N = self.Number
         self.zero = N.zero
         self.one = N.exact(1.0)
@@ -251,18 +252,27 @@ class Budget:
         """A network's number (int, float, Fraction, mpf) as the implementation would hold it:
         rounded to ``dtype``, charged :math:`u|x| + \\eta` unless it is exactly a ``dtype`` number.
         """
-        if type(x) is float:
-            f = x
-            exact = self._representable(f)
-        else:
-            f = float(x)
-            exact = _equals_float(x, f) and self._representable(f)
-        if exact:
-            return self._make(f, 0.0, 0.0)
-        if abs(f) > self._max:
-            self.overflows += 1
-        e = self._u * abs(f) + self._eta
-        return self._make(f, e, e)
+        return self._convert(x)
+
+    def _converter(self) -> Any:
+        """:meth:`convert` as a closure over the format's constants (it runs once per weight)."""
+        representable, make, u, eta, big = self._representable, self._make, self._u, self._eta, self._max
+
+        def convert(x: Any) -> Any:
+            if type(x) is float:
+                f = x
+                exact = representable(f)
+            else:
+                f = float(x)
+                exact = _equals_float(x, f) and representable(f)
+            if exact:
+                return make(f, 0.0, 0.0)
+            if abs(f) > big:
+                self.overflows += 1
+            e = u * abs(f) + eta
+            return make(f, e, e)
+
+        return convert
 
     def bounds(self, x: Any) -> tuple:
         """``(worst, typical)`` error bounds of ``x``, a sum in progress included, no safety."""

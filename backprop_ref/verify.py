@@ -467,14 +467,19 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     ratio = [0.0] * size
     status = [_OK] * size
     why: dict = {}
+    inf = math.inf
     for pos in range(size):
         g = got[pos]
-        err = _error(g, refs[pos], expected[pos])
+        ef = expected[pos]
+        if type(g) is float and abs(g - ef) > abs(ef) * 1e-13:  # far above double rounding
+            err = abs(g - ef)
+        else:
+            err = _error(g, refs[pos], ef)
         b = worst[pos] + uncertainty[pos]
         t = typical[pos] + uncertainty[pos]
-        if not b < math.inf:  # infinite, or NaN from an infinite bound times 0
-            b = math.inf
-        if not t < math.inf:
+        if not b < inf:  # infinite, or NaN from an infinite bound times 0
+            b = inf
+        if not t < inf:
             t = b
         abs_error[pos] = err
         budget[pos] = b
