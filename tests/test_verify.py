@@ -462,3 +462,33 @@ def test_nothing_given_is_changed():
     assert not report.ok  # db[2] is made up
     assert copy.deepcopy((net.w, net.b, xs, ys, dw[2], db)) == kept
     assert (dw[1] == kept_array).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's example
+
+
+def test_the_readme_example_prints_its_table(capsys):
+    """The section "Verifying an implementation" runs, and prints the rows and verdict shown
+    (the last digits of float32 NumPy may differ between machines; names and statuses may not)."""
+    need("numpy")
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    section = text.split("## Verifying an implementation", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", section, re.S).group(1).splitlines()
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out.splitlines()
+
+    def rows(lines):
+        return [(line.split()[0], line.split()[-1]) for line in lines if line.startswith("  dC/")]
+
+    assert rows(printed) == rows(shown) and len(rows(shown)) == 5
+    assert printed[0] == shown[0]
+    assert printed[-1].split(";")[0] == shown[-1].split(";")[0]
+    report = namespace["report"]
+    assert not report.ok and report.worst[0].name == "dC/db[1][3]"
+    assert next(e for e in report.entries if e.name == "dC/dw[1][1][1]").status == "ok"
