@@ -505,17 +505,20 @@ def table(rows: list, other: dict, other_name: str) -> list:
     out = [" ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
     out.append("-" * (sum(widths) + len(widths) - 1))
     for row in rows:
+        note = row.note
         if row.mpmath_dependent and row.key in other:
-            value, _, ok = other[row.key]
+            value, other_note, ok = other[row.key]
             twin = Row(row.key, row.label, row.size, value, row.unit, row.target, ok=ok)
             other_text, other_verdict = _show(value, row.unit), verdict(twin)
+            if other_note and other_note != row.note:
+                note = f"{note}; no gmpy: {other_note}" if note else f"no gmpy: {other_note}"
         else:
             other_text, other_verdict = "-", ""
         target = f"{row.target[0]} {row.target[1]:g}" if row.target else "-"
         cells = (row.label, row.size, _show(row.value, row.unit), verdict(row), other_text,
                  other_verdict, target)
         line = " ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-        out.append(line + (f"   ({row.note})" if row.note else ""))
+        out.append(line + (f"   ({note})" if note else ""))
     return out
 
 
