@@ -145,6 +145,7 @@ class Mp:
         self.ncdf = ctx.ncdf
         self._prec = ctx.prec
         self._make = ctx.make_mpf
+        self._mpf_type = ctx.mpf
 
     def __repr__(self) -> str:
         return self.name
@@ -160,7 +161,9 @@ class Mp:
             # the float's exact value m 2^e, rounded once to the working precision: the same
             # number as ctx.mpf(x), without mpf()'s generic dispatch (most weights are floats)
             p, q = x.as_integer_ratio()
-            return self._make(libmp.from_man_exp(p, 1 - q.bit_length(), self._prec, "n"))
+            v = object.__new__(self._mpf_type)  # what ctx.make_mpf does, without its call
+            v._mpf_ = libmp.from_man_exp(p, 1 - q.bit_length(), self._prec, "n")
+            return v
         if isinstance(x, Fraction):
             p, q = x.numerator, x.denominator
             return self._make(libmp.from_rational(p, q, self._prec, "n"))
