@@ -417,6 +417,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     cost = get_cost(cost)
     check_cost(net, cost)
     fmt = get_dtype(dtype)
+    budget_ar = Budget(fmt, accumulate=accumulate)
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     _check_dps(dps)
@@ -446,7 +447,6 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
         expected = [to_float(r._mpf_, False, "n") for r in refs]
         accuracy, uncertainty = _accuracy(work, xs, ys, cost, reduction, per_example, workers, dps,
                                           rigorous, refs, expected, layout, progress)
-    budget_ar = Budget(fmt, accumulate=accumulate)
     worst, typical, reasons, overflows = _budgets(work, xs, ys, cost, budget_ar, reduction,
                                                   per_example, progress)
 

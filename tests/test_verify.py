@@ -431,6 +431,7 @@ def test_bad_gradients_are_named(index):
     ("strict", "yes", TypeError, "strict must be True or False"),
     ("per_example", 1, TypeError, "per_example must be True or False"),
     ("relu_prime_at_zero", "half", ValueError, "relu_prime_at_zero is the string 'half'"),
+    ("accumulate", "float16", ValueError, "accumulate=float16 is less precise than dtype=float32"),
 ])
 def test_bad_options_are_named(option, value, error, message):
     net = small()
