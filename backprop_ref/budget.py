@@ -20,7 +20,8 @@ The model, with :math:`u` the unit roundoff of ``dtype`` and :math:`e(x)` the bo
   .. math:: e(S) = \sum_i e(t_i) + \gamma\,\bigl(|S| + (n - 2)\textstyle\sum_i |t_i|\bigr),
             \qquad \gamma = u / (1 - (n - 1)u),
 
-  and typically :math:`\sum_i t(t_i) + u(|S| + \sqrt{n - 2}\sum_i |t_i|)`. The loops build a sum
+  and typically :math:`(\sum_i t(t_i)^2)^{1/2} + u(|S| + \sqrt{n - 2}\sum_i |t_i|)` (independent
+  errors add in quadrature). The loops build a sum
   by binary ``+=`` (``z[l][j] = b[l][j]`` then ``z[l][j] += w * a``), so a number also carries,
   while it is a sum in progress, its count of terms and the sum of their magnitudes; the rounding
   is charged when the sum is used. Adding the arithmetic's ``zero`` is exact and not counted.
@@ -50,9 +51,9 @@ worst case therefore also covers an implementation that accumulates float16 or b
 in the narrow format itself, and an implementation that accumulates in float32 and rounds once
 (as PyTorch's CPU kernels do) is well inside it. The price: for float16 and bfloat16 the worst
 case grows loose quickly with width and depth. ``accumulate="float32"`` models the common kernels
-instead: partial sums rounded to float32, each sum's result rounded once to ``dtype`` (every
-product and function result still rounded to ``dtype``); an implementation that accumulates in the
-narrow format can then exceed it. The budget :func:`verify
+instead: products and partial sums rounded to float32, each sum's result rounded once to ``dtype``
+(a product used other than in a sum, and every function result, rounded to ``dtype``); an
+implementation that accumulates in the narrow format can then exceed it. The budget :func:`verify
 <backprop_ref.verify.verify>` uses is ``SAFETY`` times the first-order worst case, for what the
 model leaves out: other formulas for the same derivative (``(a - y)/(a(1 - a))`` for binary
 cross-entropy, ``softmax - y`` for cross-entropy), other exp/erf/tanh implementations and the

@@ -222,6 +222,33 @@ def _round_bits(x: float, bits: int) -> float:
     return math.ldexp(round(math.ldexp(m, bits)), e - bits)
 
 
+def test_float32_accumulation_of_a_half_format():
+    """accumulate="float32": products and partial sums in float32, the sum rounded once to
+    bfloat16; a product used elsewhere than in a sum is rounded to bfloat16."""
+    rng = random.Random(12)
+    bf16 = get_dtype("bfloat16")
+    xs = [bf16.round(rng.uniform(-1, 1)) for _ in range(100)]
+    ws = [bf16.round(rng.uniform(-1, 1)) for _ in range(100)]
+    wide, narrow = Budget("bfloat16", accumulate="float32"), Budget("bfloat16")
+    bounds = []
+    for ar in (wide, narrow):
+        s = ar.zero
+        for w, x in zip(ws, xs, strict=True):
+            s += ar.convert(w) * ar.convert(x)
+        bounds.append(ar.bounds(s)[0])
+    mags = sum(abs(exact(w) * exact(x)) for w, x in zip(ws, xs, strict=True))
+    truth = sum(exact(w) * exact(x) for w, x in zip(ws, xs, strict=True))
+    got = bf16.round(float_sum([F32.round(w * x) for w, x in zip(ws, xs, strict=True)], list(range(100)), F32))
+    assert abs(exact(got) - truth) <= Fraction(bounds[0])
+    assert bounds[0] < bounds[1] / 20
+    assert bounds[0] == pytest.approx(float(abs(truth)) * 2.0**-8 + 2.0**-24 * (float(abs(truth)) + 98 * float(mags)),
+                                      rel=1e-3)
+    p = wide.convert(ws[0]) * wide.convert(xs[0])
+    assert wide.bounds(p)[0] == pytest.approx(abs(ws[0] * xs[0]) * (2.0**-24 + 2.0**-8) + bf16.eta)
+    with pytest.raises(ValueError, match="less precise"):
+        Budget("float32", accumulate="bfloat16")
+
+
 def test_product_error_propagates():
     ar = Budget("float32")
     x = ar.Number.make(3.0, 1e-3, 1e-4)
