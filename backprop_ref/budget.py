@@ -257,7 +257,8 @@ class Budget:
 
     def _converter(self) -> Any:
         """:meth:`convert` as a closure over the format's constants (it runs once per weight)."""
-        representable, make, u, eta, big = self._representable, self._make, self._u, self._eta, self._max
+        representable, u, eta, big = self._representable, self._u, self._eta, self._max
+        new, Number = object.__new__, self.Number
 
         def convert(x: Any) -> Any:
             if type(x) is float:
@@ -267,11 +268,17 @@ class Budget:
                 f = float(x)
                 exact = _equals_float(x, f) and representable(f)
             if exact:
-                return make(f, 0.0, 0.0)
-            if abs(f) > big:
-                self.overflows += 1
-            e = u * abs(f) + eta
-            return make(f, e, e)
+                e = 0.0
+            else:
+                if abs(f) > big:
+                    self.overflows += 1
+                e = u * abs(f) + eta
+            r = new(Number)
+            r.v = f
+            r.e = e
+            r.t = e
+            r.n = 0
+            return r
 
         return convert
 

@@ -825,12 +825,16 @@ def _budgets(net: Network, xs: list, ys: list, cost: Any, ar: Budget, reduction:
 
 
 def _collect(ar: Budget, dC_dw: list, dC_db: list, worst: list, typical: list) -> None:
+    """Append the budgets of every entry, in layout order."""
     closed = ar.Number.closed
     safety = ar.safety
     for l in range(1, len(dC_dw)):
         for row in dC_dw[l] + [dC_db[l]]:
             for x in row:
-                e, t = closed(x)
+                if x.n:
+                    e, t = closed(x)
+                else:  # closed already (most entries of one example are single products)
+                    e, t = x.e, x.t
                 worst.append(safety * e)
                 typical.append(TYPICAL_FACTOR * t)
 
