@@ -471,7 +471,8 @@ def test_nothing_given_is_changed():
 
 def test_the_readme_example_prints_its_table(capsys):
     """The section "Verifying an implementation" runs, and prints the rows and verdict shown
-    (the last digits of float32 NumPy may differ between machines; names and statuses may not)."""
+    (the last digits of float32 NumPy may differ between machines, and so may which correct entry
+    comes closest to its budget; the wrong entries and the verdict may not)."""
     need("numpy")
     import pathlib
     import re
@@ -487,7 +488,8 @@ def test_the_readme_example_prints_its_table(capsys):
     def rows(lines):
         return [(line.split()[0], line.split()[-1]) for line in lines if line.startswith("  dC/")]
 
-    assert rows(printed) == rows(shown) and len(rows(shown)) == 5
+    assert rows(printed)[:4] == rows(shown)[:4] and len(rows(shown)) == 5  # the four wrong ones
+    assert rows(printed)[4][1] == rows(shown)[4][1] == "ok"  # then the largest ratio of the rest
     assert printed[0] == shown[0]
     assert printed[-1].split(";")[0] == shown[-1].split(";")[0]
     report = namespace["report"]
