@@ -104,17 +104,18 @@ def _sample(f: Callable, loops: int, gc_off: bool = False) -> float:
     return seconds
 
 
-def interleaved(functions: dict, repeat: int) -> dict:
+def interleaved(functions: dict, repeat: int, least: float = MIN_SAMPLE_SECONDS) -> dict:
     """The median seconds of each function, over ``repeat`` rounds that call each in turn.
 
     A value is ``f`` or ``(f, True)`` for a run with Python's garbage collector off. Each is called
-    once first, untimed (warm caches), which also tells how many calls make one sample.
+    once first, untimed (warm caches), which also tells how many calls make one sample of at
+    least ``least`` seconds.
     """
     plain = {k: (v if isinstance(v, tuple) else (v, False)) for k, v in functions.items()}
     loops = {}
     for key, (f, gc_off) in plain.items():
         once = _sample(f, 1, gc_off)
-        loops[key] = max(1, math.ceil(MIN_SAMPLE_SECONDS / once)) if once < MIN_SAMPLE_SECONDS else 1
+        loops[key] = max(1, math.ceil(least / once)) if once < least else 1
     samples: dict = {key: [] for key in plain}
     for _ in range(repeat):
         for key, (f, gc_off) in plain.items():
@@ -346,11 +347,13 @@ def micrograd_rows(sizes: list, repeat: int, target: float | None) -> list:
     old_limit = sys.getrecursionlimit()  # micrograd sorts its graph recursively, one frame per node
     sys.setrecursionlimit(max(old_limit, 4 * sum(sizes) + 1000))
     try:
+        # samples of a quarter second at least: the collector's cost comes in bursts (a full
+        # collection every so many calls), which a short sample would catch or miss by chance
         t = interleaved({
             "micrograd": micrograd,
             "micrograd, gc off": (micrograd, True),
             "float": lambda: gradients(net, [x], [y], arithmetic=Float()),
-        }, repeat)
+        }, repeat, least=0.25)
     finally:
         sys.setrecursionlimit(old_limit)
     note = f"micrograd {version('micrograd')}; gradients agree to {agree:.0e}"
