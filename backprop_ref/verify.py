@@ -750,7 +750,7 @@ def _accuracy(net: Network, xs: list, ys: list, cost: Any, reduction: str, per_e
             where = pos
     digits = None
     if where is not None:
-        digits = dps if worst_rel == 0 else max(0, min(dps, math.floor(-math.log10(worst_rel))))
+        digits = _digits(worst_rel, dps)
         where = _name(layout, where, per_example)
     return Accuracy("agreement", f"Mp({dps})", repr(check), digits, where, note), uncertainty
 
@@ -784,7 +784,7 @@ def _interval_accuracy(check: Interval, dps: int, ivs: list, refs: list, layout:
                 "the budgets include its distance from the enclosure")
     digits = None
     if where is not None:
-        digits = dps if worst_rel == 0 else max(0, min(dps, math.floor(-math.log10(worst_rel))))
+        digits = _digits(worst_rel, dps)
         where = _name(layout, where, per_example)
     return Accuracy("interval", f"Mp({dps})", repr(check), digits, where, note), uncertainty
 
@@ -898,6 +898,15 @@ def _name(layout: list, pos: int, per_example: bool) -> str:
     return f"example {pos // len(layout)}: {name}" if per_example else name
 
 
+def _digits(rel: float, dps: int) -> int:
+    """Decimal digits that a relative difference ``rel`` leaves certain, between 0 and ``dps``."""
+    if rel == 0:
+        return dps
+    if not math.isfinite(rel) or rel >= 1:
+        return 0
+    return min(dps, math.floor(-math.log10(rel)))
+
+
 def _difference(a: tuple, b: tuple) -> float:
     """|a - b| for two finite mpf tuples, as a float (a few ulps are plenty)."""
     sa, ma, ea, _ = a
@@ -907,11 +916,19 @@ def _difference(a: tuple, b: tuple) -> float:
     if sb:
         mb = -mb
     try:
+        if abs(ea - eb) > _SHIFT_LIMIT:  # a shift that long would build a gigantic integer
+            raise OverflowError
         if ea >= eb:
             return abs(math.ldexp(float((ma << (ea - eb)) - mb), eb))
         return abs(math.ldexp(float(ma - (mb << (eb - ea))), ea))
     except OverflowError:
-        return abs(libmp.to_float(libmp.mpf_sub(a, b, 53, "u")))
+        try:
+            return abs(libmp.to_float(libmp.mpf_sub(a, b, 53, "u"), rnd="u"))
+        except OverflowError:
+            return math.inf
+
+
+_SHIFT_LIMIT = 4096
 
 
 def _mpf_of(g: Any) -> Any:
