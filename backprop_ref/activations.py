@@ -24,6 +24,8 @@ import re
 from fractions import Fraction
 from typing import Any
 
+from .arithmetic import UndecidableBranch
+
 
 class Activation:
     """An element-wise activation; subclasses give ``sigma`` and ``prime``."""
@@ -45,7 +47,10 @@ class Activation:
         """(2) for a whole layer: ``a[j] = sigma(z[j])``."""
         a = [None] * len(z)
         for j in range(len(z)):
-            a[j] = self.sigma(ar, z[j])
+            try:
+                a[j] = self.sigma(ar, z[j])
+            except UndecidableBranch as error:
+                raise UndecidableBranch(f"node {j} ({self.name}): {error}") from None
         return a
 
     def sigma(self, ar: Any, z: Any) -> Any:

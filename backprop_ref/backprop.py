@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .arithmetic import Float
+from .arithmetic import Float, UndecidableBranch
 from .costs import Cost, get_cost
 from .network import Network, to_vector
 
@@ -46,10 +46,37 @@ def convert(net: Network, arithmetic: Any) -> Parameters:
     ar = arithmetic
     w: list = [None]
     b: list = [None]
-    for l in range(1, net.L + 1):
-        w.append([list(map(ar.convert, row)) for row in net.w[l]])  # map: one lookup per row
-        b.append(list(map(ar.convert, net.b[l])))
+    try:
+        for l in range(1, net.L + 1):
+            w.append([list(map(ar.convert, row)) for row in net.w[l]])  # map: one lookup per row
+            b.append(list(map(ar.convert, net.b[l])))
+    except (OverflowError, ValueError) as error:
+        places = {}
+        for l in range(1, net.L + 1):
+            for j in range(net.n[l]):
+                places[f"b[{l}][{j}]"] = net.b[l][j]
+                for k in range(net.n[l - 1]):
+                    places[f"w[{l}][{j}][{k}]"] = net.w[l][j][k]
+        raise _out_of_range(ar, places, error) from None
     return Parameters(ar, net, w, b)
+
+
+def _out_of_range(ar: Any, places: dict, error: Exception) -> ValueError:
+    """The error for the first of ``places`` (name: number) that ``ar`` cannot convert."""
+    for name, value in places.items():
+        try:
+            ar.convert(value)
+        except (OverflowError, ValueError) as own:
+            text = repr(value) if len(repr(value)) <= 40 else repr(value)[:30] + "..."
+            return ValueError(f"{name} = {text} is out of the range of {ar!r} ({own})")
+    return ValueError(f"a number is out of the range of {ar!r} ({error})")
+
+
+def _converted(ar: Any, values: list, where: str) -> list:
+    try:
+        return list(map(ar.convert, values))
+    except (OverflowError, ValueError) as error:
+        raise _out_of_range(ar, {f"{where}[{j}]": values[j] for j in range(len(values))}, error) from None
 
 
 def check_arithmetic(net: Network, arithmetic: Any, cost: Cost | None = None) -> None:
@@ -85,7 +112,7 @@ def check_cost(net: Network, cost: Cost) -> None:
 def example(net: Network, ar: Any, x: Any, where: str = "x") -> list:
     """One input, checked and converted."""
     values = to_vector(x, net.n[0], where, "inputs")
-    return list(map(ar.convert, values))
+    return _converted(ar, values, where)
 
 
 def target(net: Network, ar: Any, cost: Cost, y: Any, where: str = "y") -> list:
@@ -95,7 +122,7 @@ def target(net: Network, ar: Any, cost: Cost, y: Any, where: str = "y") -> list:
         for j in range(len(values)):
             if not 0 <= values[j] <= 1:
                 raise ValueError(f"{where}[{j}] is {values[j]}: {cost.name} needs targets in [0, 1]")
-    return list(map(ar.convert, values))
+    return _converted(ar, values, where)
 
 
 @dataclass
@@ -144,13 +171,16 @@ def forward_pass(params: Parameters, x: list) -> Forward:
     z: list = [None] * (L + 1)
     a: list = [None] * (L + 1)
     a[0] = x
-    for l in range(1, L + 1):
-        z[l] = [None] * n[l]
-        for j in range(n[l]):
-            z[l][j] = b[l][j]
-            for k in range(n[l - 1]):
-                z[l][j] += w[l][j][k] * a[l - 1][k]  # (1) z_j^[l] = sum_k w_jk^[l] a_k^[l-1] + b_j^[l]
-        a[l] = sigma[l](ar, z[l])  # (2) a_j^[l] = sigma^[l](z_j^[l]), for every j
+    try:
+        for l in range(1, L + 1):
+            z[l] = [None] * n[l]
+            for j in range(n[l]):
+                z[l][j] = b[l][j]
+                for k in range(n[l - 1]):
+                    z[l][j] += w[l][j][k] * a[l - 1][k]  # (1) z_j^[l] = sum_k w_jk^[l] a_k^[l-1] + b_j^[l]
+            a[l] = sigma[l](ar, z[l])  # (2) a_j^[l] = sigma^[l](z_j^[l]), for every j
+    except UndecidableBranch as error:
+        raise UndecidableBranch(f"layer {l}, {error}") from None
     return Forward(z, a, ar, params)
 
 
