@@ -583,12 +583,11 @@ def torch_case(module: Any, loss: Any, x: Any, y: Any) -> Any:
     ``x`` is a batch (examples along dimension 0); ``y`` the targets (class indices for
     ``CrossEntropyLoss`` become one-hot vectors). The gradients come from
     ``torch.autograd.grad``, so the module's ``.grad`` fields are left as they were. The dtype is
-    the module's.
+    the module's. For example, with ``model`` a ``torch.nn.Sequential`` and a batch ``x``, ``y``::
 
-    >>> import torch                                          # doctest: +SKIP
-    >>> case = torch_case(model, torch.nn.MSELoss(), x, y)    # doctest: +SKIP
-    >>> case.verify().ok                                      # doctest: +SKIP
-    True
+        case = torch_case(model, torch.nn.MSELoss(), x, y)
+        case.verify().ok       # True for PyTorch's own gradients
+        case.save("case.json") # for `backprop-ref verify case.json`, anywhere
     """
     from .casefile import Case
 
