@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 
@@ -17,14 +17,24 @@ class UsageError(Exception):
     """A problem with what the user gave: printed as one line, exit code 2."""
 
 
-def _dps(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--dps must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--dps must be at least 1, got {value}")
-    return value
+def _counting(option: str) -> Callable[[str], int]:
+    """An argparse ``type`` for ``option``: a whole number >= 1, or a one-line error naming it."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} must be a whole number, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{option} must be at least 1, got {value}")
+        return value
+
+    return whole
+
+
+_dps = _counting("--dps")
+_repeat = _counting("--repeat")
+_workers = _counting("--workers")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -90,30 +100,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _repeat(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--repeat must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--repeat must be at least 1, got {value}")
-    return value
-
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run
 
     return run(sys.stdout, which=args.sizes, repeat=args.repeat)
 
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--workers must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--workers must be at least 1, got {value}")
-    return value
 
 
 def _dtype(text: str) -> str:

@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .arithmetic import Mp
-from .backprop import check_cost, convert, example, forward_pass, target
-from .costs import get_cost
+from .backprop import convert, example, forward_pass, target
 from .network import Network
-from .training import Gradients, batch
+from .training import Gradients, prepare
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -31,12 +30,7 @@ def numerical_gradients(net: Network, xs: Sequence, ys: Sequence,
     ``only`` limits the work to some entries, given as names (``"dC/dw[2][0][1]"``); the others
     are left as ``None``.
     """
-    cost = get_cost(cost)
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-    xs, ys = batch(xs, ys)
-    check_cost(net, cost)
-    ar = Mp(dps)
+    cost, ar, xs, ys = prepare(net, xs, ys, cost, Mp(dps), reduction)
     params = convert(net, ar)
     x = [example(net, ar, xs[i], f"xs[{i}]") for i in range(len(xs))]
     y = [target(net, ar, cost, ys[i], f"ys[{i}]") for i in range(len(ys))]

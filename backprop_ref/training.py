@@ -70,6 +70,19 @@ def batch(xs: Any, ys: Any) -> tuple:
     return xs, ys
 
 
+def prepare(net: Network, xs: Any, ys: Any, cost: Any, arithmetic: Any, reduction: str) -> tuple:
+    """The checks every batch computation starts with: ``(cost, arithmetic, xs, ys)``, with the
+    cost looked up, Float() for no arithmetic, and the batch, reduction and arithmetic checked."""
+    cost = get_cost(cost)
+    ar = Float() if arithmetic is None else arithmetic
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    xs, ys = batch(xs, ys)
+    check_cost(net, cost)
+    check_arithmetic(net, ar, cost)
+    return cost, ar, xs, ys
+
+
 def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_error",
               arithmetic: Any = None, reduction: str = "mean", workers: int = 1) -> Gradients:
     """The gradient of the cost over the examples ``xs`` with targets ``ys``.
@@ -83,13 +96,7 @@ def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_square
     >>> g.dC_dw[1][0], g.dC_db[1][0], g.C
     ([Fraction(6, 1), Fraction(6, 1)], Fraction(3, 1), Fraction(9, 2))
     """
-    cost = get_cost(cost)
-    ar = Float() if arithmetic is None else arithmetic
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    xs, ys = batch(xs, ys)
-    check_cost(net, cost)
-    check_arithmetic(net, ar, cost)
+    cost, ar, xs, ys = prepare(net, xs, ys, cost, arithmetic, reduction)
     _whole(workers, "workers", 1)
     if workers != 1:
         from .parallel import gradient_sums
@@ -204,13 +211,7 @@ def _whole(value: Any, name: str, least: int) -> None:
 def cost_of(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_error",
             arithmetic: Any = None, reduction: str = "mean") -> Any:
     """The cost alone (forward passes only), mean or sum over the examples."""
-    cost = get_cost(cost)
-    ar = Float() if arithmetic is None else arithmetic
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    xs, ys = batch(xs, ys)
-    check_cost(net, cost)
-    check_arithmetic(net, ar, cost)
+    cost, ar, xs, ys = prepare(net, xs, ys, cost, arithmetic, reduction)
     params = convert(net, ar)
     C = ar.zero
     for i in range(len(xs)):
