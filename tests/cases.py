@@ -8,6 +8,7 @@ a sigmoid output, cross-entropy with a softmax output).
 from __future__ import annotations
 
 import random
+from fractions import Fraction
 
 import backprop_ref as br
 
@@ -95,3 +96,14 @@ def names(net: br.Network) -> list:
         for j in range(net.n[l]):
             out.append(f"dC/db[{l}][{j}]")
     return out
+
+
+def bits(v) -> object:
+    """Everything that tells two numbers apart: the sign of a zero, every bit of an mpf."""
+    if isinstance(v, float):
+        return v.hex()
+    if isinstance(v, Fraction):
+        return (v.numerator, v.denominator)
+    if hasattr(v, "_mpi_"):
+        return v._mpi_
+    return v._mpf_

@@ -8,22 +8,12 @@ import random
 from fractions import Fraction
 
 import pytest
+from cases import bits
 
 import backprop_ref as br
 
 FLOATS = [0.0, -0.0, 0.1, -1 / 3, 1.0, 2.0**-1074, -(2.0**-1074), 2.0**-1022, 1.7976931348623157e308,
           math.pi, -123456.789]
-
-
-def bits(v) -> object:
-    """Everything that tells two numbers apart: the sign of a zero, every bit of an mpf."""
-    if isinstance(v, float):
-        return v.hex()
-    if isinstance(v, Fraction):
-        return (v.numerator, v.denominator)
-    if hasattr(v, "_mpi_"):
-        return v._mpi_
-    return v._mpf_
 
 
 def _floats() -> list:

@@ -8,20 +8,10 @@ import sys
 from fractions import Fraction
 
 import pytest
+from cases import bits
 
 import backprop_ref as br
 from backprop_ref.parallel import gradient_sums, packers, pieces, row_groups
-
-
-def bits(v) -> object:
-    """Everything that tells two numbers apart: the sign of a zero, every bit of an mpf."""
-    if isinstance(v, float):
-        return v.hex()
-    if isinstance(v, Fraction):
-        return (v.numerator, v.denominator)
-    if hasattr(v, "_mpi_"):
-        return v._mpi_
-    return v._mpf_
 
 
 def all_bits(g: br.Gradients) -> list:
