@@ -28,10 +28,10 @@ def test_a_weight_at_the_top_of_float32_is_reported_not_fatal():
 def test_difference_of_numbers_far_apart_in_exponent():
     from mpmath import libmp
 
-    tiny = (0, 1, -(10**38), 1)  # 2^-(10^38), far below any float
+    tiny = (0, libmp.MPZ(1), -(10**38), 1)  # 2^-(10^38), far below any float
     one = libmp.from_int(1)
     assert _difference(one, tiny) == 1.0
-    huge = (0, 1, 10**38, 1)
+    huge = (0, libmp.MPZ(1), 10**38, 1)
     assert _difference(huge, one) == math.inf
 
 
