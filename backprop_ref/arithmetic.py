@@ -34,7 +34,6 @@ import math
 from fractions import Fraction
 from typing import Any
 
-import mpmath
 from mpmath import libmp
 from mpmath.ctx_iv import MPIntervalContext
 from mpmath.ctx_mp import MPContext
@@ -353,8 +352,3 @@ def _check_dps(dps: object) -> None:
         raise TypeError(f"dps must be a whole number of decimal digits, got {dps!r}")
     if dps < 1:
         raise ValueError(f"dps must be at least 1, got {dps}")
-
-
-def is_finite_mpf(x: Any) -> bool:
-    """True for a finite mpmath number."""
-    return bool(mpmath.isfinite(x))

@@ -198,9 +198,8 @@ def backward(net: Network, fwd: Forward, y: Any, cost: Any = "half_squared_error
             f"the forward pass is of another network ({fwd.params.net!r}), not of {net!r}: "
             "its z and a do not belong to these weights"
         )
-    params = fwd.params if fwd.params.net is net else convert(net, ar)
     dC_dw, dC_db = zeros(net, ar)
-    return backward_pass(params, fwd, target(net, ar, cost, y), cost, dC_dw, dC_db)
+    return backward_pass(fwd.params, fwd, target(net, ar, cost, y), cost, dC_dw, dC_db)
 
 
 def zeros(net: Network, ar: Any) -> tuple:
