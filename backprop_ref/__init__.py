@@ -16,17 +16,17 @@ It is a reference, slow by design: no NumPy in the loops, no vectorisation.
 """
 
 from . import interop, testing  # interop imports PyTorch and NumPy on call
-from .activations import Activation, get_activation
 from .arithmetic import Exact, Float, Interval, Mp, NotRational, UndecidableBranch
-from .backprop import Backward, Forward, backward, forward
-from .casefile import Case, CaseError, load_case, save_case
-from .costs import Cost, get_cost
-from .explain import Explanation, explain
-from .network import Network
-from .numerical import numerical_gradients
-from .plot import plot_backward, plot_network, plot_report, plot_training  # matplotlib on call
-from .training import Gradients, History, cost_of, gradients, step, train
-from .verify import DTYPES, Report, verify
+from .core.activations import Activation, get_activation
+from .core.backprop import Backward, Forward, backward, forward
+from .core.costs import Cost, get_cost
+from .core.network import Network
+from .core.training import Gradients, History, cost_of, gradients, step, train
+from .io.casefile import Case, CaseError, load_case, save_case
+from .oracle.numerical import numerical_gradients
+from .oracle.verify import DTYPES, Report, verify
+from .teaching.explain import Explanation, explain
+from .teaching.plot import plot_backward, plot_network, plot_report, plot_training  # matplotlib on call
 
 __version__ = "0.1.0"
 

@@ -43,10 +43,10 @@ from typing import Any, TextIO
 import mpmath
 
 from .arithmetic import Float, Interval, Mp
-from .backprop import forward
-from .network import Network
-from .numerical import numerical_gradients
-from .training import gradients
+from .core.backprop import forward
+from .core.network import Network
+from .core.training import gradients
+from .oracle.numerical import numerical_gradients
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -247,7 +247,7 @@ def _verification(net: Network, x: list, y: list) -> Callable | None:
     """A call of ``verify`` on one example against float32-rounded Float gradients, if the
     package has ``verify``."""
     try:
-        from .verify import verify
+        from .oracle.verify import verify
     except ImportError:
         return None
     g = gradients(net, [x], [y], arithmetic=Float())
@@ -418,7 +418,7 @@ def _spin(jobs: int, processes: int) -> None:
         return
     import multiprocessing
 
-    from .parallel import start_method
+    from .core.parallel import start_method
 
     child = multiprocessing.get_context(start_method()).Process(target=_spin_loop, daemon=True)
     child.start()

@@ -38,7 +38,7 @@ _workers = _counting("--workers")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run
+    from .teaching.demo import run
 
     return 0 if run(sys.stdout, dps=args.dps) else 1
 
@@ -53,9 +53,9 @@ def _whole_numbers(text: str, option: str) -> list:
 def cmd_explain(args: argparse.Namespace) -> int:
     import random
 
-    from .demo import DEMO_COST, DEMO_X, DEMO_Y, demo_network
-    from .explain import explain
-    from .network import Network
+    from .core.network import Network
+    from .teaching.demo import DEMO_COST, DEMO_X, DEMO_Y, demo_network
+    from .teaching.explain import explain
 
     activations = None if args.activations is None else args.activations.split(",")
     if activations is not None and len(activations) == 1:
@@ -109,7 +109,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _dtype(text: str) -> str:
-    from .budget import get_dtype
+    from .arithmetic.dtypes import get_dtype
 
     try:
         return get_dtype(text).name
@@ -121,7 +121,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     import json
     import os
 
-    from .casefile import CaseError, check_range, load_case
+    from .io.casefile import CaseError, check_range, load_case
 
     try:
         case = load_case(args.case)

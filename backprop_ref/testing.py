@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .network import Network
-from .verify import Report, verify
+from .core.network import Network
+from .oracle.verify import Report, verify
 
 __all__ = ["assert_gradients_close"]
 

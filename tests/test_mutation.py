@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import mpmath
 import pytest
-from conftest import need
+from helpers import need
 
 import backprop_ref as br
 

@@ -1,0 +1,282 @@
+r"""Activation functions :math:`\sigma^{[l]}`, their derivatives, and the Jacobian of softmax.
+
+Every activation gives (2), :math:`a_j^{[l]} = \sigma^{[l]}(z_j^{[l]})`, for a whole layer, and the
+factor :math:`\partial a_k^{[l]} / \partial z_j^{[l]}` that the general sum (5) needs:
+
+.. math:: \delta_j^{[l]} = \sum_k \frac{\partial C}{\partial a_k^{[l]}}
+          \frac{\partial a_k^{[l]}}{\partial z_j^{[l]}}
+
+For an element-wise activation, :math:`a_k` depends on :math:`z_k` alone, so the factor is 0
+unless :math:`k = j`, and the sum keeps one term: that is BP1. ``depends_on(j, n)`` names the
+:math:`k` whose factor can be non-zero (``j`` alone, or every node for softmax), so the backward
+loop runs the one sum (5) for both.
+
+Derivatives are written in terms of :math:`z` and of :math:`a = \sigma(z)`, whichever the usual
+formula uses (``s (1 - s)`` for sigmoid, ``1 - t^2`` for tanh), as frameworks do.
+
+Conventions: ``relu'(0) = 0`` and ``leaky_relu'(0) = slope``, as in PyTorch (its backward tests
+``z > 0``). The default leaky slope is exactly 1/100, PyTorch's ``negative_slope=0.01``.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Any
+
+from ..arithmetic import UndecidableBranch
+
+
+class Activation:
+    """An element-wise activation; subclasses give ``sigma`` and ``prime``."""
+
+    name = "activation"
+    rational = False
+    elementwise = True
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Activation) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __call__(self, ar: Any, z: list) -> list:
+        """(2) for a whole layer: ``a[j] = sigma(z[j])``."""
+        a = [None] * len(z)
+        for j in range(len(z)):
+            try:
+                a[j] = self.sigma(ar, z[j])
+            except UndecidableBranch as error:
+                raise UndecidableBranch(f"node {j} ({self.name}): {error}") from None
+        return a
+
+    def sigma(self, ar: Any, z: Any) -> Any:
+        raise NotImplementedError
+
+    def prime(self, ar: Any, z: Any, a: Any) -> Any:
+        """sigma'(z), given z and a = sigma(z)."""
+        raise NotImplementedError
+
+    def depends_on(self, j: int, n: int) -> range:
+        """The k for which a_k can depend on z_j: only j itself."""
+        return range(j, j + 1)
+
+    def da_dz(self, ar: Any, z: list, a: list, k: int, j: int) -> Any:
+        """da_k/dz_j; element-wise, so this is sigma'(z_j) (it is only asked for k == j)."""
+        return self.prime(ar, z[j], a[j])
+
+
+class Identity(Activation):
+    r""":math:`\sigma(z) = z`, :math:`\sigma'(z) = 1` (not :math:`z`: erratum E5)."""
+
+    name = "identity"
+    rational = True
+
+    def sigma(self, ar: Any, z: Any) -> Any:
+        return z
+
+    def prime(self, ar: Any, z: Any, a: Any) -> Any:
+        return ar.one
+
+
+class Sigmoid(Activation):
+    r""":math:`\sigma(z) = 1 / (1 + e^{-z})`, :math:`\sigma'(z) = \sigma(z)(1 - \sigma(z))`.
+
+    In floats ``exp(1000)`` is ``inf``, so ``sigmoid(-1000)`` is ``0.0``, not an error.
+    """
+
+    name = "sigmoid"
+
+    def sigma(self, ar: Any, z: Any) -> Any:
+        return ar.one / (ar.one + ar.exp(-z))
+
+    def prime(self, ar: Any, z: Any, a: Any) -> Any:
+        return a * (ar.one - a)
+
+
+class Tanh(Activation):
+    r""":math:`\sigma(z) = \tanh z`, :math:`\sigma'(z) = 1 - \tanh^2 z`."""
+
+    name = "tanh"
+
+    def sigma(self, ar: Any, z: Any) -> Any:
+        return ar.tanh(z)
+
+    def prime(self, ar: Any, z: Any, a: Any) -> Any:
+        return ar.one - a * a
+
+
+class ReLU(Activation):
+    r""":math:`\sigma(z) = \max(z, 0)`; :math:`\sigma'(z) = 1` for :math:`z > 0`, else 0.
+
+    :math:`\sigma'(0) = 0` by convention (PyTorch's and JAX's); ``ReLU(prime_at_zero=1)`` takes
+    another (for checking an implementation that does). The branch asks the arithmetic for the
+    sign of :math:`z`; an interval around 0 raises instead of guessing.
+    """
+
+    name = "relu"
+    rational = True
+
+    def __init__(self, prime_at_zero: Any = 0) -> None:
+        self.prime_at_zero = prime_at_zero  # sigma'(0): 0 by default; other conventions for checks
+
+    def sigma(self, ar: Any, z: Any) -> Any:
+        return z if ar.sign(z) > 0 else ar.zero
+
+    def prime(self, ar: Any, z: Any, a: Any) -> Any:
+        s = ar.sign(z)
+        if s == 0 and self.prime_at_zero != 0:
+            return ar.convert(self.prime_at_zero)
+        return ar.one if s > 0 else ar.zero
+
+
+class LeakyReLU(Activation):
+    r""":math:`\sigma(z) = z` for :math:`z > 0`, else :math:`s z`; the slope :math:`s` is exact.
+
+    ``slope`` may be an int, a Fraction or a decimal string (``"0.2"`` is exactly 1/5); a float
+    is taken at its exact binary value. :math:`\sigma'(0) = s`, as in PyTorch.
+    """
+
+    rational = True
+
+    def __init__(self, slope: Any = Fraction(1, 100), prime_at_zero: Any = None) -> None:
+        self.prime_at_zero = prime_at_zero  # sigma'(0); None: the slope, as PyTorch
+        if isinstance(slope, bool):
+            raise TypeError(f"leaky_relu slope must be a number, got {slope!r}")
+        try:
+            self.slope = Fraction(slope)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"leaky_relu slope must be a finite number, got {slope!r}") from None
+        text = slope if isinstance(slope, str) else _short(self.slope)
+        self.name = "leaky_relu" if self.slope == Fraction(1, 100) else f"leaky_relu({text})"
+
+    def sigma(self, ar: Any, z: Any) -> Any:
+        return z if ar.sign(z) > 0 else ar.convert(self.slope) * z
+
+    def prime(self, ar: Any, z: Any, a: Any) -> Any:
+        s = ar.sign(z)
+        if s == 0 and self.prime_at_zero is not None:
+            return ar.convert(self.prime_at_zero)
+        return ar.one if s > 0 else ar.convert(self.slope)
+
+
+class Softplus(Activation):
+    r""":math:`\sigma(z) = \log(1 + e^z)`, :math:`\sigma'(z) = 1/(1 + e^{-z})`.
+
+    Evaluated as :math:`\max(z, 0) + \log(1 + e^{-|z|})`, written :math:`(z + |z|)/2 + \ldots`
+    so that it needs no branch: ``softplus(1000)`` is 1000 in floats, not ``inf``.
+    """
+
+    name = "softplus"
+
+    def sigma(self, ar: Any, z: Any) -> Any:
+        return (z + abs(z)) / 2 + ar.log1p(ar.exp(-abs(z)))
+
+    def prime(self, ar: Any, z: Any, a: Any) -> Any:
+        return ar.one / (ar.one + ar.exp(-z))
+
+
+class GELU(Activation):
+    r""":math:`\sigma(z) = z\,\Phi(z)`, the exact (erf) form, :math:`\Phi` the normal distribution
+    function; :math:`\sigma'(z) = \Phi(z) + z\,\varphi(z)`, :math:`\varphi(z) = e^{-z^2/2}/\sqrt{2\pi}`.
+    """
+
+    name = "gelu"
+
+    def sigma(self, ar: Any, z: Any) -> Any:
+        return z * ar.ncdf(z)
+
+    def prime(self, ar: Any, z: Any, a: Any) -> Any:
+        phi = ar.exp(-(z * z) / 2) / ar.sqrt(2 * ar.pi)
+        return ar.ncdf(z) + z * phi
+
+
+class Softmax(Activation):
+    r""":math:`a_k = e^{z_k} / \sum_i e^{z_i}`, over the whole layer; output layer only.
+
+    Not element-wise: :math:`\partial a_k / \partial z_j = a_k(\delta_{kj} - a_j)`, non-zero for
+    every :math:`k`, so the full sum (5) is needed (erratum E6). Evaluated with the largest
+    :math:`z` subtracted first (the result is the same for any shift), so ``softmax([1000, 0])``
+    is ``[1.0, 0.0]`` in floats.
+    """
+
+    name = "softmax"
+    elementwise = False
+
+    def __call__(self, ar: Any, z: list) -> list:
+        shift = ar.largest(z)
+        e = [None] * len(z)
+        total = ar.zero
+        for k in range(len(z)):
+            e[k] = ar.exp(z[k] - shift)
+            total += e[k]
+        a = [None] * len(z)
+        for k in range(len(z)):
+            a[k] = e[k] / total
+        return a
+
+    def depends_on(self, j: int, n: int) -> range:
+        """Every a_k depends on every z_j."""
+        return range(n)
+
+    def da_dz(self, ar: Any, z: list, a: list, k: int, j: int) -> Any:
+        """da_k/dz_j = a_k (delta_kj - a_j), delta_kj the Kronecker delta."""
+        kronecker = ar.one if k == j else ar.zero
+        return a[k] * (kronecker - a[j])
+
+
+_SIMPLE = {
+    cls.name: cls for cls in (Identity, Sigmoid, Tanh, ReLU, Softplus, GELU, Softmax)
+}
+NAMES = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "gelu", "softmax")
+"""Activation names, as accepted by :func:`get_activation` (``leaky_relu(0.2)`` sets a slope)."""
+
+_LEAKY = re.compile(r"^leaky_relu\s*(?:\(\s*([^()]*?)\s*\))?$")
+
+
+def get_activation(spec: Any, where: str = "activation") -> Activation:
+    """The activation named ``spec`` (or ``spec`` itself if it is one).
+
+    >>> get_activation("leaky_relu(0.2)").slope
+    Fraction(1, 5)
+    """
+    if isinstance(spec, Activation):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"{where} must be an activation name such as 'sigmoid', got {spec!r}")
+    text = spec.strip().lower()
+    if text in _SIMPLE:
+        return _SIMPLE[text]()
+    match = _LEAKY.match(text)
+    if match:
+        return LeakyReLU(match.group(1)) if match.group(1) else LeakyReLU()
+    raise ValueError(
+        f"{where}: unknown activation {spec!r}; known: {', '.join(NAMES)}"
+        " (leaky_relu takes a slope: 'leaky_relu(0.2)')"
+    )
+
+
+def _short(x: Fraction) -> str:
+    """A Fraction as a short decimal where it has one, else p/q."""
+    d = x.denominator
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    if d != 1:
+        return str(x)
+    digits = 0
+    while (x * 10**digits).denominator != 1:
+        digits += 1
+    return _decimal(x, digits)
+
+
+def _decimal(x: Fraction, digits: int) -> str:
+    scaled = x.numerator * 10**digits // x.denominator
+    sign = "-" if scaled < 0 else ""
+    scaled = abs(scaled)
+    whole, frac = divmod(scaled, 10**digits)
+    return f"{sign}{whole}.{frac:0{digits}d}" if digits else f"{sign}{whole}"

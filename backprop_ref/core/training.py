@@ -1,0 +1,220 @@
+r"""Gradients of a batch, the update (3)-(4), and gradient descent.
+
+The article's cost is the average over examples (erratum E7: its formulas are for one example),
+so by default the gradient is the mean of the per-example gradients; ``reduction="sum"`` gives the
+sum, as frameworks do when asked.
+
+.. math:: w' = w - \alpha \frac{\partial C}{\partial w}, \qquad
+          b' = b - \alpha \frac{\partial C}{\partial b} \qquad (3), (4)
+
+:math:`\alpha` scales the length of one step; one update is one step (erratum E9).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..arithmetic import Float, Interval
+from .backprop import (
+    backward_pass,
+    check_arithmetic,
+    check_cost,
+    convert,
+    example,
+    forward_pass,
+    target,
+    zeros,
+)
+from .costs import get_cost
+from .network import Network, to_number
+
+# ruff: noqa: E741  -- ``l`` is the layer index of the article
+
+REDUCTIONS = ("mean", "sum")
+
+
+@dataclass
+class Gradients:
+    """The gradient of the batch cost: ``dC_dw[l][j][k]``, ``dC_db[l][j]``, and the cost ``C``."""
+
+    dC_dw: list
+    dC_db: list
+    C: Any
+    arithmetic: Any
+    reduction: str = "mean"
+    count: int = 0
+
+    def entries(self) -> list:
+        """``(name, value)`` for every entry, ``("dC/dw[1][0][0]", ...)`` first, layer by layer."""
+        out = []
+        for l in range(1, len(self.dC_dw)):
+            for j in range(len(self.dC_dw[l])):
+                for k in range(len(self.dC_dw[l][j])):
+                    out.append((f"dC/dw[{l}][{j}][{k}]", self.dC_dw[l][j][k]))
+            for j in range(len(self.dC_db[l])):
+                out.append((f"dC/db[{l}][{j}]", self.dC_db[l][j]))
+        return out
+
+
+def batch(xs: Any, ys: Any) -> tuple:
+    """``xs`` and ``ys`` as lists of examples, checked to be non-empty and of one length."""
+    xs = list(xs.tolist() if hasattr(xs, "tolist") else xs)
+    ys = list(ys.tolist() if hasattr(ys, "tolist") else ys)
+    if not xs:
+        raise ValueError("the batch is empty: xs has no examples")
+    if len(xs) != len(ys):
+        raise ValueError(f"xs has {len(xs)} examples but ys has {len(ys)}")
+    return xs, ys
+
+
+def prepare(net: Network, xs: Any, ys: Any, cost: Any, arithmetic: Any, reduction: str) -> tuple:
+    """The checks every batch computation starts with: ``(cost, arithmetic, xs, ys)``, with the
+    cost looked up, Float() for no arithmetic, and the batch, reduction and arithmetic checked."""
+    cost = get_cost(cost)
+    ar = Float() if arithmetic is None else arithmetic
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    xs, ys = batch(xs, ys)
+    check_cost(net, cost)
+    check_arithmetic(net, ar, cost)
+    return cost, ar, xs, ys
+
+
+def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_error",
+              arithmetic: Any = None, reduction: str = "mean", workers: int = 1) -> Gradients:
+    """The gradient of the cost over the examples ``xs`` with targets ``ys``.
+
+    Each example's BP3 and BP4 are added into one running sum as soon as they are computed (no
+    per-example gradients are kept), then divided by the number of examples for ``"mean"``.
+
+    >>> net = Network([None, [[2, -1]]], [None, [1]], "identity")
+    >>> from backprop_ref import Exact
+    >>> g = gradients(net, [[3, 4], [1, 0]], [[0], [0]], arithmetic=Exact())
+    >>> g.dC_dw[1][0], g.dC_db[1][0], g.C
+    ([Fraction(6, 1), Fraction(6, 1)], Fraction(3, 1), Fraction(9, 2))
+    """
+    cost, ar, xs, ys = prepare(net, xs, ys, cost, arithmetic, reduction)
+    _whole(workers, "workers", 1)
+    if workers != 1:
+        from .parallel import gradient_sums
+
+        dC_dw, dC_db, C = gradient_sums(net, xs, ys, cost, ar, workers)
+    else:
+        dC_dw, dC_db, C = sums(convert(net, ar), xs, ys, cost)
+    if reduction == "mean" and len(xs) > 1:  # the mean of one example is its sum, as it is
+        divide(dC_dw, dC_db, len(xs))
+        C = C / len(xs)
+    return Gradients(dC_dw, dC_db, C, ar, reduction, len(xs))
+
+
+def sums(params: Any, xs: list, ys: list, cost: Any, first: int = 0) -> tuple:
+    """The sums over examples of ``dC_dw``, ``dC_db`` and ``C`` (example numbers from ``first``)."""
+    net, ar = params.net, params.arithmetic
+    dC_dw, dC_db = zeros(net, ar)
+    C = ar.zero
+    for i in range(len(xs)):
+        x = example(net, ar, xs[i], f"xs[{first + i}]")
+        y = target(net, ar, cost, ys[i], f"ys[{first + i}]")
+        fwd = forward_pass(params, x)
+        C += backward_pass(params, fwd, y, cost, dC_dw, dC_db).C
+    return dC_dw, dC_db, C
+
+
+def divide(dC_dw: list, dC_db: list, count: int) -> None:
+    """Divide every entry by ``count``, in place (the mean of a sum)."""
+    for l in range(1, len(dC_dw)):
+        for j in range(len(dC_dw[l])):
+            dC_db[l][j] = dC_db[l][j] / count
+            for k in range(len(dC_dw[l][j])):
+                dC_dw[l][j][k] = dC_dw[l][j][k] / count
+
+
+def step(net: Network, g: Gradients, alpha: Any) -> Network:
+    """(3)-(4): a new network with ``w - alpha dC/dw`` and ``b - alpha dC/db``.
+
+    Computed in the arithmetic of ``g``; ``alpha`` may be an int, float, Fraction or decimal
+    string (``"0.1"`` is exactly 1/10). The network passed in is not changed.
+    """
+    ar = g.arithmetic
+    if isinstance(ar, Interval):
+        raise TypeError(f"step needs gradients in a point arithmetic (Float, Mp, Exact), not {ar!r}")
+    if len(g.dC_dw) != net.L + 1 or any(
+        len(g.dC_dw[l]) != net.n[l] or len(g.dC_dw[l][0]) != net.n[l - 1]
+        for l in range(1, net.L + 1)
+    ):
+        raise ValueError(f"the gradients do not have the shape of the network (sizes {net.n})")
+    alpha = ar.convert(to_number(alpha, "alpha", "the step size"))
+    params = convert(net, ar)
+    w: list = [None]
+    b: list = [None]
+    for l in range(1, net.L + 1):
+        w.append([[None] * net.n[l - 1] for j in range(net.n[l])])
+        b.append([None] * net.n[l])
+        for j in range(net.n[l]):
+            b[l][j] = params.b[l][j] - alpha * g.dC_db[l][j]  # (4) b' = b - alpha dC/db
+            for k in range(net.n[l - 1]):
+                w[l][j][k] = params.w[l][j][k] - alpha * g.dC_dw[l][j][k]  # (3) w' = w - alpha dC/dw
+    return net.with_parameters(w, b)
+
+
+@dataclass
+class History:
+    """What :func:`train` did: the final network and the cost over all examples after each epoch.
+
+    ``costs[0]`` is the cost before training, ``costs[e]`` after epoch ``e``.
+    """
+
+    net: Network
+    costs: list = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.costs) - 1
+
+
+def train(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_error",
+          alpha: Any = "0.5", epochs: int = 100, batch_size: int | None = None, seed: int = 0,
+          arithmetic: Any = None) -> History:
+    """Mini-batch gradient descent: each epoch shuffles the examples (seeded), then takes one
+    step (3)-(4) per batch of ``batch_size`` (default: the whole set, plain gradient descent).
+    """
+    cost = get_cost(cost)
+    ar = Float() if arithmetic is None else arithmetic
+    xs, ys = batch(xs, ys)
+    to_number(alpha, "alpha", "the step size")
+    _whole(epochs, "epochs", 0)
+    if batch_size is not None:
+        _whole(batch_size, "batch_size", 1)
+    size = len(xs) if batch_size is None else batch_size
+    rng = random.Random(seed)
+    order = list(range(len(xs)))
+    history = History(net, [gradients(net, xs, ys, cost, ar).C])
+    for _epoch in range(epochs):
+        rng.shuffle(order)
+        for start in range(0, len(order), size):
+            chosen = order[start:start + size]
+            g = gradients(net, [xs[i] for i in chosen], [ys[i] for i in chosen], cost, ar)
+            net = step(net, g, alpha)
+        history.costs.append(cost_of(net, xs, ys, cost, ar))
+    history.net = net
+    return history
+
+
+def _whole(value: Any, name: str, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
+
+
+def cost_of(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_error",
+            arithmetic: Any = None, reduction: str = "mean") -> Any:
+    """The cost alone (forward passes only), mean or sum over the examples."""
+    cost, ar, xs, ys = prepare(net, xs, ys, cost, arithmetic, reduction)
+    params = convert(net, ar)
+    C = ar.zero
+    for i in range(len(xs)):
+        fwd = forward_pass(params, example(net, ar, xs[i], f"xs[{i}]"))
+        C += cost.value(ar, fwd.a[net.L], target(net, ar, cost, ys[i], f"ys[{i}]"))
+    return C / len(xs) if reduction == "mean" else C

@@ -1,0 +1,681 @@
+r"""Case files: a network, a batch and another implementation's gradients, in JSON, for any language.
+
+A case file holds what the oracle needs to check one gradient computation: the layer sizes,
+activations, cost, reduction and floating-point format (``dtype``) of the implementation, its
+weights and biases, the inputs and targets of the batch, and the gradients it computed.
+:func:`load_case` reads and checks one into a :class:`Case`; :func:`save_case` writes one.
+``backprop-ref verify case.json`` runs the oracle on it. The format is described in the README
+and, as a JSON Schema (draft 2020-12), in ``case.schema.json`` next to this module.
+
+Numbers may be written three ways, each read exactly:
+
+* JSON numbers, ``0.1`` or ``-2.5e-3``: the exact decimal value written (``0.1`` is 1/10, not the
+  double nearest to it);
+* strings holding a decimal (``"0.1"``), a ratio of integers (``"1/3"``) or a hexadecimal float
+  (``"0x1.99999ap-4"``, C's ``%a``, Python's ``float.hex``, Java's ``Double.toHexString``): bit
+  for bit the number the implementation held. :func:`save_case` writes floats this way.
+
+NaN and infinity (``NaN``, ``Infinity`` in some writers' JSON) are refused: a case describes a
+finite computation. Loading parses JSON text only; nothing in a file is evaluated or unpickled.
+Every problem is reported as a :class:`CaseError` whose message is one line naming the file and
+the place: ``case.json: weights[1] row 2 has 3 entries, expected 4 (layout out_in: one per node
+of layer 0)``. ``weights[l]`` names layer ``l``, counting the first layer after the input as 1,
+as ``w[l]`` does in the code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from ..arithmetic.dtypes import DTYPES, get_dtype
+from ..core.activations import LeakyReLU, get_activation
+from ..core.costs import NAMES as COST_NAMES
+from ..core.costs import get_cost
+from ..core.network import Network, to_number
+from .interop import LAYOUTS, read_layers
+
+# ruff: noqa: E741  -- ``l`` is the layer index of the article
+
+VERSION = 1
+REDUCTIONS = ("mean", "sum")
+
+REQUIRED = ("sizes", "activations", "cost", "dtype", "weights", "biases", "inputs", "targets",
+            "dC_dw", "dC_db")
+OPTIONAL = ("version", "description", "reduction", "layout", "per_example", "relu_prime_at_zero",
+            "leaky_relu_prime_at_zero")
+FIELDS = {
+    "version": f"the format version, {VERSION}",
+    "description": "free text",
+    "sizes": "the layer sizes [n_0, ..., n_L]",
+    "activations": "one activation name, or one per layer 1..L",
+    "cost": f"the cost of one example, one of {', '.join(COST_NAMES)}",
+    "reduction": "mean or sum over the examples",
+    "dtype": f"the implementation's floating-point format, one of {', '.join(DTYPES)}",
+    "layout": "out_in (weights[l][j][k], the default) or in_out (weights[l][k][j])",
+    "weights": "the weights of layers 1..L",
+    "biases": "the biases of layers 1..L",
+    "inputs": "the examples, n_0 numbers each",
+    "targets": "the targets, n_L numbers each",
+    "dC_dw": "the implementation's gradient of the weights, in the layout of weights",
+    "dC_db": "the implementation's gradient of the biases",
+    "per_example": "true when dC_dw and dC_db hold one gradient per example",
+    "relu_prime_at_zero": "the implementation's relu'(0), 0 by default",
+    "leaky_relu_prime_at_zero": "the implementation's leaky_relu'(0), the slope by default",
+}
+
+MAX_NUMBER_TEXT = 2000
+"""The longest number (in characters) read: enough for the exact decimal of any double."""
+
+_LARGEST = Fraction(sys.float_info.max)
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
+_HEX = re.compile(r"([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?")
+_RATIO = re.compile(r"[+-]?\d+/\d+")
+_LEAKY_SLOPE = re.compile(r"leaky_relu\s*\((.*)\)", re.IGNORECASE)
+
+
+class CaseError(ValueError):
+    """A case file that cannot be read, or that is not a valid case; the message is one line."""
+
+
+@dataclass
+class Case:
+    """A gradient computation to verify: the network, the batch, the implementation's gradients.
+
+    ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 ``None``); with
+    ``per_example``, ``dC_dw[i][l][j][k]``, one gradient per example ``i``.
+    """
+
+    net: Network
+    xs: list
+    ys: list
+    dC_dw: list
+    dC_db: list
+    cost: str = "mse"
+    reduction: str = "mean"
+    dtype: str = "float64"
+    per_example: bool = False
+    relu_prime_at_zero: Any = 0
+    leaky_relu_prime_at_zero: Any = None
+    description: str | None = None
+    source: str | None = field(default=None, compare=False)
+
+    def verify(self, **options: Any) -> Any:
+        """:func:`backprop_ref.verify` on this case; ``options`` (``dps``, ``strict``,
+        ``workers``, ``dtype``, ...) are passed on, overriding the case's own settings."""
+        from ..oracle.verify import verify
+
+        settings = {"cost": self.cost, "dtype": self.dtype, "reduction": self.reduction,
+                    "per_example": self.per_example, "relu_prime_at_zero": self.relu_prime_at_zero,
+                    "leaky_relu_prime_at_zero": self.leaky_relu_prime_at_zero}
+        settings.update(options)
+        return verify(self.net, self.xs, self.ys, self.dC_dw, self.dC_db, **settings)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write this case to ``path`` (see :func:`save_case`)."""
+        save_case(path, self.net, self.xs, self.ys, self.dC_dw, self.dC_db, cost=self.cost,
+                  dtype=self.dtype, reduction=self.reduction, per_example=self.per_example,
+                  relu_prime_at_zero=self.relu_prime_at_zero,
+                  leaky_relu_prime_at_zero=self.leaky_relu_prime_at_zero, description=self.description)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+
+class _JsonNumber(str):
+    """The text of a JSON number, kept as written and read exactly where its place is known."""
+
+    __slots__ = ()
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _object(pairs: list) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def load_case(path: str | os.PathLike) -> Case:
+    """Read, check and return the case in the file ``path``.
+
+    Raises :class:`CaseError` (a ValueError) with a one-line message naming the file and the
+    place of the first problem found, for a file that cannot be read as much as for one whose
+    contents are wrong.
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as file:
+            data = file.read()
+    except FileNotFoundError:
+        raise CaseError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise CaseError(f"{name}: is a directory, not a case file") from None
+    except PermissionError:
+        raise CaseError(f"{name}: permission denied") from None
+    except OSError as error:
+        raise CaseError(f"{name}: cannot be read ({error.strerror or error})") from None
+    return loads_case(data, name)
+
+
+def loads_case(text: str | bytes, name: str = "case") -> Case:
+    """:func:`load_case` for the text of a case file; ``name`` is used in messages."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise CaseError(f"{name}: not UTF-8 text (byte {error.start} is {text[error.start]:#04x})") from None
+    if not text.strip():
+        raise CaseError(f"{name}: the file is empty")
+    try:
+        doc = json.loads(text, parse_float=_JsonNumber, parse_int=_JsonNumber,
+                         parse_constant=float, object_pairs_hook=_object)
+    except json.JSONDecodeError as error:
+        rest = text[error.pos:]
+        ended = not rest.strip() or (error.msg.startswith("Unterminated string") and '"' not in rest[1:])
+        ending = " (is the file truncated?)" if ended else ""
+        raise CaseError(
+            f"{name}: not valid JSON: {error.msg}: line {error.lineno} column {error.colno}{ending}"
+        ) from None
+    except _DuplicateKey as error:
+        raise CaseError(f"{name}: the key {error.args[0]!r} appears twice in one object") from None
+    except RecursionError:
+        raise CaseError(f"{name}: not valid JSON here: nested too deeply to read") from None
+    try:
+        case = case_from_dict(doc)
+    except (ValueError, TypeError, ArithmeticError) as error:
+        raise CaseError(f"{name}: {_one_line(error)}") from None
+    except RecursionError:
+        raise CaseError(f"{name}: nested too deeply") from None
+    case.source = name
+    return case
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def case_from_dict(doc: Any) -> Case:
+    """A :class:`Case` from a parsed case file (a dict); ValueError or TypeError naming the place.
+
+    Numbers may be ints, strings (decimal, ratio, hexadecimal) and, from Python callers, floats
+    and Fractions.
+    """
+    if not isinstance(doc, dict):
+        raise TypeError(f"the top level must be a JSON object {{...}}, found {_kind(doc)}")
+    for key in doc:
+        if key not in FIELDS:
+            close = difflib.get_close_matches(key, list(FIELDS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; the fields are {', '.join(FIELDS)}"
+            raise ValueError(f"unknown field {key!r}{hint}")
+    for key in REQUIRED:
+        if key not in doc:
+            raise ValueError(f"missing field {key!r} ({FIELDS[key]})")
+
+    if "version" in doc:
+        version = _whole(doc["version"], "version")
+        if version != VERSION:
+            raise ValueError(f"version is {version}; this reader knows version {VERSION}")
+    description = doc.get("description")
+    if description is not None and type(description) is not str:
+        raise TypeError(f"description must be a string, found {_kind(description)}")
+
+    sizes = _sizes(doc["sizes"])
+    L = len(sizes) - 1
+    layout = _choice(doc.get("layout", "out_in"), "layout", LAYOUTS)
+    cost = _choice(doc["cost"], "cost", COST_NAMES)
+    reduction = _choice(doc.get("reduction", "mean"), "reduction", REDUCTIONS)
+    dtype = _choice(doc["dtype"], "dtype", DTYPES)
+    per_example = doc.get("per_example", False)
+    if not isinstance(per_example, bool):
+        raise TypeError(f"per_example must be true or false, found {_kind(per_example)}")
+    relu_prime_at_zero = number(doc.get("relu_prime_at_zero", 0), "relu_prime_at_zero")
+    leaky = doc.get("leaky_relu_prime_at_zero")
+    leaky_relu_prime_at_zero = None if leaky is None else number(leaky, "leaky_relu_prime_at_zero")
+    activations = _activation_names(doc["activations"], L)
+    read = _in_range(dtype)
+
+    w, b, _ = read_layers(doc["weights"], doc["biases"], layout, sizes, number=read)
+    net = Network(w, b, activations)
+    if get_cost(cost).needs_softmax and activations[-1] != "softmax":
+        raise ValueError(
+            f"cost {cost} needs a softmax output layer, but activations[{L}] is {activations[-1]}"
+        )
+
+    xs = _examples(doc["inputs"], "inputs", sizes[0], "layer 0", None, read)
+    ys = _examples(doc["targets"], "targets", sizes[L], f"layer {L}, the output layer", len(xs), read)
+    if get_cost(cost).targets_in_unit_interval:
+        for i in range(len(ys)):
+            for j in range(len(ys[i])):
+                if not 0 <= ys[i][j] <= 1:
+                    raise ValueError(f"targets[{i}][{j}] is {_show(ys[i][j])}: {cost} needs targets in [0, 1]")
+
+    if per_example:
+        dC_dw, dC_db = _per_example(doc["dC_dw"], doc["dC_db"], layout, sizes, len(xs), read)
+    else:
+        dC_dw, dC_db, _ = read_layers(doc["dC_dw"], doc["dC_db"], layout, sizes,
+                                      names=("dC_dw", "dC_db"), number=read)
+    case = Case(net=net, xs=xs, ys=ys, dC_dw=dC_dw, dC_db=dC_db, cost=cost, reduction=reduction,
+                dtype=dtype, per_example=per_example, relu_prime_at_zero=relu_prime_at_zero,
+                leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description)
+    return case
+
+
+def _in_range(dtype: str) -> Any:
+    """:func:`number`, also refusing what is beyond the largest finite number of ``dtype``."""
+    fmt = get_dtype(dtype)
+    largest = Fraction(fmt.max)
+
+    def read(value: Any, where: str) -> Any:
+        x = number(value, where)
+        if abs(x) > largest:
+            raise ValueError(f"{where} is {_show(x)}, beyond the largest {fmt.name} number ({fmt.max:g})")
+        return x
+
+    return read
+
+
+def check_range(case: Case, dtype: str | None = None) -> None:
+    """Refuse, naming it, a number beyond the largest finite number of ``dtype`` (default the
+    case's): an implementation in that format cannot have held it. Places are named in the
+    ``out_in`` layout (the case file's own when it is the default)."""
+    fmt = get_dtype(case.dtype if dtype is None else dtype)
+    largest = Fraction(fmt.max)
+    lists = [("weights", case.net.w, 1), ("biases", case.net.b, 1), ("inputs", case.xs, 0),
+             ("targets", case.ys, 0)]
+    if case.per_example:
+        for i in range(len(case.dC_dw)):
+            lists += [(f"dC_dw[{i}]", case.dC_dw[i], 1), (f"dC_db[{i}]", case.dC_db[i], 1)]
+    else:
+        lists += [("dC_dw", case.dC_dw, 1), ("dC_db", case.dC_db, 1)]
+    for name, values, first in lists:
+        place = _beyond(values, largest, name, first)
+        if place is not None:
+            where, value = place
+            raise ValueError(
+                f"{where} is {_show(value)}, beyond the largest {fmt.name} number ({fmt.max:g})"
+            )
+
+
+def _beyond(values: Any, largest: Fraction, where: str, first: int = 0) -> Any:
+    if isinstance(values, list):
+        for i in range(first, len(values)):
+            found = _beyond(values[i], largest, f"{where}[{i}]")
+            if found is not None:
+                return found
+        return None
+    if abs(Fraction(values)) > largest:
+        return where, values
+    return None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            return str(value.numerator)
+        return f"{float(value):.17g}"
+    return repr(value)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, _JsonNumber):
+        return f"the number {value}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return f"a list of {len(value)} entries"
+    return f"the number {value}"
+
+
+def _choice(value: Any, where: str, choices: tuple) -> str:
+    if type(value) is not str:
+        raise TypeError(f"{where} must be one of {', '.join(choices)} (a string), found {_kind(value)}")
+    if value not in choices:
+        close = difflib.get_close_matches(value, list(choices), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"{where} is {value!r}; it must be one of {', '.join(choices)}{hint}")
+    return value
+
+
+def _whole(value: Any, where: str, least: int = 0) -> int:
+    if not isinstance(value, _JsonNumber) and not (isinstance(value, int) and not isinstance(value, bool)):
+        raise TypeError(f"{where} must be a whole number, found {_kind(value)}")
+    x = number(value, where)
+    if not isinstance(x, int) or x < least:
+        raise ValueError(f"{where} is {value}; it must be a whole number >= {least}")
+    return x
+
+
+def _sizes(value: Any) -> list:
+    if not isinstance(value, list):
+        raise TypeError(f"sizes must be a list of layer sizes [n_0, ..., n_L], found {_kind(value)}")
+    if len(value) < 2:
+        raise ValueError(f"sizes has {len(value)} entries; it needs at least two (inputs and outputs)")
+    return [_whole(value[l], f"sizes[{l}]", 1) for l in range(len(value))]
+
+
+def _activation_names(value: Any, L: int) -> list:
+    if type(value) is str:
+        names = [value] * L
+        places = ["activations"] * L
+    elif isinstance(value, list):
+        names = list(value)
+        if len(names) == L + 1 and names[0] is None:
+            names = names[1:]
+        if len(names) != L:
+            raise ValueError(
+                f"activations has {len(names)} entries, expected {L} (one per layer 1..{L}), "
+                "or give one name for every layer"
+            )
+        places = [f"activations[{l}]" for l in range(1, L + 1)]
+    else:
+        raise TypeError(f"activations must be a name or a list of names, found {_kind(value)}")
+    out = []
+    for l in range(1, L + 1):
+        name = names[l - 1]
+        if type(name) is not str:
+            raise TypeError(f"{places[l - 1]} must be an activation name, found {_kind(name)}")
+        slope = _LEAKY_SLOPE.fullmatch(name.strip())
+        if slope:  # the slope is a number of the file: read it as every other, exactly
+            sigma = LeakyReLU(number(slope.group(1).strip(), f"the slope of {places[l - 1]}"))
+        else:
+            sigma = get_activation(name, places[l - 1])
+        if not sigma.elementwise and l != L:
+            raise ValueError(
+                f"{places[l - 1]} is {sigma.name}, which is only supported in the output layer "
+                f"(layer {L}), not in layer {l}"
+            )
+        out.append(sigma.name)
+    return out
+
+
+def _examples(value: Any, where: str, length: int, layer: str, count: int | None,
+              read: Any = None) -> list:
+    if not isinstance(value, list):
+        raise TypeError(f"{where} must be a list of examples, found {_kind(value)}")
+    if not value:
+        raise ValueError(f"{where} is empty: the batch needs at least one example")
+    if count is not None and len(value) != count:
+        raise ValueError(f"{where} has {len(value)} examples, but inputs has {count}")
+    out = []
+    for i in range(len(value)):
+        row = value[i]
+        if not isinstance(row, list):
+            raise TypeError(
+                f"{where}[{i}] must be a list of {length} numbers (one per node of {layer}), found "
+                f"{_kind(row)}"
+            )
+        if len(row) != length:
+            raise ValueError(
+                f"{where}[{i}] has {len(row)} entries, expected {length} (one per node of {layer})"
+            )
+        out.append([(read or number)(row[j], f"{where}[{i}][{j}]") for j in range(length)])
+    return out
+
+
+def _per_example(dW: Any, db: Any, layout: str, sizes: list, count: int, read: Any) -> tuple:
+    dC_dw: list = []
+    dC_db: list = []
+    for name, value in (("dC_dw", dW), ("dC_db", db)):
+        if not isinstance(value, list):
+            raise TypeError(f"{name} must be a list with one gradient per example, found {_kind(value)}")
+        if len(value) != count:
+            raise ValueError(
+                f"{name} has {len(value)} entries, but with per_example there is one per example "
+                f"({count})"
+            )
+    for i in range(count):
+        w, b, _ = read_layers(dW[i], db[i], layout, sizes, names=(f"dC_dw[{i}]", f"dC_db[{i}]"),
+                              number=read)
+        dC_dw.append(w)
+        dC_db.append(b)
+    return dC_dw, dC_db
+
+
+def number(value: Any, where: str) -> Any:
+    """One number of a case file, exactly: an int, a float (for a hexadecimal string that is a
+    double) or a Fraction. ValueError/TypeError naming ``where`` for anything else.
+
+    >>> number("0.1", "x"), number("0x1.8p1", "x"), number("1/3", "x")
+    (Fraction(1, 10), 3.0, Fraction(1, 3))
+    """
+    if isinstance(value, _JsonNumber):
+        return _decimal(str(value), where, value)
+    if type(value) is str:
+        return _string(value, where)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(
+            f"{where} is {_constant(value)}: numbers must be finite (and JSON has no NaN or Infinity)"
+        )
+    if isinstance(value, (list, dict)) or value is None or isinstance(value, bool):
+        raise TypeError(f"{where} must be a number, found {_kind(value)}")
+    return to_number(value, where)
+
+
+def _constant(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _long(text: str, where: str) -> None:
+    if len(text) > MAX_NUMBER_TEXT:
+        raise ValueError(f"{where} has {len(text)} characters; a number here has at most {MAX_NUMBER_TEXT}")
+
+
+def _decimal(text: str, where: str, shown: Any) -> Any:
+    _long(text, where)
+    match = _DECIMAL.fullmatch(text)
+    if not match:
+        raise ValueError(f"{where} is {_abbreviated(shown)}, which is not a number")
+    exponent = match.group(1)
+    if exponent is not None and (len(exponent.lstrip("+-")) > 5 or abs(int(exponent)) > 2 * MAX_NUMBER_TEXT):
+        raise ValueError(f"{where} is {_abbreviated(shown)}: its exponent is out of range")
+    value = Fraction(text)
+    return _checked(value.numerator if value.denominator == 1 else value, where, shown)
+
+
+def _checked(value: Any, where: str, shown: Any) -> Any:
+    if abs(Fraction(value)) > _LARGEST:
+        raise ValueError(f"{where} is {_abbreviated(shown)}, beyond the range of float64")
+    return value
+
+
+def _abbreviated(shown: Any) -> str:
+    text = str(shown)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
+
+
+def _string(text: str, where: str) -> Any:
+    """A number written as a string: decimal, ratio or hexadecimal."""
+    _long(text, where)
+    if _DECIMAL.fullmatch(text):
+        return _decimal(text, where, repr(text))
+    if _RATIO.fullmatch(text):
+        numerator, denominator = text.split("/")
+        if int(denominator) == 0:
+            raise ValueError(f"{where} is the string {text!r}: a ratio with denominator 0")
+        value = Fraction(int(numerator), int(denominator))
+        return _checked(value.numerator if value.denominator == 1 else value, where, repr(text))
+    match = _HEX.fullmatch(text)
+    if match and (match.group(2) or match.group(3)):
+        sign, whole, frac, exponent = match.groups()
+        frac = frac or ""
+        if exponent is not None and len(exponent.lstrip("+-")) > 5:
+            raise ValueError(f"{where} is the string {_abbreviated(text)!r}: its exponent is out of range")
+        shift = (int(exponent) if exponent else 0) - 4 * len(frac)
+        mantissa = int(whole + frac, 16)
+        value = Fraction(mantissa) * Fraction(2) ** shift if mantissa else Fraction(0)
+        _checked(value, where, repr(text))
+        if mantissa == 0 or Fraction(float(value)) == value:  # a double: keep it as a float
+            magnitude = float(value)
+            return -magnitude if sign == "-" else magnitude
+        return -value if sign == "-" else value
+    if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        raise ValueError(f"{where} is the string {text!r}: numbers must be finite")
+    raise ValueError(
+        f"{where} is the string {_abbreviated(text)!r}, which is not a number (a decimal \"0.1\", a ratio \"1/3\" "
+        "or a hexadecimal float \"0x1.99999ap-4\")"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+
+
+def exact_text(value: Any, where: str = "value") -> Any:
+    """A number as it is written in a case file, exactly: an int stays an int; a float (and any
+    double) becomes its hexadecimal string; other rationals a decimal or ratio string.
+
+    >>> exact_text(0.1), exact_text(3), exact_text(Fraction(1, 3)), exact_text(Fraction(1, 8))
+    ('0x1.999999999999ap-4', 3, '1/3', '0x1p-3')
+    """
+    x = to_number(value, where)
+    if isinstance(x, int):
+        return x
+    if isinstance(x, float):
+        return _hex(x)
+    if not isinstance(x, Fraction):  # an mpmath number: its exact binary value
+        from ..arithmetic.numbers import _fraction_of_mpf
+
+        x = _fraction_of_mpf(x)
+    if x.denominator == 1:
+        return x.numerator
+    if abs(x) <= _LARGEST and Fraction(float(x)) == x:
+        return _hex(float(x))
+    d = x.denominator
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    if d == 1 and len(str(x.denominator)) < MAX_NUMBER_TEXT // 2:
+        from ..core.activations import _short
+
+        return _short(x)
+    return f"{x.numerator}/{x.denominator}"
+
+
+def _hex(x: float) -> str:
+    """``float.hex`` without the trailing zeros of the mantissa: ``0x1.99999ap-4``, ``0x1p-3``."""
+    text = x.hex()
+    mantissa, exponent = text.split("p")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}p{exponent}"
+
+
+def _texts(values: Any, where: str) -> Any:
+    """Nested lists of numbers (or arrays, tensors) as nested lists of exact texts."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu()
+    if hasattr(values, "tolist") and not isinstance(values, (str, bytes)):
+        values = values.tolist()
+    if isinstance(values, (list, tuple)):
+        return [_texts(values[i], f"{where}[{i}]") for i in range(len(values))]
+    return exact_text(values, where)
+
+
+def _layers_text(values: Any, where: str) -> list:
+    """Per-layer values in this package's layout (entry 0 None) as the file's layers 1..L."""
+    values = list(values)
+    if not values or values[0] is not None:
+        raise ValueError(f"{where} must be in this package's layout, with {where}[0] = None")
+    return [_texts(values[l], f"{where}[{l}]") for l in range(1, len(values))]
+
+
+def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost: str,
+                 dtype: str, reduction: str = "mean", per_example: bool = False,
+                 relu_prime_at_zero: Any = 0, leaky_relu_prime_at_zero: Any = None,
+                 description: str | None = None) -> dict:
+    """The case file's content, as a dict of JSON values (numbers as exact texts)."""
+    get_dtype(dtype)  # an unknown name fails here, naming it
+    doc: dict = {"version": VERSION}
+    if description is not None:
+        doc["description"] = description
+    doc.update({
+        "sizes": list(net.n),
+        "activations": list(net.activations[1:]),
+        "cost": get_cost(cost).name,
+        "reduction": reduction,
+        "dtype": get_dtype(dtype).name,
+        "layout": "out_in",
+        "weights": _layers_text(net.w, "w"),
+        "biases": _layers_text(net.b, "b"),
+        "inputs": _texts(xs, "xs"),
+        "targets": _texts(ys, "ys"),
+    })
+    if per_example:
+        doc["per_example"] = True
+        doc["dC_dw"] = [_layers_text(dC_dw[i], f"dC_dw[{i}]") for i in range(len(dC_dw))]
+        doc["dC_db"] = [_layers_text(dC_db[i], f"dC_db[{i}]") for i in range(len(dC_db))]
+    else:
+        doc["dC_dw"] = _layers_text(dC_dw, "dC_dw")
+        doc["dC_db"] = _layers_text(dC_db, "dC_db")
+    relu_prime_at_zero = exact_text(relu_prime_at_zero, "relu_prime_at_zero")
+    if relu_prime_at_zero != 0:
+        doc["relu_prime_at_zero"] = relu_prime_at_zero
+    if leaky_relu_prime_at_zero is not None:
+        doc["leaky_relu_prime_at_zero"] = exact_text(leaky_relu_prime_at_zero, "leaky_relu_prime_at_zero")
+    return doc
+
+
+def save_case(path: str | os.PathLike, net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *,
+              cost: str, dtype: str, reduction: str = "mean", per_example: bool = False,
+              relu_prime_at_zero: Any = 0, leaky_relu_prime_at_zero: Any = None,
+              description: str | None = None) -> None:
+    """Write a case file that :func:`load_case` reads back bit for bit.
+
+    ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 ``None``; with
+    ``per_example``, one such pair per example). Floats are written as hexadecimal strings,
+    ints as JSON numbers, other rationals as exact decimal or ratio strings. The content is
+    checked as :func:`load_case` would before the file is written, so an invalid case raises
+    here (ValueError or TypeError naming the place) and writes nothing.
+    """
+    doc = case_to_dict(net, xs, ys, dC_dw, dC_db, cost=cost, dtype=dtype, reduction=reduction,
+                       per_example=per_example, relu_prime_at_zero=relu_prime_at_zero,
+                       leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description)
+    case_from_dict(doc)
+    with open(os.fspath(path), "w", encoding="utf-8") as file:
+        file.write(dumps(doc))
+
+
+def dumps(doc: dict) -> str:
+    """JSON text of a case: one field per line, one row of a matrix per line."""
+    lines = ["{"]
+    keys = list(doc)
+    for index in range(len(keys)):
+        key = keys[index]
+        comma = "," if index < len(keys) - 1 else ""
+        lines.append(f"  {json.dumps(key)}: {_compact(doc[key], 2)}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _compact(value: Any, indent: int) -> str:
+    """Lists of scalars on one line; deeper lists one element per line."""
+    if not isinstance(value, list) or not any(isinstance(v, list) for v in value):
+        return json.dumps(value)
+    pad = " " * (indent + 2)
+    inner = [pad + _compact(v, indent + 2) for v in value]
+    return "[\n" + ",\n".join(inner) + "\n" + " " * indent + "]"

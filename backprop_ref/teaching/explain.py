@@ -1,0 +1,700 @@
+r"""Worked examples: one forward and backward pass with every index filled in and every number shown.
+
+:func:`explain` runs the engine's own :func:`~backprop_ref.forward` and
+:func:`~backprop_ref.backward` on one example and writes out each instance of the equations they
+compute, in the order the loops compute them, with the symbols first and the numbers after. On
+the demo network (``backprop-ref explain``) one of them reads
+
+.. math:: z_0^{[2]} = w_{00}^{[2]} a_0^{[1]} + w_{01}^{[2]} a_1^{[1]} + w_{02}^{[2]} a_2^{[1]}
+          + b_0^{[2]} = (0.45)(0.5927) + (-0.5)(0.4317) + (0.55)(0.4073) + 0.05 = 0.3249
+
+Every number comes from the engine's results (``z[l][j]``, ``a[l][j]``, ``delta[l][j]``, the
+converted weights, the activation's :math:`\sigma'`); only the symbols are generated here.
+
+Each line carries one of these labels (the *families* that ``equations=`` selects):
+
+==========  =================================================================================
+``(1)``     :math:`z_j^{[l]} = \sum_k w_{jk}^{[l]} a_k^{[l-1]} + b_j^{[l]}`
+``(2)``     :math:`a_j^{[l]} = \sigma^{[l]}(z_j^{[l]})` (softmax: the whole layer's exponentials)
+``C``       the cost of the example
+``dC/da``   :math:`\partial C/\partial a_j^{[L]}`, which BP1 and (5) start from
+``sigma'``  :math:`\sigma'(z_j^{[l]})` for an element-wise activation
+``da/dz``   the softmax Jacobian :math:`\partial a_k^{[L]}/\partial z_j^{[L]} = a_k(\delta_{kj} - a_j)`
+``(5)``     :math:`\delta_j^{[L]} = \sum_k \partial C/\partial a_k^{[L]}\,\partial a_k^{[L]}/\partial z_j^{[L]}`
+            (softmax output)
+``BP1``     :math:`\delta_j^{[L]} = \partial C/\partial a_j^{[L]}\,\sigma'(z_j^{[L]})` (element-wise output)
+``BP2``     :math:`\delta_j^{[l]} = \sum_k \delta_k^{[l+1]} w_{kj}^{[l+1]}\,\sigma'(z_j^{[l]})`
+``BP3``     :math:`\partial C/\partial b_j^{[l]} = \delta_j^{[l]}`
+``BP4``     :math:`\partial C/\partial w_{jk}^{[l]} = \delta_j^{[l]} a_k^{[l-1]}`
+==========  =================================================================================
+
+>>> import backprop_ref as br
+>>> net = br.Network([None, [[2, -1]]], [None, [1]], "identity")
+>>> e = br.explain(net, [3, 4], [0], equations={"(1)", "BP4"})
+>>> print(e.text(unicode=False))  # doctest: +NORMALIZE_WHITESPACE
+Worked example: a 2-1 network (identity), cost half_squared_error, in Float; numbers to 4 significant digits
+a^[0] = x = (3, 4),  y = (0)
+<BLANKLINE>
+Forward pass: layer 1
+  (1)     z_0^[1] = w_00^[1] a_0^[0] + w_01^[1] a_1^[0] + b_0^[1] = (2)(3) + (-1)(4) + 1 = 3
+<BLANKLINE>
+Gradients: layer 1
+  BP4     dC/dw_00^[1] = delta_0^[1] a_0^[0] = (3)(3) = 9
+  BP4     dC/dw_01^[1] = delta_0^[1] a_1^[0] = (3)(4) = 12
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from fractions import Fraction
+from typing import Any
+
+from mpmath import libmp
+
+from ..arithmetic import Float, Interval
+from ..core.backprop import Backward, Forward, backward, forward, target
+from ..core.costs import get_cost
+from ..core.network import Network
+
+# ruff: noqa: E741  -- ``l`` is the layer index of the article
+
+FAMILIES = ("(1)", "(2)", "C", "dC/da", "sigma'", "da/dz", "(5)", "BP1", "BP2", "BP3", "BP4")
+"""Every label a line can carry, in the order they first appear."""
+
+_ALIASES = {"1": "(1)", "2": "(2)", "5": "(5)", "cost": "C", "sigma_prime": "sigma'",
+            "σ'": "sigma'", "∂c/∂a": "dc/da", "∂a/∂z": "da/dz", "jacobian": "da/dz"}
+_KEYS = {family.lower(): family for family in FAMILIES}
+
+# How each label is shown: plain text (Unicode), ASCII, and inside \tag*{} in LaTeX.
+_TAGS = {"dC/da": ("∂C/∂a", "dC/da", r"$\partial C/\partial a$"),
+         "sigma'": ("σ'", "sigma'", r"$\sigma'$"),
+         "da/dz": ("∂a/∂z", "da/dz", r"$\partial a/\partial z$")}
+
+
+# ---------------------------------------------------------------------------------------------
+# Pieces of an equation, each rendered three ways: Unicode text, ASCII, LaTeX
+# ---------------------------------------------------------------------------------------------
+
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
+_GREEK = {"delta": ("δ", r"\delta"), "sigma": ("σ", r"\sigma")}
+
+
+def render(pieces: Iterable, style: str) -> str:
+    """``pieces`` (strings, shared by every style, and :class:`Piece` objects) in ``style``:
+    ``"text"`` (Unicode), ``"ascii"`` or ``"latex"``."""
+    out = []
+    for piece in pieces:
+        out.append(piece if isinstance(piece, str) else piece.render(style))
+    return "".join(out)
+
+
+class Piece:
+    """Something that reads differently in text, ASCII and LaTeX."""
+
+    def render(self, style: str) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Sym(Piece):
+    """An indexed symbol such as :math:`w_{jk}^{[l]}`: ``Sym("w", (j, k), l)``."""
+
+    name: str
+    sub: tuple = ()
+    sup: int | None = None
+    prime: bool = False
+
+    def render(self, style: str) -> str:
+        unicode_name, latex_name = _GREEK.get(self.name, (self.name, self.name))
+        many = any(i >= 10 for i in self.sub)
+        if style == "latex":
+            out = latex_name + ("'" if self.prime else "")
+            if self.sub:
+                out += "_{" + (",".join(map(str, self.sub)) if many else "".join(map(str, self.sub))) + "}"
+            if self.sup is not None:
+                out += "^{[" + str(self.sup) + "]}"
+            return out
+        if style == "text":
+            out = unicode_name + ("'" if self.prime else "")
+            out += ("," if many else "").join(str(i).translate(_SUB) for i in self.sub)
+            if self.sup is not None:
+                out += f"({self.sup})".translate(_SUP)
+            return out
+        out = self.name + ("'" if self.prime else "")
+        if self.sub:
+            text = ",".join(map(str, self.sub)) if many else "".join(map(str, self.sub))
+            out += "_{" + text + "}" if many else "_" + text
+        if self.sup is not None:
+            out += f"^[{self.sup}]"
+        return out
+
+
+@dataclass(frozen=True)
+class D(Piece):
+    """A partial derivative :math:`\\partial top / \\partial bottom`."""
+
+    top: Any
+    bottom: Sym
+
+    def render(self, style: str) -> str:
+        top = self.top if isinstance(self.top, str) else self.top.render(style)
+        bottom = self.bottom.render(style)
+        if style == "latex":
+            return r"\frac{\partial " + top + r"}{\partial " + bottom + "}"
+        if style == "text":
+            return f"∂{top}/∂{bottom}"
+        return f"d{top}/d{bottom}"
+
+
+@dataclass(frozen=True)
+class Frac(Piece):
+    """A fraction; in text ``num/den``, each side in parentheses when it has more than one term."""
+
+    num: tuple
+    den: tuple
+
+    def render(self, style: str) -> str:
+        num, den = render(self.num, style), render(self.den, style)
+        if style == "latex":
+            return r"\frac{" + num + "}{" + den + "}"
+        return f"{_grouped(num)}/{_grouped(den)}"
+
+
+def _grouped(text: str) -> str:
+    """``text`` in parentheses if it has a space outside parentheses (more than one term)."""
+    depth = 0
+    for c in text:
+        depth += (c == "(") - (c == ")")
+        if c == " " and depth == 0:
+            return f"({text})"
+    return text
+
+
+@dataclass(frozen=True)
+class Coef(Piece):
+    """The constant :math:`1/n` in front of a cost."""
+
+    n: int
+
+    def render(self, style: str) -> str:
+        if style == "latex":
+            return r"\tfrac{1}{" + str(self.n) + "}"
+        if style == "text" and self.n == 2:
+            return "½"
+        return f"(1/{self.n})"
+
+
+@dataclass(frozen=True)
+class Square(Piece):
+    """``(...)`` squared."""
+
+    inner: tuple
+
+    def render(self, style: str) -> str:
+        inner = render(self.inner, style)
+        if style == "latex":
+            return r"\left(" + inner + r"\right)^2"
+        return f"({inner})" + ("²" if style == "text" else "^2")
+
+
+@dataclass(frozen=True)
+class Exp(Piece):
+    """:math:`e^{x}`; ``exp(x)`` in text."""
+
+    inner: tuple
+
+    def render(self, style: str) -> str:
+        inner = render(self.inner, style)
+        return "e^{" + inner + "}" if style == "latex" else f"exp({inner})"
+
+
+@dataclass(frozen=True)
+class Name(Piece):
+    """A function name: ``sigmoid``, ``log``, ``relu'``."""
+
+    name: str
+
+    def render(self, style: str) -> str:
+        if style != "latex":
+            return self.name
+        if self.name == "log":
+            return r"\log"
+        base, prime = (self.name[:-1], "'") if self.name.endswith("'") else (self.name, "")
+        return r"\operatorname{" + base.replace("_", r"\_") + "}" + prime
+
+
+@dataclass(frozen=True)
+class Num(Piece):
+    """A number already rounded, as ASCII (``-0.25``, ``1.5e-7``); LaTeX writes the power of ten."""
+
+    text: str
+
+    def render(self, style: str) -> str:
+        if style == "latex" and "e" in self.text:
+            mantissa, exponent = self.text.split("e")
+            return mantissa + r" \times 10^{" + str(int(exponent)) + "}"
+        return self.text
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers
+# ---------------------------------------------------------------------------------------------
+
+def _decimal(value: Any, digits: int) -> Decimal:
+    """``value`` (float, Fraction, int, mpf or interval) as a Decimal with ``digits`` + 10 digits."""
+    if hasattr(value, "_mpi_"):  # an interval: its midpoint
+        value = value.mid
+        return Decimal(libmp.to_str(value._mpi_[0], digits + 10))
+    if hasattr(value, "_mpf_"):
+        return Decimal(libmp.to_str(value._mpf_, digits + 10))
+    if isinstance(value, Fraction):
+        with localcontext() as ctx:
+            ctx.prec = digits + 10
+            return Decimal(value.numerator) / Decimal(value.denominator)
+    return Decimal(value)
+
+
+def format_number(value: Any, digits: int = 4) -> str:
+    """``value`` to ``digits`` significant digits, trailing zeros dropped; exponent form outside
+    :math:`10^{-4} \\le |x| < 10^{digits}`.
+
+    >>> format_number(0.1499999999999999944), format_number(Fraction(-2, 3)), format_number(1e-7)
+    ('0.15', '-0.6667', '1e-7')
+    """
+    d = _decimal(value, digits)
+    if d == 0:
+        return "0"
+    with localcontext() as ctx:
+        ctx.prec = digits
+        d = (+d).normalize()
+    exponent = d.adjusted()
+    if -4 <= exponent < digits:
+        return format(d, "f")
+    sign, figures, _ = d.as_tuple()
+    mantissa = str(figures[0]) + ("." + "".join(map(str, figures[1:])) if len(figures) > 1 else "")
+    return ("-" if sign else "") + mantissa + f"e{exponent}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Lines and the whole explanation
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Line:
+    """One equation instance: ``lhs = steps[0] = steps[1] = ... = result``.
+
+    ``value`` is the engine's number that ``result`` shows; ``layer`` and ``node`` say whose
+    equation it is (``node`` is None for the cost).
+    """
+
+    label: str
+    section: str
+    layer: int
+    node: int | None
+    lhs: tuple
+    steps: list
+    value: Any
+    result: str
+
+    def render(self, style: str) -> str:
+        parts = [render(self.lhs, style)]
+        for step in self.steps:
+            parts.append(render(step, style))
+        parts.append(Num(self.result).render(style))
+        return " = ".join(parts)
+
+    def text(self, unicode: bool = True) -> str:
+        return self.render("text" if unicode else "ascii")
+
+    def latex(self) -> str:
+        return self.render("latex")
+
+    def tag(self, style: str) -> str:
+        """The label as shown in ``style``."""
+        shown = _TAGS.get(self.label, (self.label,) * 3)
+        return shown[{"text": 0, "ascii": 1, "latex": 2}[style]]
+
+
+@dataclass
+class Explanation:
+    """A worked example of one forward and backward pass; ``str()`` is :meth:`text`.
+
+    ``lines`` holds the equation instances in the order the engine computes them (after the
+    ``layer=``, ``node=`` and ``equations=`` filters); ``forward`` and ``backward`` are the
+    engine's results they show. In a notebook it displays as rendered math.
+    """
+
+    lines: list
+    title: str
+    example: tuple
+    forward: Forward = field(repr=False)
+    backward: Backward = field(repr=False)
+    digits: int = 4
+
+    def sections(self) -> list:
+        """``[(title, [lines...]), ...]`` in order; sections with no line left out."""
+        out: list = []
+        for line in self.lines:
+            if not out or out[-1][0] != line.section:
+                out.append((line.section, []))
+            out[-1][1].append(line)
+        return out
+
+    def count(self, label: str) -> int:
+        """How many lines carry ``label``."""
+        return sum(1 for line in self.lines if line.label == label)
+
+    def _heading(self, style: str) -> list:
+        return [self.title, render(self.example, style)]
+
+    def text(self, unicode: bool = True) -> str:
+        """For terminals: Unicode sub- and superscripts (:math:`z_0^{[2]}` is ``z₀⁽²⁾``), or
+        ``unicode=False`` for plain ASCII (``z_0^[2]``, ``w_{10,2}^[1]``)."""
+        style = "text" if unicode else "ascii"
+        out = self._heading(style)
+        for title, lines in self.sections():
+            out.append("")
+            out.append(title)
+            for line in lines:
+                out.append(f"  {line.tag(style):<7} {line.render(style)}")
+        if not self.lines:
+            out.append("")
+            out.append("(no equations match the options)")
+        return "\n".join(out)
+
+    def markdown(self) -> str:
+        """Markdown with inline LaTeX ``$...$``, for notebooks and GitHub."""
+        out = [self.title, "", "$" + render(self.example, "latex") + "$"]
+        for title, lines in self.sections():
+            out.append("")
+            out.append(f"**{title}**")
+            out.append("")
+            for line in lines:
+                out.append(f"- {line.tag('ascii')}: ${line.latex()}$")
+        if not self.lines:
+            out.append("")
+            out.append("(no equations match the options)")
+        return "\n".join(out) + "\n"
+
+    def latex(self, comments: bool = True) -> str:
+        r"""A LaTeX fragment (amsmath): one ``align*`` per section, each line tagged with its
+        label; ``comments`` puts the heading and section titles in ``%`` comments."""
+        out = []
+        if comments:
+            out.extend("% " + part for part in self._heading("ascii"))
+        for title, lines in self.sections():
+            if comments:
+                out.append(f"% {title}")
+            out.append(r"\begin{align*}")
+            rows = []
+            for line in lines:
+                lhs = render(line.lhs, "latex")
+                rhs = line.latex()[len(lhs):]
+                rows.append(f"{lhs} &{rhs.lstrip()} \\tag*{{{line.tag('latex')}}}")
+            out.append(" \\\\\n".join(rows))
+            out.append(r"\end{align*}")
+        return "\n".join(out) + "\n"
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def _repr_latex_(self) -> str:
+        return self.latex(comments=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the lines
+# ---------------------------------------------------------------------------------------------
+
+def _a(l: int, j: int) -> Sym:
+    return Sym("a", (j,), l)
+
+
+def _z(l: int, j: int) -> Sym:
+    return Sym("z", (j,), l)
+
+
+def _delta(l: int, j: int) -> Sym:
+    return Sym("delta", (j,), l)
+
+
+def _y(j: int) -> Sym:
+    return Sym("y", (j,))
+
+
+def _sigma_prime(l: int, j: int) -> tuple:
+    return (Sym("sigma", prime=True), "(", _z(l, j), ")")
+
+
+def _plus(terms: list) -> tuple:
+    """``terms`` (each a tuple of pieces) joined by ``" + "``."""
+    out: list = []
+    for i in range(len(terms)):
+        if i:
+            out.append(" + ")
+        out.extend(terms[i])
+    return tuple(out)
+
+
+class _Writer:
+    """Formats the engine's numbers: bare, in parentheses, or in parentheses when negative."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def n(self, value: Any) -> Num:
+        return Num(format_number(value, self.digits))
+
+    def p(self, value: Any) -> tuple:
+        return ("(", self.n(value), ")")
+
+    def s(self, value: Any) -> tuple:
+        num = self.n(value)
+        return ("(", num, ")") if num.text.startswith("-") else (num,)
+
+
+def explain(net: Network, x: Any, y: Any, cost: Any = "half_squared_error", arithmetic: Any = None,
+            *, layer: int | None = None, node: int | None = None,
+            equations: Any = None, digits: int = 4) -> Explanation:
+    r"""A worked example of one forward and backward pass of ``net`` on the example ``x``, ``y``.
+
+    Every instance of (1), (2), BP1 (or (5) and the softmax Jacobian for a softmax output), BP2,
+    BP3 and BP4 is written with its indices filled in and the engine's numbers substituted, with
+    the cost, :math:`\partial C/\partial a_j^{[L]}` and :math:`\sigma'(z_j^{[l]})` that they use.
+
+    **Options**
+
+    ``cost``, ``arithmetic``
+        as for :func:`~backprop_ref.backward` and :func:`~backprop_ref.forward` (default Float).
+        Intervals are shown by their midpoints.
+    ``layer``
+        show only the equations of layer ``layer`` (1..L).
+    ``node``
+        with ``layer``: only those of node ``node`` of that layer.
+    ``equations``
+        a label or a set of labels (see :data:`FAMILIES`; ``"1"`` and ``"bp2"`` work too).
+    ``digits``
+        significant digits of the numbers shown (default 4).
+
+    A layer or node that does not exist, or an unknown label, is a ValueError naming it.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a Network, got {type(net).__name__}")
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
+        raise ValueError(f"digits must be a whole number >= 1, got {digits!r}")
+    families = _families(equations)
+    _check_place(net, layer, node)
+
+    ar = Float() if arithmetic is None else arithmetic
+    cost = get_cost(cost)
+    fwd = forward(net, x, ar)
+    bwd = backward(net, fwd, y, cost)
+    y_values = target(net, ar, cost, y)
+    lines = _lines(net, fwd, bwd, cost, y_values, _Writer(digits))
+    shown = [line for line in lines
+             if (families is None or line.label in families)
+             and (layer is None or line.layer == layer)
+             and (node is None or line.node == node)]
+
+    w_ = _Writer(digits)
+    sizes = "-".join(map(str, net.n))
+    kinds = ", ".join(net.activations[1:])
+    where = " (intervals by their midpoints)" if isinstance(ar, Interval) else ""
+    title = (f"Worked example: a {sizes} network ({kinds}), cost {cost.name}, in {getattr(ar, 'name', ar)}{where}; "
+             f"numbers to {digits} significant digits")
+    example = (Sym("a", (), 0), " = x = (", *_commas([w_.n(v) for v in fwd.a[0]]), "), y = (",
+               *_commas([w_.n(v) for v in y_values]), ")")
+    return Explanation(shown, title, example, fwd, bwd, digits)
+
+
+def _commas(pieces: list) -> list:
+    out: list = []
+    for i in range(len(pieces)):
+        if i:
+            out.append(", ")
+        out.append(pieces[i])
+    return out
+
+
+def _families(equations: Any) -> set | None:
+    if equations is None:
+        return None
+    if isinstance(equations, str):
+        equations = [equations]
+    try:
+        wanted = list(equations)
+    except TypeError:
+        raise TypeError(f"equations must be a label or a set of labels, got {equations!r}") from None
+    out = set()
+    for item in wanted:
+        if not isinstance(item, str):
+            raise TypeError(f"equations must be labels such as 'BP2', got {item!r}")
+        key = item.strip().lower()
+        key = _ALIASES.get(key, key)
+        if key.startswith("(bp") and key.endswith(")"):
+            key = key[1:-1]
+        if key not in _KEYS:
+            raise ValueError(f"unknown equation family {item!r}; known: {', '.join(FAMILIES)}")
+        out.add(_KEYS[key])
+    return out
+
+
+def _check_place(net: Network, layer: Any, node: Any) -> None:
+    for name, value in (("layer", layer), ("node", node)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"{name} must be a whole number, got {value!r}")
+    if node is not None and layer is None:
+        raise ValueError(f"node {node} is given without a layer: node indices count within one layer")
+    if layer is None:
+        return
+    if layer == 0:
+        raise ValueError(f"layer 0 is the input, which has no equations: the network has layers 1..{net.L}")
+    if not 1 <= layer <= net.L:
+        raise ValueError(f"layer {layer} does not exist: the network has layers 1..{net.L}")
+    if node is not None and not 0 <= node < net.n[layer]:
+        raise ValueError(
+            f"node {node} does not exist in layer {layer}: it has nodes 0..{net.n[layer] - 1}"
+        )
+
+
+def _lines(net: Network, fwd: Forward, bwd: Backward, cost: Any, y: list, f: _Writer) -> list:
+    """Every line, in the order the engine computes them."""
+    L, n, sigma = net.L, net.n, net.sigma
+    ar = fwd.arithmetic
+    w, b = fwd.params.w, fwd.params.b
+    z, a = fwd.z, fwd.a
+    delta = bwd.delta
+    lines: list = []
+
+    def add(label: str, section: str, l: int, j: int | None, lhs: tuple, steps: list,
+            value: Any) -> None:
+        lines.append(Line(label, section, l, j, lhs, steps, value, f.n(value).text))
+
+    for l in range(1, L + 1):
+        section = f"Forward pass: layer {l}"
+        for j in range(n[l]):  # (1)
+            symbols = _plus([(Sym("w", (j, k), l), " ", _a(l - 1, k)) for k in range(n[l - 1])]
+                            + [(Sym("b", (j,), l),)])
+            numbers = _plus([f.p(w[l][j][k]) + f.p(a[l - 1][k]) for k in range(n[l - 1])]
+                            + [f.s(b[l][j])])
+            add("(1)", section, l, j, (_z(l, j),), [symbols, numbers], z[l][j])
+        for j in range(n[l]):  # (2)
+            if sigma[l].elementwise:
+                symbols = (Sym("sigma", (), l), "(", _z(l, j), ")")
+                numbers = (Name(sigma[l].name), "(", f.n(z[l][j]), ")")
+            else:
+                symbols = (Frac((Exp((_z(l, j),)),), _plus([(Exp((_z(l, k),)),) for k in range(n[l])])),)
+                numbers = (Frac((Exp((f.n(z[l][j]),)),),
+                                _plus([(Exp((f.n(z[l][k]),)),) for k in range(n[l])])),)
+            add("(2)", section, l, j, (_a(l, j),), [symbols, numbers], a[l][j])
+
+    section = "Cost"
+    symbols, numbers = _cost_terms(cost.name, L, n[L], a[L], y, f)
+    add("C", section, L, None, ("C",), [symbols, numbers] if symbols else [], bwd.C)
+    for j in range(n[L]):
+        symbols, numbers = _gradient_terms(cost.name, L, n[L], j, a[L][j], y[j], f)
+        add("dC/da", section, L, j, (D("C", _a(L, j)),), [symbols, numbers] if symbols else [],
+            bwd.dC_da[j])
+
+    for l in range(L, 0, -1):
+        section = f"Backward pass: layer {l}" + (" (output)" if l == L else "")
+        if sigma[l].elementwise:
+            sp = [sigma[l].prime(ar, z[l][j], a[l][j]) for j in range(n[l])]
+            for j in range(n[l]):
+                add("sigma'", section, l, j, _sigma_prime(l, j),
+                    _prime_steps(sigma[l].name, l, j, z[l][j], a[l][j], f), sp[j])
+        if l == L and sigma[l].elementwise:
+            for j in range(n[L]):  # BP1
+                symbols = (D("C", _a(L, j)), " ", *_sigma_prime(L, j))
+                numbers = f.p(bwd.dC_da[j]) + f.p(sp[j])
+                add("BP1", section, L, j, (_delta(L, j),), [symbols, numbers], delta[L][j])
+        elif l == L:
+            for j in range(n[L]):  # the Jacobian of softmax, column j
+                for k in range(n[L]):
+                    kronecker = 1 if k == j else 0
+                    symbols = (_a(L, k), "(", Sym("delta", (k, j)), " - ", _a(L, j), ")")
+                    numbers = f.p(a[L][k]) + ("(", str(kronecker), " - ", *f.s(a[L][j]), ")")
+                    add("da/dz", section, L, j, (D(_a(L, k), _z(L, j)),), [symbols, numbers],
+                        sigma[L].da_dz(ar, z[L], a[L], k, j))
+            for j in range(n[L]):  # (5)
+                symbols = _plus([(D("C", _a(L, k)), " ", D(_a(L, k), _z(L, j))) for k in range(n[L])])
+                numbers = _plus([f.p(bwd.dC_da[k]) + f.p(sigma[L].da_dz(ar, z[L], a[L], k, j))
+                                 for k in range(n[L])])
+                add("(5)", section, L, j, (_delta(L, j),), [symbols, numbers], delta[L][j])
+        else:
+            for j in range(n[l]):  # BP2
+                terms = [(_delta(l + 1, k), " ", Sym("w", (k, j), l + 1)) for k in range(n[l + 1])]
+                values = [f.p(delta[l + 1][k]) + f.p(w[l + 1][k][j]) for k in range(n[l + 1])]
+                if n[l + 1] > 1:
+                    symbols = ("(", *_plus(terms), ") ", *_sigma_prime(l, j))
+                    numbers = ("(", *_plus(values), ")", *f.p(sp[j]))
+                else:
+                    symbols = (*_plus(terms), " ", *_sigma_prime(l, j))
+                    numbers = (*_plus(values), *f.p(sp[j]))
+                add("BP2", section, l, j, (_delta(l, j),), [symbols, numbers], delta[l][j])
+
+    for l in range(1, L + 1):
+        section = f"Gradients: layer {l}"
+        for j in range(n[l]):
+            add("BP3", section, l, j, (D("C", Sym("b", (j,), l)),), [(_delta(l, j),)],
+                bwd.dC_db[l][j])
+            for k in range(n[l - 1]):
+                add("BP4", section, l, j, (D("C", Sym("w", (j, k), l)),),
+                    [(_delta(l, j), " ", _a(l - 1, k)), f.p(delta[l][j]) + f.p(a[l - 1][k])],
+                    bwd.dC_dw[l][j][k])
+    return lines
+
+
+def _prime_steps(name: str, l: int, j: int, z: Any, a: Any, f: _Writer) -> list:
+    r""":math:`\sigma'(z_j^{[l]})` written out for the activations with a short formula."""
+    if name == "identity":
+        return []
+    if name == "sigmoid":
+        return [(_a(l, j), "(1 - ", _a(l, j), ")"), (*f.p(a), "(1 - ", *f.s(a), ")")]
+    if name == "tanh":
+        return [("1 - ", Square((_a(l, j),))), ("1 - ", Square((f.n(a),)))]
+    return [(Name(name + "'"), "(", f.n(z), ")")]
+
+
+def _cost_terms(name: str, L: int, n: int, a: list, y: list, f: _Writer) -> tuple:
+    """The cost with symbols and with numbers, for the costs the package defines."""
+    if name in ("half_squared_error", "mse"):
+        symbols = _plus([(Square((_a(L, j), " - ", _y(j))),) for j in range(n)])
+        numbers = _plus([(Square((f.n(a[j]), " - ", *f.s(y[j]))),) for j in range(n)])
+        return (Coef(2 if name == "half_squared_error" else n), "[", *symbols, "]"), \
+            (Coef(2 if name == "half_squared_error" else n), "[", *numbers, "]")
+    if name == "binary_cross_entropy":
+        symbols = _plus([(_y(j), " ", Name("log"), " ", _a(L, j), " + (1 - ", _y(j), ") ", Name("log"),
+                          "(1 - ", _a(L, j), ")") for j in range(n)])
+        numbers = _plus([(*f.p(y[j]), " ", Name("log"), "(", f.n(a[j]), ") + (1 - ", *f.s(y[j]), ") ",
+                          Name("log"), "(1 - ", *f.s(a[j]), ")") for j in range(n)])
+        return ("-", Coef(n), "[", *symbols, "]"), ("-", Coef(n), "[", *numbers, "]")
+    if name == "cross_entropy":
+        symbols = _plus([(_y(j), " ", Name("log"), " ", _a(L, j)) for j in range(n)])
+        numbers = _plus([(*f.p(y[j]), " ", Name("log"), "(", f.n(a[j]), ")") for j in range(n)])
+        return ("-[", *symbols, "]"), ("-[", *numbers, "]")
+    return (), ()
+
+
+def _gradient_terms(name: str, L: int, n: int, j: int, a: Any, y: Any, f: _Writer) -> tuple:
+    r""":math:`\partial C/\partial a_j^{[L]}` with symbols and with numbers."""
+    if name == "half_squared_error":
+        return (_a(L, j), " - ", _y(j)), (f.n(a), " - ", *f.s(y))
+    if name == "mse":
+        return ((Frac(("2(", _a(L, j), " - ", _y(j), ")"), (str(n),)),),
+                (Frac(("2(", f.n(a), " - ", *f.s(y), ")"), (str(n),)),))
+    if name == "binary_cross_entropy":
+        symbols = ("-", Coef(n), "(", Frac((_y(j),), (_a(L, j),)), " - ",
+                   Frac(("1 - ", _y(j)), ("1 - ", _a(L, j))), ")")
+        numbers = ("-", Coef(n), "(", Frac(f.s(y), f.s(a)), " - ",
+                   Frac(("1 - ", *f.s(y)), ("1 - ", *f.s(a))), ")")
+        return symbols, numbers
+    if name == "cross_entropy":
+        return ("-", Frac((_y(j),), (_a(L, j),))), ("-", Frac(f.s(y), f.s(a)))
+    return (), ()

@@ -1,0 +1,202 @@
+"""``backprop-ref verify case.json``: exit 0 for correct gradients, 1 naming a wrong one, 2 with one
+line on stderr for a case that cannot be read or is invalid, never a traceback."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from helpers import MALFORMED, ROOT, need, render, valid_doc
+
+import backprop_ref as br
+from backprop_ref import cli
+from backprop_ref.io import interop
+from backprop_ref.io.casefile import save_case
+
+# ruff: noqa: E741  -- ``l`` is the layer index of the article
+
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    """``python -m backprop_ref verify ARGS`` in a fresh process, as a user runs it."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "backprop_ref", "verify", *args], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def one_line_error(stderr: str) -> str:
+    assert "Traceback" not in stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("backprop-ref verify: ")
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def torch_case_file(tmp_path_factory):
+    """A float32 PyTorch model, loss.backward(), written with save_case: (path, the file's dict)."""
+    torch = need("torch")
+    nn = torch.nn
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 2))
+    x = torch.randn(8, 3)
+    y = torch.randn(8, 2)
+    loss_fn = nn.MSELoss()
+    loss_fn(model(x), y).backward()
+    net = br.Network.from_torch(model, loss=loss_fn)
+    dC_dw, dC_db = interop.torch_gradients(model)
+    cost, reduction, _ = interop.loss_to_cost(loss_fn)
+    path = tmp_path_factory.mktemp("torch") / "case.json"
+    save_case(path, net, x, y, dC_dw, dC_db, cost=cost, dtype="float32", reduction=reduction)
+    return path, json.loads(path.read_text())
+
+
+def test_round_trip_from_pytorch_passes(torch_case_file):
+    path, _ = torch_case_file
+    result = run(str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS" in result.stdout and "dC/dw[1]" in result.stdout
+    assert result.stderr == ""                        # no progress when stderr is not a terminal
+
+
+def test_a_planted_wrong_entry_fails_and_is_named_first(torch_case_file, tmp_path):
+    _, doc = torch_case_file
+    entry = doc["dC_dw"][1][2][3]                     # layer 2, j = 2, k = 3
+    doc["dC_dw"][1][2][3] = (float.fromhex(entry) * 1.01 + 1e-3).hex()
+    path = tmp_path / "wrong.json"
+    path.write_text(json.dumps(doc))
+    result = run(str(path), "--format", "text")
+    assert result.returncode == 1, result.stdout + result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("dC/")]
+    assert rows[0][0] == "dC/dw[2][2][3]" and rows[0][-1] == "wrong"
+    assert "dC/dw[2][2][3]" in result.stdout.splitlines()[-1]        # the verdict names it too
+
+
+def test_json_format_and_dtype_override(torch_case_file):
+    path, _ = torch_case_file
+    result = run(str(path), "--format", "json", "--dtype", "bfloat16", "--dps", "30")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["dtype"] == "bfloat16" and report["dps"] == 30
+
+
+def test_per_example_gradients_from_pytorch(tmp_path):
+    torch = need("torch")
+    nn = torch.nn
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1), nn.Sigmoid()).double()
+    x, y = torch.randn(4, 2, dtype=torch.float64), torch.rand(4, 1, dtype=torch.float64)
+    per_w, per_b = [], []
+    for i in range(4):
+        model.zero_grad()
+        nn.BCELoss()(model(x[i:i + 1]), y[i:i + 1]).backward()
+        dC_dw, dC_db = interop.torch_gradients(model)
+        per_w.append(dC_dw)
+        per_b.append(dC_db)
+    path = tmp_path / "per.json"
+    save_case(path, br.Network.from_torch(model), x, y, per_w, per_b, cost="binary_cross_entropy",
+              dtype="float64", per_example=True)
+    code = cli.main(["verify", str(path)])
+    assert code == 0
+
+
+@pytest.mark.parametrize("name, mutation, message", MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_every_malformed_case_exits_2_with_one_line(name, mutation, message, tmp_path, capsys):
+    path = tmp_path / "case.json"
+    text = render(mutation)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    code = cli.main(["verify", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    line = one_line_error(err)
+    assert f"{path}: " in line
+
+
+def test_missing_file_and_directory_exit_2(tmp_path, capsys):
+    for target, what in ((tmp_path / "nope.json", "no such file"), (tmp_path, "is a directory")):
+        assert cli.main(["verify", str(target)]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and what in one_line_error(err)
+
+
+def test_malformed_cases_in_a_fresh_process(tmp_path):
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(json.dumps(valid_doc())[:200])
+    nan = tmp_path / "nan.json"
+    nan.write_text(json.dumps(valid_doc()).replace("[0.5, -1.0]", "[NaN, -1.0]"))
+    for path, what in ((truncated, "is the file truncated?"), (nan, "inputs[0][0] is NaN"),
+                       (tmp_path, "is a directory"), (tmp_path / "missing.json", "no such file")):
+        result = run(str(path))
+        assert result.returncode == 2 and result.stdout == ""
+        assert what in one_line_error(result.stderr)
+
+
+def test_bad_options_exit_2_with_one_line(tmp_path, capsys):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(valid_doc()))
+    for options in (["--dtype", "float8"], ["--dps", "0"], ["--format", "xml"], ["--workers", "x"]):
+        assert cli.main(["verify", str(path), *options]) == 2
+        _, err = capsys.readouterr()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+    doc = valid_doc()
+    doc["inputs"][0][0] = 70000                           # fine in float64, not in float16
+    path.write_text(json.dumps(doc))
+    assert cli.main(["verify", str(path), "--dtype", "float16"]) == 2
+    _, err = capsys.readouterr()
+    assert "inputs[0][0] is 70000, beyond the largest float16 number" in one_line_error(err)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_is_erased_at_the_end(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(valid_doc()))
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert cli.main(["verify", str(path)]) == 0
+    shown = terminal.getvalue()
+    assert shown.startswith("\r\033[K") and shown.endswith("\r\033[K") and len(shown) > 8
+    assert "\n" not in shown
+    assert "PASS" in capsys.readouterr().out
+
+
+def _readme_section() -> str:
+    readme = (ROOT / "README.md").read_text()
+    assert "## Getting networks and gradients in" in readme
+    return readme.split("## Getting networks and gradients in", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_case_file_example_passes(tmp_path):
+    import re
+
+    block = re.search(r"```json\n(.*?)```", _readme_section(), re.S).group(1)
+    path = tmp_path / "case.json"
+    path.write_text(block)
+    result = run(str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS" in result.stdout
+
+
+def test_the_readme_pytorch_example_runs(tmp_path, monkeypatch):
+    import re
+
+    torch = need("torch")
+    torch.manual_seed(0)                               # the example draws its batch at random
+    code = re.search(r"```python\n(.*?)```", _readme_section(), re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["report"].ok
+    saved = br.load_case("case.json")
+    assert saved.net == namespace["net"] and saved.dC_dw == namespace["case"].dC_dw
+    assert saved.cost == "cross_entropy" and saved.dtype == "float32"
