@@ -13,7 +13,16 @@ on whatever the arithmetic object hands them, and ask it for the few things oper
 ``pi``             :math:`\pi`
 ``sign(x)``        -1, 0 or 1; raises :class:`UndecidableBranch` when it cannot know
 ``largest(xs)``    a shift for a stable softmax (any constant is correct; this one is safe)
-``to_float(x)``    a float for printing and comparing
+``to_float(x)``    the nearest float, for printing and plotting
+``to_decimal``     ``to_decimal(x, digits)``: a decimal string of ``digits`` significant
+                   digits (an interval: its midpoint)
+``to_exact(x)``    an exact, picklable form of ``x`` (ints, Fractions, floats, tuples of
+                   them), and ``from_exact(v)`` the same number again, in any process
+``distance``       ``distance(x, y)``: :math:`|x - y|` as a float rounded upward
+``endpoints(x)``   ``(lo, hi)`` as exact Fractions: the interval, or ``(x, x)`` for a point
+``context()``      a context manager the passes enter once, around the loops
+``exact``,         whether results are exact, and whether each number encloses the true
+``encloses``       value (an interval)
 =================  ==============================================================
 
 Four arithmetics are provided:
@@ -30,7 +39,10 @@ Four arithmetics are provided:
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -52,6 +64,26 @@ def _fraction_of_mpf(x: Any) -> Fraction:
     sign, man, exp, _ = x._mpf_
     value = Fraction(int(man)) * Fraction(2) ** int(exp)
     return -value if sign else value
+
+
+def _decimal_of_fraction(x: Fraction, digits: int) -> str:
+    """``x`` to ``digits`` significant decimal digits."""
+    with localcontext() as ctx:
+        ctx.prec = digits
+        return str(Decimal(x.numerator) / Decimal(x.denominator))
+
+
+def _float_up(x: Fraction) -> float:
+    """The smallest float at least ``|x|``."""
+    x = abs(x)
+    f = float(x)
+    return f if Fraction(f) >= x else math.nextafter(f, math.inf)
+
+
+@contextlib.contextmanager
+def _no_state() -> Iterator[None]:
+    """What ``context()`` enters for an arithmetic with no state to set up: nothing."""
+    yield
 
 
 class Float:
@@ -108,6 +140,28 @@ class Float:
 
     def to_float(self, x: float) -> float:
         return x
+
+    encloses = False
+
+    def to_decimal(self, x: float, digits: int) -> str:
+        return _decimal_of_fraction(Fraction(x), digits) if math.isfinite(x) else str(x)
+
+    def to_exact(self, x: float) -> float:
+        return x
+
+    def from_exact(self, v: Any) -> float:
+        return float(v)
+
+    def distance(self, x: float, y: float) -> float:
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return math.inf if x != y else 0.0
+        return _float_up(Fraction(x) - Fraction(y))
+
+    def endpoints(self, x: float) -> tuple:
+        return Fraction(x), Fraction(x)
+
+    def context(self) -> contextlib.AbstractContextManager:
+        return _no_state()
 
 
 class Mp:
@@ -176,6 +230,31 @@ class Mp:
 
     def to_float(self, x: Any) -> float:
         return float(x)
+
+    encloses = False
+
+    def to_decimal(self, x: Any, digits: int) -> str:
+        return libmp.to_str(x._mpf_, digits)
+
+    def to_exact(self, x: Any) -> tuple:
+        sign, man, exp, bc = x._mpf_
+        return sign, int(man), exp, bc
+
+    def from_exact(self, v: Any) -> Any:
+        if isinstance(v, tuple):  # what to_exact gives: rebuilt bit for bit
+            sign, man, exp, bc = v
+            return self._make((sign, libmp.MPZ(man), exp, bc))
+        return self.convert(v)
+
+    def distance(self, x: Any, y: Any) -> float:
+        return abs(libmp.to_float(libmp.mpf_sub(x._mpf_, y._mpf_, 53, "u"), rnd="u"))
+
+    def endpoints(self, x: Any) -> tuple:
+        v = _fraction_of_mpf(x)
+        return v, v
+
+    def context(self) -> contextlib.AbstractContextManager:
+        return _no_state()  # the context is private: nothing global to set
 
 
 class Interval:
@@ -275,6 +354,32 @@ class Interval:
     def to_float(self, x: Any) -> float:
         return float(x.mid)
 
+    encloses = True
+
+    def to_decimal(self, x: Any, digits: int) -> str:
+        return libmp.to_str(x.mid._mpi_[0], digits)
+
+    def to_exact(self, x: Any) -> tuple:
+        lo, hi = x._mpi_
+        return (lo[0], int(lo[1]), lo[2], lo[3]), (hi[0], int(hi[1]), hi[2], hi[3])
+
+    def from_exact(self, v: Any) -> Any:
+        if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], tuple):
+            (s0, m0, e0, b0), (s1, m1, e1, b1) = v
+            return self.ctx.make_mpf(((s0, libmp.MPZ(m0), e0, b0), (s1, libmp.MPZ(m1), e1, b1)))
+        return self.convert(v)
+
+    def distance(self, x: Any, y: Any) -> float:
+        (a, b), (c, d) = self.endpoints(x), self.endpoints(y)
+        return _float_up(max(abs(b - c), abs(d - a)))  # the largest distance between members
+
+    def endpoints(self, x: Any) -> tuple:
+        lo, hi = x._mpi_
+        return _fraction_of_mpf(self._point.make_mpf(lo)), _fraction_of_mpf(self._point.make_mpf(hi))
+
+    def context(self) -> contextlib.AbstractContextManager:
+        return _no_state()
+
 
 class Exact:
     """Exact rational arithmetic with :class:`fractions.Fraction`.
@@ -341,6 +446,26 @@ class Exact:
 
     def to_float(self, x: Fraction) -> float:
         return float(x)
+
+    encloses = False
+
+    def to_decimal(self, x: Fraction, digits: int) -> str:
+        return _decimal_of_fraction(Fraction(x), digits)
+
+    def to_exact(self, x: Fraction) -> Fraction:
+        return x
+
+    def from_exact(self, v: Any) -> Fraction:
+        return self.convert(v)
+
+    def distance(self, x: Fraction, y: Fraction) -> float:
+        return _float_up(Fraction(x) - Fraction(y))
+
+    def endpoints(self, x: Fraction) -> tuple:
+        return Fraction(x), Fraction(x)
+
+    def context(self) -> contextlib.AbstractContextManager:
+        return _no_state()
 
 
 Arithmetic = Float | Mp | Interval | Exact

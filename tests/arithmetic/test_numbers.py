@@ -223,3 +223,52 @@ def test_conversions_are_exact_where_they_can_be():
     with pytest.raises(br.NotRational, match="exp"):
         br.Exact().exp(Fraction(1))
     assert br.Mp(50) == br.Mp(50) and br.Mp(50) != br.Mp(51) and br.Interval(9) != br.Mp(9)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the rest of the package asks of a number besides arithmetic
+# ---------------------------------------------------------------------------------------------
+
+ALL = [br.Float(), br.Mp(30), br.Interval(30), br.Exact()]
+
+
+@pytest.mark.parametrize("ar", ALL, ids=repr)
+def test_to_exact_survives_pickling_and_comes_back_bit_for_bit(ar):
+    import pickle
+
+    x = ar.convert(Fraction(1, 3)) if ar.exact or ar.digits != 15 else 1 / 3
+    y = ar.from_exact(pickle.loads(pickle.dumps(ar.to_exact(x))))
+    assert ar.endpoints(y) == ar.endpoints(x)
+    assert type(y) is type(x)
+
+
+@pytest.mark.parametrize("ar", ALL, ids=repr)
+def test_to_decimal_gives_the_digits_asked_for(ar):
+    x = ar.convert(Fraction(2, 3)) if ar.exact or ar.digits != 15 else 2 / 3
+    assert ar.to_decimal(x, 12) == "0.666666666667"
+
+
+@pytest.mark.parametrize("ar", ALL, ids=repr)
+def test_distance_is_an_upper_bound_of_the_exact_difference(ar):
+    x, y = ar.convert(Fraction(1, 3)), ar.convert(Fraction(1, 7))
+    lo_x, hi_x = ar.endpoints(x)
+    lo_y, hi_y = ar.endpoints(y)
+    assert Fraction(ar.distance(x, y)) >= max(abs(hi_x - lo_y), abs(hi_y - lo_x))
+    assert ar.distance(x, y) <= float(Fraction(4, 21)) * (1 + 2.0**-50)
+
+
+def test_endpoints_of_an_interval_enclose_and_of_a_point_coincide():
+    third = Fraction(1, 3)
+    lo, hi = br.Interval(30).endpoints(br.Interval(30).convert(third))
+    assert lo < third < hi and hi - lo < Fraction(1, 10**29)
+    assert br.Mp(30).endpoints(br.Mp(30).convert(third))[0] == br.Mp(30).endpoints(br.Mp(30).convert(third))[1]
+
+
+@pytest.mark.parametrize("ar", ALL, ids=repr)
+def test_context_is_entered_once_around_a_pass_and_leaves_mpmath_alone(ar):
+    import mpmath
+
+    before = mpmath.mp.prec
+    with ar.context():
+        pass
+    assert mpmath.mp.prec == before
