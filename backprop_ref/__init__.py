@@ -16,6 +16,7 @@ It is a reference, slow by design: no NumPy in the loops, no vectorisation.
 """
 
 from . import interop, testing  # interop imports PyTorch and NumPy on call
+from ._version import __version__ as __version__
 from .arithmetic import Exact, Float, Interval, Mp, NotRational, UndecidableBranch
 from .core.activations import Activation, get_activation
 from .core.backprop import Backward, Forward, backward, forward
@@ -27,8 +28,6 @@ from .oracle.numerical import numerical_gradients
 from .oracle.verify import DTYPES, Report, verify
 from .teaching.explain import Explanation, explain
 from .teaching.plot import plot_backward, plot_network, plot_report, plot_training  # matplotlib on call
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Activation",

@@ -8,9 +8,15 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
+
+from ._version import __version__
+
+BROKEN_PIPE = 141
+"""The exit code when the output's reader has gone: 128 + SIGPIPE, as shells report it."""
 
 
 class UsageError(Exception):
@@ -187,6 +193,7 @@ def parser() -> argparse.ArgumentParser:
         prog="backprop-ref",
         description="Backpropagation, index by index, in any arithmetic; a gradient oracle.",
     )
+    top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -261,13 +268,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # argparse has printed its message already
         return int(stop.code or 0)
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
+        return code
     except UsageError as error:
         print(f"backprop-ref {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"backprop-ref {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of the output has gone (``backprop-ref demo | head -1``): stop without a
+        # traceback, with the status of a command ended by SIGPIPE. Standard output is pointed at
+        # the null device so that the interpreter's last flush does not fail again.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+        return BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import pathlib
 import re
 import subprocess
@@ -108,3 +109,37 @@ def test_usage_error_is_one_line_and_exit_2(capsys, monkeypatch):
     assert cli.main(["demo"]) == 2
     err = capsys.readouterr().err
     assert err == "backprop-ref demo: no such thing: 'x'\n"
+
+
+@pytest.mark.parametrize("how", list(COMMANDS))
+def test_version_prints_the_package_version(how):
+    done = run(COMMANDS[how] + ["--version"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"backprop-ref {br.__version__}\n"
+
+
+@pytest.mark.parametrize("command", [["demo"], ["explain"], ["explain", "--sizes", "30,30,30"]])
+def test_a_reader_that_goes_away_ends_the_command_quietly(command):
+    # `backprop-ref demo | head -0`: the pipe's reader is gone before the command writes
+    read, write = os.pipe()
+    child = subprocess.Popen(COMMANDS["module"] + command, stdout=write, stderr=subprocess.PIPE)
+    os.close(write)
+    os.close(read)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == cli.BROKEN_PIPE
+    assert err.decode() == ""
+
+
+def test_demo_at_340_digits_agrees():
+    # the numerical check's threshold, 10^-(dps - 10), is far below the float range here
+    out = io.StringIO()
+    assert demo.run(out, dps=340) is True
+    assert "NOT AS EXPECTED" not in out.getvalue()
+
+
+def test_demo_columns_line_up():
+    out = io.StringIO()
+    demo.run(out)
+    fields = re.findall(r"(?:z|a|delta|dC/dw|dC/db)(?:\[\d+\])+ = ( *-?[0-9]\S*)", out.getvalue())
+    assert len(fields) == 5 + 5 + 5 + 12 + 5  # z, a, delta, dC/dw, dC/db of the 2-3-2 network
+    assert all(len(field) == demo.WIDTH for field in fields), fields
