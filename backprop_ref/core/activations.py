@@ -1,15 +1,17 @@
 r"""Activation functions :math:`\sigma^{[l]}`, their derivatives, and the Jacobian of softmax.
 
-Every activation gives (2), :math:`a_j^{[l]} = \sigma^{[l]}(z_j^{[l]})`, for a whole layer, and the
-factor :math:`\partial a_k^{[l]} / \partial z_j^{[l]}` that the general sum (5) needs:
+An element-wise activation gives (2), :math:`a_j^{[l]} = \sigma^{[l]}(z_j^{[l]})`, one node at a
+time (``sigma``), and :math:`\sigma'` (``prime``). The general sum (5) needs the factor
+:math:`\partial a_k^{[l]} / \partial z_j^{[l]}`:
 
 .. math:: \delta_j^{[l]} = \sum_k \frac{\partial C}{\partial a_k^{[l]}}
           \frac{\partial a_k^{[l]}}{\partial z_j^{[l]}}
 
 For an element-wise activation, :math:`a_k` depends on :math:`z_k` alone, so the factor is 0
-unless :math:`k = j`, and the sum keeps one term: that is BP1. ``depends_on(j, n)`` names the
-:math:`k` whose factor can be non-zero (``j`` alone, or every node for softmax), so the backward
-loop runs the one sum (5) for both.
+unless :math:`k = j`, and the sum keeps one term: that is BP1, which the backward loop runs as one
+product. An activation with ``elementwise = False`` (softmax) computes (2) for the whole layer
+(``__call__``) and gives the factor itself (``da_dz``); the backward loop runs the full sum (5).
+Which of the two the loops run is decided by the ``elementwise`` flag alone, never by the name.
 
 Derivatives are written in terms of :math:`z` and of :math:`a = \sigma(z)`, whichever the usual
 formula uses (``s (1 - s)`` for sigmoid, ``1 - t^2`` for tanh), as frameworks do.
@@ -25,6 +27,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..arithmetic import UndecidableBranch
+from .errors import located
 
 
 class Activation:
@@ -44,13 +47,14 @@ class Activation:
         return hash(self.name)
 
     def __call__(self, ar: Any, z: list) -> list:
-        """(2) for a whole layer: ``a[j] = sigma(z[j])``."""
+        """(2) for a whole layer: ``a[j] = sigma(z[j])`` (the forward pass calls ``sigma`` itself)."""
         a = [None] * len(z)
-        for j in range(len(z)):
-            try:
+        try:
+            for j in range(len(z)):
                 a[j] = self.sigma(ar, z[j])
-            except UndecidableBranch as error:
-                raise UndecidableBranch(f"node {j} ({self.name}): {error}") from None
+        except UndecidableBranch as error:
+            located(error, f"node {j} ({self.name})")
+            raise
         return a
 
     def sigma(self, ar: Any, z: Any) -> Any:
