@@ -27,15 +27,24 @@ from fractions import Fraction
 from typing import Any
 
 from ..arithmetic import UndecidableBranch
+from . import formula
 from .errors import located
+from .formula import Const, a, exp, log, square, tanh, z
 
 
 class Activation:
-    """An element-wise activation; subclasses give ``sigma`` and ``prime``."""
+    r"""An element-wise activation; subclasses give ``sigma`` and ``prime``, and their forms.
+
+    ``sigma_form`` and ``prime_form`` are :math:`\sigma` and :math:`\sigma'` as symbolic forms
+    in ``z`` and ``a`` (:mod:`backprop_ref.core.formula`), from which :func:`~backprop_ref.explain`
+    writes its worked lines; None where there is no short closed form to write (ReLU's branch).
+    """
 
     name = "activation"
     rational = False
     elementwise = True
+    sigma_form: formula.Expr | None = None
+    prime_form: formula.Expr | None = None
 
     def __repr__(self) -> str:
         return self.name
@@ -78,6 +87,8 @@ class Identity(Activation):
 
     name = "identity"
     rational = True
+    sigma_form = z
+    prime_form = Const(1)
 
     def sigma(self, ar: Any, z: Any) -> Any:
         return z
@@ -93,6 +104,8 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    sigma_form = 1 / (1 + exp(-z))
+    prime_form = a * (1 - a)
 
     def sigma(self, ar: Any, z: Any) -> Any:
         return ar.one / (ar.one + ar.exp(-z))
@@ -105,6 +118,8 @@ class Tanh(Activation):
     r""":math:`\sigma(z) = \tanh z`, :math:`\sigma'(z) = 1 - \tanh^2 z`."""
 
     name = "tanh"
+    sigma_form = tanh(z)
+    prime_form = 1 - square(a)
 
     def sigma(self, ar: Any, z: Any) -> Any:
         return ar.tanh(z)
@@ -175,6 +190,7 @@ class Softplus(Activation):
     """
 
     name = "softplus"
+    sigma_form = log(1 + exp(z))
 
     def sigma(self, ar: Any, z: Any) -> Any:
         return (z + abs(z)) / 2 + ar.log1p(ar.exp(-abs(z)))
@@ -189,6 +205,7 @@ class GELU(Activation):
     """
 
     name = "gelu"
+    sigma_form = z * formula.Call("ncdf", z)
 
     def sigma(self, ar: Any, z: Any) -> Any:
         return z * ar.ncdf(z)

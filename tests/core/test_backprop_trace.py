@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from backprop_ref.arithmetic.numbers import Float
-from backprop_ref.core.network import Network
 from backprop_ref.core import backprop, training
 from backprop_ref.core.backprop import backward, forward
+from backprop_ref.core.network import Network
 from backprop_ref.core.training import gradients, step
 from backprop_ref.teaching.demo import DEMO_COST, DEMO_X, DEMO_Y, demo_network
 
