@@ -212,6 +212,14 @@ def test_a_new_activation_and_cost_are_explained_from_their_forms():
     assert r"\frac{1}{\left(1 + |z_{0}^{[1]}|\right)^2}" in latex
 
 
+def test_readme_new_activation_example_prints_what_the_readme_shows(capsys):
+    readme = README.read_text(encoding="utf-8")
+    code, shown = re.search(r"```python\n(from backprop_ref.core.formula import .*?)```\n\n```text\n(.*?)```",
+                            readme, re.S).groups()
+    exec(compile(code, "README.md", "exec"), {"br": br})
+    assert capsys.readouterr().out == shown
+
+
 def test_identity_derivative_is_one():
     e = br.explain(demo_network(), DEMO_X, DEMO_Y, layer=2, equations="sigma'")
     assert [parts for _, parts in parsed(e)] == [["sigma'(z_0^[2])", "1"], ["sigma'(z_1^[2])", "1"]]
