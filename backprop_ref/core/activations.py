@@ -74,7 +74,7 @@ class Activation:
         raise NotImplementedError
 
     def depends_on(self, j: int, n: int) -> range:
-        """The k for which a_k can depend on z_j: only j itself."""
+        """The k for which a_k can depend on z_j: only j itself (the loops read ``elementwise``)."""
         return range(j, j + 1)
 
     def da_dz(self, ar: Any, z: list, a: list, k: int, j: int) -> Any:

@@ -77,7 +77,7 @@ def _converted(ar: Any, values: list, where: str) -> list:
     try:
         return list(map(ar.convert, values))
     except (OverflowError, ValueError) as error:
-        raise _out_of_range(ar, {f"{where}[{j}]": values[j] for j in range(len(values))}, error) from None
+        raise _out_of_range(ar, {f"{where}[{j}]": values[j] for j in range(len(values))}, error) from error
 
 
 def check_arithmetic(net: Network, arithmetic: Any, cost: Cost | None = None) -> None:
