@@ -19,6 +19,7 @@ import pytest
 
 import backprop_ref as br
 from backprop_ref.arithmetic import get_dtype
+from backprop_ref.core import formula
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -438,3 +439,43 @@ def render(mutation, doc=None) -> str | bytes:
             doc = mutation.before(copy.deepcopy(doc))
         return mutation(json.dumps(doc, indent=1))
     return json.dumps(mutation(copy.deepcopy(doc)), indent=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# An activation and a cost defined outside the package, each one class
+# ---------------------------------------------------------------------------------------------
+
+class Softsign(br.Activation):
+    r""":math:`\sigma(z) = z / (1 + |z|)`, :math:`\sigma'(z) = 1 / (1 + |z|)^2`."""
+
+    name = "softsign"
+    rational = True
+    sigma_form = formula.z / (1 + formula.Abs(formula.z))
+    prime_form = 1 / formula.square(1 + formula.Abs(formula.z))
+
+    def sigma(self, ar: Any, z: Any) -> Any:
+        return z / (ar.one + abs(z))
+
+    def prime(self, ar: Any, z: Any, a: Any) -> Any:
+        return ar.one / ((ar.one + abs(z)) * (ar.one + abs(z)))
+
+
+class QuarticError(br.Cost):
+    r""":math:`C = \tfrac14 \sum_j (a_j - y_j)^4`, :math:`\partial C/\partial a_j = (a_j - y_j)^3`."""
+
+    name = "quartic_error"
+    rational = True
+    value_form = formula.Const(1) / 4 * formula.total(formula.square(formula.square(formula.a - formula.y)))
+    dC_da_form = (formula.a - formula.y) * formula.square(formula.a - formula.y)
+
+    def value(self, ar: Any, a: list, y: list) -> Any:
+        C = ar.zero
+        for j in range(len(a)):
+            C += (a[j] - y[j]) * (a[j] - y[j]) * (a[j] - y[j]) * (a[j] - y[j])
+        return C / 4
+
+    def dC_da(self, ar: Any, a: list, y: list) -> list:
+        g = [None] * len(a)
+        for j in range(len(a)):
+            g[j] = (a[j] - y[j]) * (a[j] - y[j]) * (a[j] - y[j])
+        return g

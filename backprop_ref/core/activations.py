@@ -1,15 +1,17 @@
 r"""Activation functions :math:`\sigma^{[l]}`, their derivatives, and the Jacobian of softmax.
 
-Every activation gives (2), :math:`a_j^{[l]} = \sigma^{[l]}(z_j^{[l]})`, for a whole layer, and the
-factor :math:`\partial a_k^{[l]} / \partial z_j^{[l]}` that the general sum (5) needs:
+An element-wise activation gives (2), :math:`a_j^{[l]} = \sigma^{[l]}(z_j^{[l]})`, one node at a
+time (``sigma``), and :math:`\sigma'` (``prime``). The general sum (5) needs the factor
+:math:`\partial a_k^{[l]} / \partial z_j^{[l]}`:
 
 .. math:: \delta_j^{[l]} = \sum_k \frac{\partial C}{\partial a_k^{[l]}}
           \frac{\partial a_k^{[l]}}{\partial z_j^{[l]}}
 
 For an element-wise activation, :math:`a_k` depends on :math:`z_k` alone, so the factor is 0
-unless :math:`k = j`, and the sum keeps one term: that is BP1. ``depends_on(j, n)`` names the
-:math:`k` whose factor can be non-zero (``j`` alone, or every node for softmax), so the backward
-loop runs the one sum (5) for both.
+unless :math:`k = j`, and the sum keeps one term: that is BP1, which the backward loop runs as one
+product. An activation with ``elementwise = False`` (softmax) computes (2) for the whole layer
+(``__call__``) and gives the factor itself (``da_dz``); the backward loop runs the full sum (5).
+Which of the two the loops run is decided by the ``elementwise`` flag alone, never by the name.
 
 Derivatives are written in terms of :math:`z` and of :math:`a = \sigma(z)`, whichever the usual
 formula uses (``s (1 - s)`` for sigmoid, ``1 - t^2`` for tanh), as frameworks do.
@@ -25,14 +27,24 @@ from fractions import Fraction
 from typing import Any
 
 from ..arithmetic import UndecidableBranch
+from . import formula
+from .errors import located
+from .formula import Const, a, exp, log, square, tanh, z
 
 
 class Activation:
-    """An element-wise activation; subclasses give ``sigma`` and ``prime``."""
+    r"""An element-wise activation; subclasses give ``sigma`` and ``prime``, and their forms.
+
+    ``sigma_form`` and ``prime_form`` are :math:`\sigma` and :math:`\sigma'` as symbolic forms
+    in ``z`` and ``a`` (:mod:`backprop_ref.core.formula`), from which :func:`~backprop_ref.explain`
+    writes its worked lines; None where there is no short closed form to write (ReLU's branch).
+    """
 
     name = "activation"
     rational = False
     elementwise = True
+    sigma_form: formula.Expr | None = None
+    prime_form: formula.Expr | None = None
 
     def __repr__(self) -> str:
         return self.name
@@ -44,13 +56,14 @@ class Activation:
         return hash(self.name)
 
     def __call__(self, ar: Any, z: list) -> list:
-        """(2) for a whole layer: ``a[j] = sigma(z[j])``."""
+        """(2) for a whole layer: ``a[j] = sigma(z[j])`` (the forward pass calls ``sigma`` itself)."""
         a = [None] * len(z)
-        for j in range(len(z)):
-            try:
+        try:
+            for j in range(len(z)):
                 a[j] = self.sigma(ar, z[j])
-            except UndecidableBranch as error:
-                raise UndecidableBranch(f"node {j} ({self.name}): {error}") from None
+        except UndecidableBranch as error:
+            located(error, f"node {j} ({self.name})")
+            raise
         return a
 
     def sigma(self, ar: Any, z: Any) -> Any:
@@ -61,7 +74,7 @@ class Activation:
         raise NotImplementedError
 
     def depends_on(self, j: int, n: int) -> range:
-        """The k for which a_k can depend on z_j: only j itself."""
+        """The k for which a_k can depend on z_j: only j itself (the loops read ``elementwise``)."""
         return range(j, j + 1)
 
     def da_dz(self, ar: Any, z: list, a: list, k: int, j: int) -> Any:
@@ -74,6 +87,8 @@ class Identity(Activation):
 
     name = "identity"
     rational = True
+    sigma_form = z
+    prime_form = Const(1)
 
     def sigma(self, ar: Any, z: Any) -> Any:
         return z
@@ -89,6 +104,8 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    sigma_form = 1 / (1 + exp(-z))
+    prime_form = a * (1 - a)
 
     def sigma(self, ar: Any, z: Any) -> Any:
         return ar.one / (ar.one + ar.exp(-z))
@@ -101,6 +118,8 @@ class Tanh(Activation):
     r""":math:`\sigma(z) = \tanh z`, :math:`\sigma'(z) = 1 - \tanh^2 z`."""
 
     name = "tanh"
+    sigma_form = tanh(z)
+    prime_form = 1 - square(a)
 
     def sigma(self, ar: Any, z: Any) -> Any:
         return ar.tanh(z)
@@ -171,6 +190,7 @@ class Softplus(Activation):
     """
 
     name = "softplus"
+    sigma_form = log(1 + exp(z))
 
     def sigma(self, ar: Any, z: Any) -> Any:
         return (z + abs(z)) / 2 + ar.log1p(ar.exp(-abs(z)))
@@ -185,6 +205,7 @@ class GELU(Activation):
     """
 
     name = "gelu"
+    sigma_form = z * formula.Call("ncdf", z)
 
     def sigma(self, ar: Any, z: Any) -> Any:
         return z * ar.ncdf(z)

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..arithmetic import Float, UndecidableBranch
 from .costs import Cost, get_cost
+from .errors import located
 from .network import Network, to_vector
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -57,7 +58,7 @@ def convert(net: Network, arithmetic: Any) -> Parameters:
                 places[f"b[{l}][{j}]"] = net.b[l][j]
                 for k in range(net.n[l - 1]):
                     places[f"w[{l}][{j}][{k}]"] = net.w[l][j][k]
-        raise _out_of_range(ar, places, error) from None
+        raise _out_of_range(ar, places, error) from error
     return Parameters(ar, net, w, b)
 
 
@@ -76,7 +77,7 @@ def _converted(ar: Any, values: list, where: str) -> list:
     try:
         return list(map(ar.convert, values))
     except (OverflowError, ValueError) as error:
-        raise _out_of_range(ar, {f"{where}[{j}]": values[j] for j in range(len(values))}, error) from None
+        raise _out_of_range(ar, {f"{where}[{j}]": values[j] for j in range(len(values))}, error) from error
 
 
 def check_arithmetic(net: Network, arithmetic: Any, cost: Cost | None = None) -> None:
@@ -178,9 +179,16 @@ def forward_pass(params: Parameters, x: list) -> Forward:
                 z[l][j] = b[l][j]
                 for k in range(n[l - 1]):
                     z[l][j] += w[l][j][k] * a[l - 1][k]  # (1) z_j^[l] = sum_k w_jk^[l] a_k^[l-1] + b_j^[l]
-            a[l] = sigma[l](ar, z[l])  # (2) a_j^[l] = sigma^[l](z_j^[l]), for every j
+            if sigma[l].elementwise:
+                a[l] = [None] * n[l]
+                for j in range(n[l]):
+                    a[l][j] = sigma[l].sigma(ar, z[l][j])  # (2) a_j^[l] = sigma^[l](z_j^[l])
+            else:
+                a[l] = sigma[l](ar, z[l])  # (2) for the layer at once: softmax's a_j^[l] needs every z_k^[l]
     except UndecidableBranch as error:
-        raise UndecidableBranch(f"layer {l}, {error}") from None
+        node = f", node {j}" if sigma[l].elementwise else ""
+        located(error, f"layer {l}{node} ({sigma[l].name})")
+        raise
     return Forward(z, a, ar, params)
 
 
@@ -227,12 +235,14 @@ def backward_pass(params: Parameters, fwd: Forward, y: list, cost: Cost,
 
     dC_da = cost.dC_da(ar, a[L], y)  # dC/da_k^[L], one per output node
     delta[L] = [None] * n[L]
-    for j in range(n[L]):
-        delta[L][j] = ar.zero
-        # k runs over the a_k^[L] that depend on z_j^[L]: k = j alone for an element-wise sigma,
-        # which makes this sum (BP1); every k for softmax, the full sum (5).
-        for k in sigma[L].depends_on(j, n[L]):
-            delta[L][j] += dC_da[k] * sigma[L].da_dz(ar, z[L], a[L], k, j)  # (5), (BP1) for k = j
+    if sigma[L].elementwise:  # a_k^[L] depends on z_j^[L] for k = j alone: the sum keeps one term
+        for j in range(n[L]):
+            delta[L][j] = dC_da[j] * sigma[L].prime(ar, z[L][j], a[L][j])  # (BP1) dC/da_j^[L] sigma'(z_j^[L])
+    else:  # not element-wise (softmax): every a_k^[L] depends on z_j^[L], the full sum
+        for j in range(n[L]):
+            delta[L][j] = ar.zero
+            for k in range(n[L]):
+                delta[L][j] += dC_da[k] * sigma[L].da_dz(ar, z[L], a[L], k, j)  # (5) sum_k dC/da_k da_k/dz_j, at [L]
 
     for l in range(L - 1, 0, -1):
         delta[l] = [None] * n[l]

@@ -22,11 +22,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..arithmetic import UndecidableBranch
+from . import formula
+from .errors import located
+from .formula import Const, a, log, n, square, total, y
+
 
 class Cost:
-    """A cost of one example: ``value(ar, a, y)`` and ``dC_da(ar, a, y)``."""
+    r"""A cost of one example: ``value(ar, a, y)`` and ``dC_da(ar, a, y)``, and their forms.
+
+    ``value_form`` is :math:`C` and ``dC_da_form`` is :math:`\partial C/\partial a_j^{[L]}`, as
+    symbolic forms in one output's ``a`` and ``y`` (:mod:`backprop_ref.core.formula`; ``n`` is the
+    number of outputs, ``total`` the sum over them), from which :func:`~backprop_ref.explain`
+    writes its worked lines.
+    """
 
     name = "cost"
+    value_form: formula.Expr | None = None
+    dC_da_form: formula.Expr | None = None
     rational = False
     needs_softmax = False
     targets_in_unit_interval = False
@@ -54,6 +67,8 @@ class HalfSquaredError(Cost):
     name = "half_squared_error"
     rational = True
     framework = 'torch.nn.MSELoss(reduction="sum")(a, y) / 2, one example'
+    value_form = Const(1) / 2 * total(square(a - y))
+    dC_da_form = a - y
 
     def value(self, ar: Any, a: list, y: list) -> Any:
         C = ar.zero
@@ -62,7 +77,7 @@ class HalfSquaredError(Cost):
         return C / 2
 
     def dC_da(self, ar: Any, a: list, y: list) -> list:
-        g = [None] * len(a)
+        g: list = [None] * len(a)
         for j in range(len(a)):
             g[j] = a[j] - y[j]
         return g
@@ -74,6 +89,8 @@ class MSE(Cost):
     name = "mse"
     rational = True
     framework = "torch.nn.MSELoss(); tf.keras.losses.MeanSquaredError()"
+    value_form = 1 / n * total(square(a - y))
+    dC_da_form = 2 * (a - y) / n
 
     def value(self, ar: Any, a: list, y: list) -> Any:
         C = ar.zero
@@ -82,7 +99,7 @@ class MSE(Cost):
         return C / len(a)
 
     def dC_da(self, ar: Any, a: list, y: list) -> list:
-        g = [None] * len(a)
+        g: list = [None] * len(a)
         for j in range(len(a)):
             g[j] = 2 * (a[j] - y[j]) / len(a)
         return g
@@ -98,24 +115,26 @@ class BinaryCrossEntropy(Cost):
     name = "binary_cross_entropy"
     targets_in_unit_interval = True
     framework = "torch.nn.BCELoss() on probabilities (sigmoid outputs)"
+    value_form = -(1 / n * total(y * log(a) + (1 - y) * log(1 - a)))
+    dC_da_form = -(1 / n * (y / a - (1 - y) / (1 - a)))
 
     def value(self, ar: Any, a: list, y: list) -> Any:
         C = ar.zero
         for j in range(len(a)):
-            if y[j] != 0:
-                C -= y[j] * ar.log(_positive(a[j], j, "a"))
-            if y[j] != 1:
-                C -= (ar.one - y[j]) * ar.log(_positive(ar.one - a[j], j, "1 - a"))
+            if ar.sign(y[j]) != 0:
+                C -= y[j] * ar.log(_positive(ar, a[j], j, "a"))
+            if ar.sign(ar.one - y[j]) != 0:
+                C -= (ar.one - y[j]) * ar.log(_positive(ar, ar.one - a[j], j, "1 - a"))
         return C / len(a)
 
     def dC_da(self, ar: Any, a: list, y: list) -> list:
-        g = [None] * len(a)
+        g: list = [None] * len(a)
         for j in range(len(a)):
             g[j] = ar.zero
-            if y[j] != 0:
-                g[j] -= y[j] / _positive(a[j], j, "a")
-            if y[j] != 1:
-                g[j] += (ar.one - y[j]) / _positive(ar.one - a[j], j, "1 - a")
+            if ar.sign(y[j]) != 0:
+                g[j] -= y[j] / _positive(ar, a[j], j, "a")
+            if ar.sign(ar.one - y[j]) != 0:
+                g[j] += (ar.one - y[j]) / _positive(ar, ar.one - a[j], j, "1 - a")
             g[j] = g[j] / len(a)
         return g
 
@@ -132,30 +151,38 @@ class CrossEntropy(Cost):
     needs_softmax = True
     targets_in_unit_interval = True
     framework = "torch.nn.CrossEntropyLoss() on the logits z^[L]; tf.keras CategoricalCrossentropy"
+    value_form = -total(y * log(a))
+    dC_da_form = -(y / a)
 
     def value(self, ar: Any, a: list, y: list) -> Any:
         C = ar.zero
         for j in range(len(a)):
-            if y[j] != 0:
-                C -= y[j] * ar.log(_positive(a[j], j, "a"))
+            if ar.sign(y[j]) != 0:
+                C -= y[j] * ar.log(_positive(ar, a[j], j, "a"))
         return C
 
     def dC_da(self, ar: Any, a: list, y: list) -> list:
-        g = [None] * len(a)
+        g: list = [None] * len(a)
         for j in range(len(a)):
-            g[j] = ar.zero if y[j] == 0 else -y[j] / _positive(a[j], j, "a")
+            g[j] = ar.zero if ar.sign(y[j]) == 0 else -y[j] / _positive(ar, a[j], j, "a")
         return g
 
 
-def _positive(value: Any, j: int, what: str) -> Any:
-    """``value`` if it is positive; a cross-entropy term with target != 0 is infinite at 0 and
-    undefined below (an interval that is not surely positive is refused too)."""
-    if value == 0:
+def _positive(ar: Any, value: Any, j: int, what: str) -> Any:
+    r"""``value`` if it is positive; a cross-entropy term with target != 0 is infinite at 0 and
+    undefined below. The sign is the arithmetic's: an interval around 0 raises
+    :class:`~backprop_ref.UndecidableBranch`, with the place added, instead of being decided."""
+    try:
+        s = ar.sign(value)
+    except UndecidableBranch as error:
+        located(error, f"{what}[L][{j}], where its target needs a logarithm of it")
+        raise
+    if s == 0:
         raise ValueError(
             f"{what}[L][{j}] is 0 where its target needs it positive: the cost is infinite in this "
             "arithmetic (the output underflowed); use Mp for more range"
         )
-    if not value > 0:
+    if s < 0:
         raise ValueError(
             f"{what}[L][{j}] is {value}, not positive, where its target needs a logarithm of it: "
             "the outputs of a cross-entropy must be probabilities (a sigmoid or softmax output layer)"

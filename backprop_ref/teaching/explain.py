@@ -9,7 +9,11 @@ the demo network (``backprop-ref explain``) one of them reads
           + b_0^{[2]} = (0.45)(0.5927) + (-0.5)(0.4317) + (0.55)(0.4073) + 0.05 = 0.3249
 
 Every number comes from the engine's results (``z[l][j]``, ``a[l][j]``, ``delta[l][j]``, the
-converted weights, the activation's :math:`\sigma'`); only the symbols are generated here.
+converted weights, the activation's :math:`\sigma'`); only the symbols are generated here. The
+formulas of :math:`\sigma'`, :math:`C` and :math:`\partial C/\partial a_j^{[L]}` are the
+activation's and the cost's own symbolic forms (``prime_form``, ``value_form``, ``dC_da_form``,
+see :mod:`backprop_ref.core.formula`), so a new activation or cost, one class with its forms, is
+written out with nothing added here; one without a form is shown by its name (``relu'(0.5)``).
 
 Each line carries one of these labels (the *families* that ``equations=`` selects):
 
@@ -54,6 +58,7 @@ from typing import Any
 from mpmath import libmp
 
 from ..arithmetic import Float, Interval
+from ..core import formula
 from ..core.backprop import Backward, Forward, backward, forward, target
 from ..core.costs import get_cost
 from ..core.network import Network
@@ -85,7 +90,7 @@ _GREEK = {"delta": ("δ", r"\delta"), "sigma": ("σ", r"\sigma")}
 def render(pieces: Iterable, style: str) -> str:
     """``pieces`` (strings, shared by every style, and :class:`Piece` objects) in ``style``:
     ``"text"`` (Unicode), ``"ascii"`` or ``"latex"``."""
-    out = []
+    out: list = []
     for piece in pieces:
         out.append(piece if isinstance(piece, str) else piece.render(style))
     return "".join(out)
@@ -220,8 +225,8 @@ class Name(Piece):
     def render(self, style: str) -> str:
         if style != "latex":
             return self.name
-        if self.name == "log":
-            return r"\log"
+        if self.name in ("log", "exp"):
+            return "\\" + self.name
         base, prime = (self.name[:-1], "'") if self.name.endswith("'") else (self.name, "")
         return r"\operatorname{" + base.replace("_", r"\_") + "}" + prime
 
@@ -382,7 +387,7 @@ class Explanation:
     def latex(self, comments: bool = True) -> str:
         r"""A LaTeX fragment (amsmath): one ``align*`` per section, each line tagged with its
         label; ``comments`` puts the heading and section titles in ``%`` comments."""
-        out = []
+        out: list = []
         if comments:
             out.extend("% " + part for part in self._heading("ascii"))
         for title, lines in self.sections():
@@ -595,20 +600,24 @@ def _lines(net: Network, fwd: Forward, bwd: Backward, cost: Any, y: list, f: _Wr
             add("(2)", section, l, j, (_a(l, j),), [symbols, numbers], a[l][j])
 
     section = "Cost"
-    symbols, numbers = _cost_terms(cost.name, L, n[L], a[L], y, f)
-    add("C", section, L, None, ("C",), [symbols, numbers] if symbols else [], bwd.C)
+    outputs = {"a": [_a(L, j) for j in range(n[L])], "y": [_y(j) for j in range(n[L])], "n": n[L]}
+    add("C", section, L, None, ("C",),
+        _steps(cost.value_form, outputs, {"a": a[L], "y": y, "n": n[L]}, f) or [], bwd.C)
     for j in range(n[L]):
-        symbols, numbers = _gradient_terms(cost.name, L, n[L], j, a[L][j], y[j], f)
-        add("dC/da", section, L, j, (D("C", _a(L, j)),), [symbols, numbers] if symbols else [],
-            bwd.dC_da[j])
+        steps = _steps(cost.dC_da_form, {"a": _a(L, j), "y": _y(j), "n": n[L]},
+                       {"a": a[L][j], "y": y[j], "n": n[L]}, f)
+        add("dC/da", section, L, j, (D("C", _a(L, j)),), steps or [], bwd.dC_da[j])
 
     for l in range(L, 0, -1):
         section = f"Backward pass: layer {l}" + (" (output)" if l == L else "")
         if sigma[l].elementwise:
             sp = [sigma[l].prime(ar, z[l][j], a[l][j]) for j in range(n[l])]
             for j in range(n[l]):
-                add("sigma'", section, l, j, _sigma_prime(l, j),
-                    _prime_steps(sigma[l].name, l, j, z[l][j], a[l][j], f), sp[j])
+                steps = _steps(sigma[l].prime_form, {"z": _z(l, j), "a": _a(l, j)},
+                               {"z": z[l][j], "a": a[l][j]}, f)
+                if steps is None:  # no form to write out: sigma' by its name
+                    steps = [(Name(sigma[l].name + "'"), "(", f.n(z[l][j]), ")")]
+                add("sigma'", section, l, j, _sigma_prime(l, j), steps, sp[j])
         if l == L and sigma[l].elementwise:
             for j in range(n[L]):  # BP1
                 symbols = (D("C", _a(L, j)), " ", *_sigma_prime(L, j))
@@ -651,50 +660,91 @@ def _lines(net: Network, fwd: Forward, bwd: Backward, cost: Any, y: list, f: _Wr
     return lines
 
 
-def _prime_steps(name: str, l: int, j: int, z: Any, a: Any, f: _Writer) -> list:
-    r""":math:`\sigma'(z_j^{[l]})` written out for the activations with a short formula."""
-    if name == "identity":
+def _form(e: formula.Expr, env: dict, f: _Writer, numbers: bool, place: str = "top") -> tuple:
+    r"""The form ``e`` as pieces: its variables as the symbols in ``env`` or, with ``numbers``, as
+    the engine's numbers in ``env``, each written as its ``place`` needs it.
+
+    A number is bare at the top and in a square, in parentheses as a factor (``(0.5)(1 - 0.5)``),
+    and in parentheses when negative after a minus or in a fraction; ``1/n`` in front is a
+    coefficient (``½``, ``(1/3)``); :func:`~backprop_ref.core.formula.total` is written out term
+    by term in brackets.
+    """
+    if isinstance(e, formula.Var):
+        value = env[e.name]
+        if not numbers:
+            return (value,)
+        if place in ("factor", "call"):
+            return f.p(value)
+        if place in ("right", "frac", "neg"):
+            return f.s(value)
+        return (f.n(value),)
+    if isinstance(e, formula.Const):
+        return (str(e.value),)
+    if isinstance(e, formula.Count):
+        return (str(env["n"]),)
+    if isinstance(e, (formula.Add, formula.Sub)):
+        right = _form(e.right, env, f, numbers, "right")
+        if isinstance(e.right, formula.Neg) or (isinstance(e, formula.Sub)
+                                                and isinstance(e.right, (formula.Add, formula.Sub))):
+            right = ("(", *right, ")")
+        sign = " + " if isinstance(e, formula.Add) else " - "
+        return (*_form(e.left, env, f, numbers), sign, *right)
+    if isinstance(e, formula.Mul):
+        out: list = []
+        for factor in _factors(e):
+            if isinstance(factor, (formula.Add, formula.Sub)) or (out and isinstance(factor, formula.Neg)):
+                pieces: tuple = ("(", *_form(factor, env, f, numbers), ")")
+            else:
+                pieces = _form(factor, env, f, numbers, "factor")
+            if out and not _opens(pieces):
+                out.append(" ")
+            out.extend(pieces)
+        return tuple(out)
+    if isinstance(e, formula.Div):
+        if e.left == formula.Const(1) and isinstance(e.right, (formula.Const, formula.Count)):
+            return (Coef(int(_form(e.right, env, f, numbers)[0])),)
+        return (Frac(_form(e.left, env, f, numbers, "frac"), _form(e.right, env, f, numbers, "frac")),)
+    if isinstance(e, formula.Neg):
+        if isinstance(e.inner, (formula.Add, formula.Sub)):
+            return ("-(", *_form(e.inner, env, f, numbers), ")")
+        return ("-", *_form(e.inner, env, f, numbers, "neg"))
+    if isinstance(e, formula.Square):
+        return (Square(_form(e.inner, env, f, numbers)),)
+    if isinstance(e, formula.Abs):
+        return ("|", *_form(e.inner, env, f, numbers), "|")
+    if isinstance(e, formula.Call):
+        if isinstance(e.inner, formula.Var) and not numbers:
+            return (Name(e.name), " ", env[e.inner.name])
+        return (Name(e.name), "(", *_form(e.inner, env, f, numbers), ")")
+    if isinstance(e, formula.Total):
+        terms = []
+        for j in range(env["n"]):
+            one = {name: (value[j] if isinstance(value, list) else value) for name, value in env.items()}
+            terms.append(_form(e.term, one, f, numbers))
+        return ("[", *_plus(terms), "]")
+    raise TypeError(f"explain cannot write the formula part {e!r}")
+
+
+def _factors(e: formula.Expr) -> list:
+    """The factors of a product, nested products flattened, in order."""
+    if isinstance(e, formula.Mul):
+        return _factors(e.left) + _factors(e.right)
+    return [e]
+
+
+def _opens(pieces: tuple) -> bool:
+    """Whether ``pieces`` start with a bracket, so that a factor before them needs no space."""
+    first = pieces[0]
+    if isinstance(first, str):
+        return first.startswith(("(", "["))
+    return isinstance(first, (Square, Coef))
+
+
+def _steps(e: formula.Expr | None, symbols: dict, values: dict, f: _Writer) -> list | None:
+    """The steps of a line that writes out ``e``: with symbols, then with numbers; none for a
+    constant (the result says it all); None when there is no form to write."""
+    if e is None:
+        return None
+    if not e.variables():
         return []
-    if name == "sigmoid":
-        return [(_a(l, j), "(1 - ", _a(l, j), ")"), (*f.p(a), "(1 - ", *f.s(a), ")")]
-    if name == "tanh":
-        return [("1 - ", Square((_a(l, j),))), ("1 - ", Square((f.n(a),)))]
-    return [(Name(name + "'"), "(", f.n(z), ")")]
-
-
-def _cost_terms(name: str, L: int, n: int, a: list, y: list, f: _Writer) -> tuple:
-    """The cost with symbols and with numbers, for the costs the package defines."""
-    if name in ("half_squared_error", "mse"):
-        symbols = _plus([(Square((_a(L, j), " - ", _y(j))),) for j in range(n)])
-        numbers = _plus([(Square((f.n(a[j]), " - ", *f.s(y[j]))),) for j in range(n)])
-        return (Coef(2 if name == "half_squared_error" else n), "[", *symbols, "]"), \
-            (Coef(2 if name == "half_squared_error" else n), "[", *numbers, "]")
-    if name == "binary_cross_entropy":
-        symbols = _plus([(_y(j), " ", Name("log"), " ", _a(L, j), " + (1 - ", _y(j), ") ", Name("log"),
-                          "(1 - ", _a(L, j), ")") for j in range(n)])
-        numbers = _plus([(*f.p(y[j]), " ", Name("log"), "(", f.n(a[j]), ") + (1 - ", *f.s(y[j]), ") ",
-                          Name("log"), "(1 - ", *f.s(a[j]), ")") for j in range(n)])
-        return ("-", Coef(n), "[", *symbols, "]"), ("-", Coef(n), "[", *numbers, "]")
-    if name == "cross_entropy":
-        symbols = _plus([(_y(j), " ", Name("log"), " ", _a(L, j)) for j in range(n)])
-        numbers = _plus([(*f.p(y[j]), " ", Name("log"), "(", f.n(a[j]), ")") for j in range(n)])
-        return ("-[", *symbols, "]"), ("-[", *numbers, "]")
-    return (), ()
-
-
-def _gradient_terms(name: str, L: int, n: int, j: int, a: Any, y: Any, f: _Writer) -> tuple:
-    r""":math:`\partial C/\partial a_j^{[L]}` with symbols and with numbers."""
-    if name == "half_squared_error":
-        return (_a(L, j), " - ", _y(j)), (f.n(a), " - ", *f.s(y))
-    if name == "mse":
-        return ((Frac(("2(", _a(L, j), " - ", _y(j), ")"), (str(n),)),),
-                (Frac(("2(", f.n(a), " - ", *f.s(y), ")"), (str(n),)),))
-    if name == "binary_cross_entropy":
-        symbols = ("-", Coef(n), "(", Frac((_y(j),), (_a(L, j),)), " - ",
-                   Frac(("1 - ", _y(j)), ("1 - ", _a(L, j))), ")")
-        numbers = ("-", Coef(n), "(", Frac(f.s(y), f.s(a)), " - ",
-                   Frac(("1 - ", *f.s(y)), ("1 - ", *f.s(a))), ")")
-        return symbols, numbers
-    if name == "cross_entropy":
-        return ("-", Frac((_y(j),), (_a(L, j),))), ("-", Frac(f.s(y), f.s(a)))
-    return (), ()
+    return [_form(e, symbols, f, False), _form(e, values, f, True)]

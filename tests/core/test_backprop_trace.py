@@ -1,5 +1,6 @@
 """Every line of the core loops tagged with an equation label is executed by the demo's forward and
-backward pass (and one step (3)-(4)): measured with a line tracer, not by reading the source."""
+backward pass (and one step (3)-(4)), or, for the lines of a softmax output layer, by one pass of a
+softmax network: measured with a line tracer, not by reading the source."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from backprop_ref.arithmetic.numbers import Float
 from backprop_ref.core import backprop, training
 from backprop_ref.core.backprop import backward, forward
+from backprop_ref.core.network import Network
 from backprop_ref.core.training import gradients, step
 from backprop_ref.teaching.demo import DEMO_COST, DEMO_X, DEMO_Y, demo_network
 
@@ -80,6 +82,8 @@ def demo_pass_and_step() -> None:
     fwd = forward(net, DEMO_X, Float())
     backward(net, fwd, DEMO_Y, DEMO_COST)
     step(net, gradients(net, [DEMO_X], [DEMO_Y], DEMO_COST), "0.1")
+    softmax = Network.random([2, 3, 3], ["tanh", "softmax"], seed=0)
+    backward(softmax, forward(softmax, DEMO_X), [0, 1, 0], "cross_entropy")
 
 
 @pytest.fixture(scope="module")
@@ -103,11 +107,25 @@ def test_every_tagged_line_runs_in_the_demo(module, executed):
 
 
 def test_the_tracer_sees_lines_and_only_those_that_run(executed):
-    """The measurement itself: a forward pass alone reaches (1) and (2) but no BP line."""
-    forward_only = executed_lines(lambda: forward(demo_network(), DEMO_X))
+    """The measurement itself: forward passes alone reach (1) and (2) but no BP line."""
+    softmax = Network.random([2, 3, 3], ["tanh", "softmax"], seed=0)
+    forward_only = executed_lines(lambda: (forward(demo_network(), DEMO_X), forward(softmax, DEMO_X)))
     lines_run = forward_only[str(Path(backprop.__file__).resolve())]
     found = tagged_lines(backprop)
     assert found["(1)"] <= lines_run and found["(2)"] <= lines_run
-    for label in ("(BP1)", "(BP2)", "(BP3)", "(BP4)"):
+    for label in ("(5)", "(BP1)", "(BP2)", "(BP3)", "(BP4)"):
         assert not found[label] & lines_run
     assert lines_run < executed[str(Path(backprop.__file__).resolve())]
+
+
+def test_the_output_layer_runs_bp1_or_the_full_sum_by_the_elementwise_flag():
+    """A sigmoid output runs the (BP1) line and never (5); a softmax output runs (5), never (BP1)."""
+    found = tagged_lines(backprop)
+    demo = executed_lines(lambda: backward(demo_network(), forward(demo_network(), DEMO_X), DEMO_Y, DEMO_COST))
+    softmax = Network.random([2, 3, 3], ["tanh", "softmax"], seed=0)
+    full = executed_lines(lambda: backward(softmax, forward(softmax, DEMO_X), [0, 1, 0], "cross_entropy"))
+    demo_run = demo[str(Path(backprop.__file__).resolve())]
+    full_run = full[str(Path(backprop.__file__).resolve())]
+    assert found["(BP1)"] <= demo_run and not found["(5)"] & demo_run
+    assert found["(5)"] <= full_run and not found["(BP1)"] & full_run
+    assert len(found["(2)"]) == 2 and len(found["(2)"] & demo_run) == 1 and len(found["(2)"] & full_run) == 2

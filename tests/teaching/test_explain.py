@@ -11,7 +11,7 @@ from collections import Counter
 from fractions import Fraction
 
 import pytest
-from helpers import README
+from helpers import README, QuarticError, Softsign
 
 import backprop_ref as br
 from backprop_ref import cli
@@ -178,6 +178,46 @@ def test_sigma_prime_lines_show_the_formula():
         else:
             assert parts[1] == f"1 - (a_{j}^[2])^2"
             assert close(float(parts[-1]), 1 - a * a, 4)
+
+
+def test_a_new_activation_and_cost_are_explained_from_their_forms():
+    """An activation and a cost defined outside the package (tests/helpers.py), each one class
+    with its forms, get every worked line written out: explain keys nothing on names."""
+    net = br.Network.random([2, 3, 2], [Softsign(), Softsign()], seed=4)
+    x, y = ["0.3", "-1.5"], ["0.5", "0"]
+    cost = QuarticError()
+    e = br.explain(net, x, y, cost)
+    fwd, bwd = e.forward, e.backward
+    lines = {parts[0]: (tag, parts) for tag, parts in parsed(e)}
+    a = [format_number(fwd.a[2][j]) for j in range(2)]
+    tag, parts = lines["C"]
+    assert tag == "C" and parts[1:3] == ["(1/4)[((a_0^[2] - y_0)^2)^2 + ((a_1^[2] - y_1)^2)^2]",
+                                         f"(1/4)[(({a[0]} - 0.5)^2)^2 + (({a[1]} - 0)^2)^2]"]
+    assert parts[3] == format_number(bwd.C)
+    for j in range(2):
+        tag, parts = lines[f"dC/d{symbol('a', j, 2)}"]
+        assert parts[1:] == [f"(a_{j}^[2] - y_{j})(a_{j}^[2] - y_{j})^2",
+                             f"({a[j]} - {y[j]})({a[j]} - {y[j]})^2", format_number(bwd.dC_da[j])]
+    sigma_prime = [(parts, line) for (tag, parts), line in zip(parsed(e), e.lines, strict=True)
+                   if tag == "sigma'"]
+    assert len(sigma_prime) == 5
+    for parts, line in sigma_prime:
+        l, j = line.layer, line.node
+        assert line.value == Softsign().prime(br.Float(), fwd.z[l][j], fwd.a[l][j])
+        assert parts[1:] == [f"1/(1 + |z_{j}^[{l}]|)^2", f"1/(1 + |{format_number(fwd.z[l][j])}|)^2",
+                             format_number(line.value)]
+    assert e.count("BP1") == 2 and e.count("BP2") == 3 and e.count("(2)") == 5
+    latex = e.latex()
+    assert r"\tfrac{1}{4}[\left(\left(a_{0}^{[2]} - y_{0}\right)^2\right)^2" in latex
+    assert r"\frac{1}{\left(1 + |z_{0}^{[1]}|\right)^2}" in latex
+
+
+def test_readme_new_activation_example_prints_what_the_readme_shows(capsys):
+    readme = README.read_text(encoding="utf-8")
+    code, shown = re.search(r"```python\n(from backprop_ref.core.formula import .*?)```\n\n```text\n(.*?)```",
+                            readme, re.S).groups()
+    exec(compile(code, "README.md", "exec"), {"br": br})
+    assert capsys.readouterr().out == shown
 
 
 def test_identity_derivative_is_one():
