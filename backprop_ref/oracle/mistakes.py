@@ -140,9 +140,11 @@ class Scale(Mistake):
                    (Fraction(1, 2), "1/2 (a 1/2 of the squared error too many)")]
         if count > 1:
             if reduction == "mean":
-                factors.append((Fraction(count), f"{count}, the number of examples: the sum where the mean is meant"))
+                why = f"{count}, the number of examples: the sum where the mean is meant"
+                factors.append((Fraction(count), why))
             else:
-                factors.append((Fraction(1, count), f"1/{count}: the mean over {count} examples where the sum is meant"))
+                why = f"1/{count}: the mean over {count} examples where the sum is meant"
+                factors.append((Fraction(1, count), why))
         if net.n[net.L] > 1:
             m = net.n[net.L]
             factors.append((Fraction(m), f"{m}, the number of outputs: summed over outputs where the mean is meant"))

@@ -579,6 +579,7 @@ def test_the_catalogued_mistake_reproduces_the_zoo_bug(name):
             for mine, theirs, correct in pairs:
                 largest = max(largest, abs(float(mine) - theirs) / (1 + abs(theirs)))
                 changed = max(changed, abs(float(correct) - theirs))
-    print(f"\n{name}: {found[0].description}; largest difference {largest:.2g} (the bug moves entries by {changed:.2g})")
+    print(f"\n{name}: {found[0].description}; largest difference {largest:.2g} "
+          f"(the bug moves entries by {changed:.2g})")
     assert largest < 1e-13  # float64 rounding of the zoo's own sums
     assert changed > 1e-4  # and the bug does change the gradient

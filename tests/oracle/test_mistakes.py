@@ -86,7 +86,8 @@ def test_descriptions_name_the_layer_and_the_equation():
                      "a[2] instead of a[1] in BP4 at layer 2",
                      "the sign of dC/db[1] flipped (BP3 at layer 1)",
                      "the gradient's sign flipped everywhere",
-                     "the gradient of layer 3 multiplied by 16, the number of examples: the sum where the mean is meant",
+                     "the gradient of layer 3 multiplied by 16, the number of examples: "
+                     "the sum where the mean is meant",
                      "dC/db (BP3) of the last example alone, not of the whole batch"):
         assert sentence in said, sentence
 
@@ -188,7 +189,7 @@ def by_hand(v: Variant, net: br.Network, xs: list, ys: list, cost: str) -> list:
             z.append([b[l][j] + sum(w[l][j][k] * a[l - 1][k] for k in range(n[l - 1])) for j in range(n[l])])
             a.append([SIGMA[act[l]](v_) for v_ in z[l]])
 
-        def prime(l, j):
+        def prime(l, j, z=z, a=a):
             if v.name == "missing_sigma_prime" and v.at(l):
                 return Fraction(1)
             if v.name == "sigma_prime_of_a" and v.at(l):
