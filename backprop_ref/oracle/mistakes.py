@@ -71,7 +71,8 @@ class Variant:
     ``layers`` is empty for "every layer the mistake can be made in"; ``kind`` is ``"w"`` or
     ``"b"`` when only dC/dw or only dC/db is affected (``sign``, ``scale``, ``one_example``);
     ``factor`` and ``why`` are the factor of ``scale`` and what it is; ``example`` is ``"first"``
-    or ``"last"``; ``shift`` is +1 (``a[l]``) or -1 (``a[l-2]``) for ``layer_shift``.
+    or ``"last"``; ``shift`` is +1 (``a[l]``) or -1 (``a[l-2]``) for ``layer_shift``; ``L`` is the
+    network's output layer, which the description names (BP1 at layer L, BP2 below it).
     """
 
     name: str
