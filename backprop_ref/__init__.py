@@ -26,6 +26,7 @@ from .core.training import Gradients, History, cost_of, gradients, step, train
 from .io.casefile import Case, CaseError, load_case, save_case
 from .oracle.numerical import numerical_gradients
 from .oracle.verify import DTYPES, Report, verify
+from .teaching.exercise import Exercise, exercise
 from .teaching.explain import Explanation, explain
 from .teaching.plot import plot_backward, plot_network, plot_report, plot_training  # matplotlib on call
 
@@ -37,6 +38,7 @@ __all__ = [
     "Cost",
     "DTYPES",
     "Exact",
+    "Exercise",
     "Explanation",
     "Float",
     "Forward",
@@ -50,6 +52,7 @@ __all__ = [
     "UndecidableBranch",
     "backward",
     "cost_of",
+    "exercise",
     "explain",
     "forward",
     "get_activation",

@@ -160,6 +160,62 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_exercise(args: argparse.Namespace) -> int:
+    from .teaching.exercise import exercise
+
+    sizes = _whole_numbers(args.sizes, "--sizes")
+    activations = None if args.activations is None else args.activations.split(",")
+    if activations is not None and len(activations) == 1:
+        activations = activations[0]
+    try:
+        ex = exercise(sizes=sizes, activations=activations, cost=args.cost, seed=args.seed,
+                      level=args.level)
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    if args.format == "json":
+        sys.stdout.write(ex.to_json())
+    elif args.format == "latex":
+        sys.stdout.write(ex.latex(key=args.key))
+    else:
+        sys.stdout.write(ex.markdown(key=args.key))
+    return 0
+
+
+def _read_json(path: str, what: str) -> object:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return json.load(stream)
+    except OSError as error:
+        raise UsageError(f"cannot read the {what} {path}: {error.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"the {what} {path} is not JSON: {error}") from None
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    import json
+
+    from .teaching.exercise import from_dict
+
+    try:
+        ex = from_dict(_read_json(args.sheet, "sheet"))
+    except ValueError as error:
+        raise UsageError(f"{args.sheet}: {error}") from None
+    answers = _read_json(args.answers, "answers")
+    if not isinstance(answers, dict):
+        raise UsageError(f"{args.answers}: the answers must be a JSON object of names and numbers")
+    try:
+        result = ex.grade(answers)
+    except ValueError as error:
+        raise UsageError(f"{args.answers}: {error}") from None
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result.to_dict(), indent=1) + "\n")
+    else:
+        sys.stdout.write(str(result) + "\n")
+    return 0 if result.all_right else 1
+
+
 class _Status:
     """One line of progress on a terminal, rewritten in place and erased at the end."""
 
@@ -256,6 +312,36 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--workers", type=_workers, default=1,
                        help="processes for the reference runs (default 1)")
     check.set_defaults(run=cmd_verify)
+
+    sheet = sub.add_parser(
+        "exercise",
+        help="make a backpropagation exercise with exact answers, solvable by hand",
+        description="A small network with simple weights, one example and questions on the forward "
+        "pass, BP1, BP2, BP4, a whole layer and one step, by --level (1..6). --format json writes "
+        "the sheet for 'grade'; --key adds the answers with their worked lines.",
+    )
+    sheet.add_argument("--sizes", default="2,2,1", help="layer sizes n[0],...,n[L] (default 2,2,1)")
+    sheet.add_argument("--activations", help="one name, or one per layer 1..L, from identity, relu, "
+                       "leaky_relu, sigmoid (default: drawn with the seed)")
+    sheet.add_argument("--cost", choices=("half_squared_error", "mse"), default="half_squared_error")
+    sheet.add_argument("--seed", type=int, default=0, help="the same seed gives the same sheet")
+    sheet.add_argument("--level", type=int, choices=range(1, 7), default=6, metavar="1..6",
+                       help="1 forward, 2 BP1, 3 BP2, 4 a weight gradient, 5 a whole layer, 6 one step")
+    sheet.add_argument("--format", choices=("markdown", "latex", "json"), default="markdown")
+    sheet.add_argument("--key", action="store_true", help="the answer key: answers and worked lines")
+    sheet.set_defaults(run=cmd_exercise)
+
+    grade = sub.add_parser(
+        "grade",
+        help="grade answers to an exercise sheet, naming the mistake behind a wrong one",
+        description="Read a sheet written by 'exercise --format json' and a JSON object of answers "
+        "by name ({\"delta[1][0]\": \"3/8\"}). Exit 0: all right; 1: an answer is wrong or missing; "
+        "2: a file cannot be read.",
+    )
+    grade.add_argument("sheet", help="the sheet (JSON, from exercise --format json)")
+    grade.add_argument("answers", help="the answers (JSON object: name -> number or string)")
+    grade.add_argument("--format", choices=("text", "json"), default="text")
+    grade.set_defaults(run=cmd_grade)
 
     return top
 

@@ -27,7 +27,7 @@ NOT_CALLED = {
     # base classes of activations and costs (their instances are called below, through names)
     "Activation", "Cost",
     # result records (dataclasses that the functions fill; they hold what they are given)
-    "Forward", "Backward", "Gradients", "History", "Explanation", "Report",
+    "Forward", "Backward", "Gradients", "History", "Explanation", "Report", "Exercise",
 }
 
 COVERED: set = set()
@@ -223,6 +223,22 @@ def test_explain():
         text = str(br.explain(net, x, y, "cross_entropy", br.Mp(30)))
         assert text
         assert (net.w, net.b) == kept
+    check_unchanged(call)
+
+
+@covers("exercise")
+def test_exercise_and_grading():
+    def call(d):
+        sizes, activations = [2, 2, 2], [N, "leaky_relu(0.1)", "identity"]
+        kept = copy.deepcopy((sizes, activations))
+        ex = br.exercise(sizes=sizes, activations=activations, seed=1)
+        assert (sizes, activations) == kept
+        answers = {name: str(value) for name, value in ex.answers.items()}
+        answers[ex.questions[0]] = Fraction(1, 7)
+        mine = copy.deepcopy(answers)
+        result = ex.grade(answers)
+        assert answers == mine and not result.all_right
+        return ex
     check_unchanged(call)
 
 

@@ -533,3 +533,53 @@ def test_half_accumulation_on_a_wide_layer_is_at_least_suspicious(accumulate):
     assert report.worst[0].status in ("suspicious", "wrong")
     assert report.counts["suspicious"] + report.counts["wrong"] > len(report) / 2
     assert br.verify(net, xs, ys, dw, db, dtype="float32", strict=True).ok is False
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue of mistakes reproduces the zoo
+
+
+# zoo bug: (catalogue name, the variant's description), for every bug the catalogue has a name for
+CATALOGUED = {
+    "transposed weights in BP2": ("transpose_bp2", "transposed w[2] in BP2 at layer 1"),
+    "missing sigma'": ("missing_sigma_prime", "sigma'(z) left out of BP2 at layers 1 and 2"),
+    "sigma' of a instead of z": ("sigma_prime_of_a", "sigma'(a) used for sigma'(z) in BP2 at layers 1 and 2"),
+    "sum where the mean is meant": ("scale", "the gradient of layer 3 multiplied by 16, the number of "
+                                             "examples: the sum where the mean is meant"),
+    "bias gradient of one example": ("one_example", "dC/db (BP3) of the last example alone, not of the whole batch"),
+    "softmax Jacobian diagonal only": ("softmax_diagonal", "only the diagonal a_j (1 - a_j) of the softmax "
+                                                           "Jacobian in (5) at layer 3 (the terms -a_k a_j for "
+                                                           "k != j left out)"),
+    "cross-entropy delta with an extra sigma'": ("extra_sigma_prime_output", None),
+    "off-by-one layer in BP4": ("layer_shift", "a[2] instead of a[1] in BP4 at layer 2"),
+    "sign error in dC/db[1]": ("sign", "the sign of dC/db[1] flipped (BP3 at layer 1)"),
+}
+"""Not catalogued: float16 accumulation (low_precision, judged by the size of the errors), tanh' of
+z, gelu' without z phi(z), the transposed weight gradient, the dropped last bias."""
+
+
+@pytest.mark.parametrize("name", list(CATALOGUED))
+def test_the_catalogued_mistake_reproduces_the_zoo_bug(name):
+    from backprop_ref.oracle.mistakes import MISTAKES
+
+    bug, sizes, acts, cost, _dtype, _ = ZOO[name]
+    mistake, description = CATALOGUED[name]
+    net, xs, ys = zoo_case(sizes, acts, cost)
+    found = [v for v in MISTAKES[mistake].variants(net, cost, len(xs))
+             if description is None or v.description == description]
+    assert len(found) == 1, [v.description for v in MISTAKES[mistake].variants(net, cost, len(xs))]
+    dw, db = found[0].gradients(net, xs, ys, cost, br.Mp(30))
+    zoo_w, zoo_b = bug(net, cost).gradients(xs, ys)
+    right = br.gradients(net, xs, ys, cost, arithmetic=br.Mp(30))
+    largest = changed = 0.0
+    for l in range(1, net.L + 1):
+        for j in range(net.n[l]):
+            pairs = [(db[l][j], zoo_b[l][j], right.dC_db[l][j])]
+            pairs += [(dw[l][j][k], zoo_w[l][j][k], right.dC_dw[l][j][k]) for k in range(net.n[l - 1])]
+            for mine, theirs, correct in pairs:
+                largest = max(largest, abs(float(mine) - theirs) / (1 + abs(theirs)))
+                changed = max(changed, abs(float(correct) - theirs))
+    print(f"\n{name}: {found[0].description}; largest difference {largest:.2g} "
+          f"(the bug moves entries by {changed:.2g})")
+    assert largest < 1e-13  # float64 rounding of the zoo's own sums
+    assert changed > 1e-4  # and the bug does change the gradient
