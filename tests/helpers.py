@@ -43,6 +43,18 @@ def need(module: str):
         pytest.skip(f"{module} is not installed")
 
 
+def need_program(name: str) -> str:
+    """The path of the program ``name``, or skip the test (fail under CI, which installs it)."""
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not installed, but CI must run the tests that need it")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
 # ---------------------------------------------------------------------------------------------
 # Networks and batches: every activation with every cost
 # ---------------------------------------------------------------------------------------------
