@@ -49,7 +49,8 @@ free CPUs a batch of 8 examples at ``Mp(50)`` runs about 1.6 times as fast as in
 (``backprop-ref bench``, the workers row); it pays only when examples are expensive.
 
 Processes are started with ``fork`` on Linux when the calling process runs a single thread (the
-children start at once), and with ``spawn`` otherwise. With ``spawn`` (Windows, macOS), a script
+children start at once and inherit the converted numbers), with ``forkserver`` there otherwise,
+and with ``spawn`` elsewhere. With ``spawn`` (Windows, macOS), a script
 that calls ``gradients(..., workers=N)`` must guard its top level with
 ``if __name__ == "__main__":``, as for any :mod:`multiprocessing` program. Inside a daemonic
 process (a :mod:`multiprocessing` pool's worker), which may not start others, ``workers=N``
@@ -58,6 +59,7 @@ computes in that process, with the same result.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import sys
 import threading
@@ -96,11 +98,11 @@ def in_place() -> bool:
 
 
 def start_method() -> str:
-    """``"fork"`` on Linux from a process with one thread (forking a process with several threads
-    can deadlock the child); ``"spawn"`` elsewhere."""
-    if (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-            and threading.active_count() == 1):
-        return "fork"
+    """How processes are started: ``"fork"`` on Linux from a process with one thread (the children
+    inherit the converted numbers), ``"forkserver"`` there from a process with several (forking one
+    can deadlock the child), ``"spawn"`` elsewhere."""
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return "fork" if threading.active_count() == 1 else "forkserver"
     return "spawn"
 
 
@@ -124,10 +126,13 @@ def gradient_sums(params: Parameters, xs: Sequence, ys: Sequence, cost: Cost, wo
     chunks = cut(len(x), workers)
     groups = row_groups(net.n, workers)
     if executor is not None:
-        return _two_rounds(executor, params, x, y, cost, chunks, groups)
-    with ProcessPoolExecutor(max(len(chunks), len(groups)),
-                             mp_context=multiprocessing.get_context(start_method())) as pool:
-        return _two_rounds(pool, params, x, y, cost, chunks, groups)
+        return _two_rounds(executor, _shipped(params, x, y, cost), x, y, ar, chunks, groups)
+    method = start_method()
+    # forked processes inherit the converted numbers; spawned ones are sent them in exact form
+    job = (params, x, y, cost) if method == "fork" else _shipped(params, x, y, cost)
+    with ProcessPoolExecutor(max(len(chunks), len(groups)), multiprocessing.get_context(method),
+                             initializer=_inherit, initargs=(job,)) as pool:
+        return _two_rounds(pool, None, x, y, ar, chunks, groups)
 
 
 def cut(count: int, parts: int) -> list:
@@ -167,32 +172,24 @@ def row_groups(n: list, parts: int) -> list:
     return [slices for slices in groups if slices]
 
 
-def _two_rounds(executor: Executor, params: Parameters, x: list, y: list, cost: Cost,
-                chunks: list, groups: list) -> tuple:
-    """Round 1 (forward passes and deltas, by examples), then round 2 (BP3 and BP4, by rows)."""
-    net, ar = params.net, params.arithmetic
-    L, n = net.L, net.n
-    shape = net.with_parameters([None] + [[[0] * n[l - 1] for j in range(n[l])] for l in range(1, L + 1)],
-                                [None] + [[0] * n[l] for l in range(1, L + 1)])
-    w = [None] + [[_exact(ar, row) for row in params.w[l]] for l in range(1, L + 1)]
-    b = [None] + [_exact(ar, params.b[l]) for l in range(1, L + 1)]
-    x = [_exact(ar, x[i]) for i in range(len(x))]
-    y = [_exact(ar, y[i]) for i in range(len(y))]
-    found: list = []  # (a[0..L-1], delta[0..L], C) of each example, in exact form
-    for got in _results([executor.submit(_deltas, ar, shape, w, b, cost,
-                                         x[chunk.start:chunk.stop], y[chunk.start:chunk.stop])
-                         for chunk in chunks]):
+def _two_rounds(executor: Executor, job: tuple | None, x: list, y: list, ar: Any, chunks: list,
+                groups: list) -> tuple:
+    """Round 1 (forward passes and deltas, by examples), then round 2 (BP3 and BP4, by rows);
+    ``job`` is what round 1 needs, or None where the executor's processes have it already."""
+    found: list = []  # (a[0..L-1], delta[1..L], C) of each example, in exact form
+    for got in _results([executor.submit(_deltas, job, chunk) for chunk in chunks]):
         found += got
     for i in range(len(found)):
-        found[i][0][0] = x[i]
+        found[i][0][0] = _exact(ar, x[i])
 
     tasks = []
     for slices in groups:
         a_in = [[found[i][0][l - 1] for i in range(len(found))] for l, j0, j1 in slices]
         delta_in = [[found[i][1][l][j0:j1] for i in range(len(found))] for l, j0, j1 in slices]
         tasks.append(executor.submit(_rows, ar, slices, a_in, delta_in))
-    dC_dw: list = [None] + [[None] * n[l] for l in range(1, L + 1)]
-    dC_db: list = [None] + [[None] * n[l] for l in range(1, L + 1)]
+    L = len(found[0][1]) - 1
+    dC_dw: list = [None] + [[None] * len(found[0][1][l]) for l in range(1, L + 1)]
+    dC_db: list = [None] + [[None] * len(found[0][1][l]) for l in range(1, L + 1)]
     for slices, rows in zip(groups, _results(tasks), strict=True):
         for (l, j0, j1), (dW, dB) in zip(slices, rows, strict=True):
             dC_dw[l][j0:j1] = [_numbers(ar, dW[r]) for r in range(j1 - j0)]
@@ -216,16 +213,50 @@ def _results(futures: list) -> list:
 # --- the tasks --------------------------------------------------------------------------------
 
 
-def _deltas(ar: Any, shape: Network, w: list, b: list, cost: Cost, x: list, y: list) -> list:
-    """Round 1, for a chunk of examples: ``(a, delta, C)`` of each, in exact form, with ``a[0]``
-    left out (the caller has it): (1), (2), (5)/BP1 and BP2, no BP3 or BP4."""
+_job: tuple | None = None
+"""In a process of a pool started by :func:`gradient_sums`: ``(params, x, y, cost)``."""
+
+
+def _inherit(job: tuple) -> None:
+    """The first thing a process of our own pool does: keep the job, converted if it is not."""
+    global _job
+    # What a forked process inherits stays shared with the parent until written to; the garbage
+    # collector would write to every inherited object the first time it walked the whole heap.
+    # Frozen, they are never walked; the process's own objects still are.
+    gc.freeze()
+    _job = job if isinstance(job[0], Parameters) else _rebuilt(*job)
+
+
+def _shipped(params: Parameters, x: list, y: list, cost: Cost) -> tuple:
+    """What round 1 needs, in a form that pickles: the arithmetic, the network's shape and
+    activations, and every number in exact form."""
+    net, ar = params.net, params.arithmetic
+    L, n = net.L, net.n
+    shape = net.with_parameters([None] + [[[0] * n[l - 1] for j in range(n[l])] for l in range(1, L + 1)],
+                                [None] + [[0] * n[l] for l in range(1, L + 1)])
+    w = [None] + [[_exact(ar, row) for row in params.w[l]] for l in range(1, L + 1)]
+    b = [None] + [_exact(ar, params.b[l]) for l in range(1, L + 1)]
+    return (ar, shape, w, b, [_exact(ar, x[i]) for i in range(len(x))],
+            [_exact(ar, y[i]) for i in range(len(y))], cost)
+
+
+def _rebuilt(ar: Any, shape: Network, w: list, b: list, x: list, y: list, cost: Cost) -> tuple:
+    """:func:`_shipped`'s numbers rebuilt, bit for bit: ``(params, x, y, cost)``."""
     L = shape.L
     params = Parameters(ar, shape, [None] + [[_numbers(ar, row) for row in w[l]] for l in range(1, L + 1)],
                         [None] + [_numbers(ar, b[l]) for l in range(1, L + 1)])
+    return params, [_numbers(ar, x[i]) for i in range(len(x))], [_numbers(ar, y[i]) for i in range(len(y))], cost
+
+
+def _deltas(job: tuple | None, chunk: range) -> list:
+    """Round 1, for a chunk of examples: ``(a, delta, C)`` of each, in exact form, with ``a[0]``
+    left for the caller to fill in: (1), (2), (5)/BP1 and BP2, no BP3 or BP4."""
+    params, x, y, cost = _job if job is None else _rebuilt(*job)
+    ar, L = params.arithmetic, params.net.L
     found = []
-    for i in range(len(x)):
-        fwd = forward_pass(params, _numbers(ar, x[i]))
-        bwd = backward_pass(params, fwd, _numbers(ar, y[i]), cost, None, None)
+    for i in chunk:
+        fwd = forward_pass(params, x[i])
+        bwd = backward_pass(params, fwd, y[i], cost, None, None)
         a = [None] + [_exact(ar, fwd.a[l]) for l in range(1, L)]
         delta = [None] + [_exact(ar, bwd.delta[l]) for l in range(1, L + 1)]
         found.append((a, delta, ar.to_exact(bwd.C)))
