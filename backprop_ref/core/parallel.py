@@ -42,11 +42,18 @@ bad number is reported, naming it, before any task starts.
 What it costs
 -------------
 
-The two rounds add one round trip and the exact forms of the weights (sent to each task of
-round 1) and of the gradient (sent back by round 2): a few tenths of a second for 784-30-10 at
-``Mp(50)``, paid once per call. A pool started for one call pays for its processes too. On two
-free CPUs a batch of 8 examples at ``Mp(50)`` runs about 1.6 times as fast as in one process
-(``backprop-ref bench``, the workers row); it pays only when examples are expensive.
+The two rounds add a round trip, and the gradient comes back in exact form, to be rebuilt by the
+calling process; tasks sent elsewhere than to a forked pool of our own also receive the weights in
+exact form. In all, for 784-30-10 at ``Mp(50)`` and a batch of 8, the processes spend about a fifth
+more CPU time than one process does alone, so two free CPUs can run the batch at best about 1.6
+times as fast. Starting a pool for one call costs some 20-40 ms (two processes forked, two rounds
+through the executor's queues): it pays only when examples are expensive (mpmath, intervals, large
+layers). ``backprop-ref bench`` measures it (the workers row).
+
+A simpler cut, each task sending back every example's own gradient for the calling process to
+add in order, would need no deltas-only backward pass and no rows; it is not used because the
+calling process would then rebuild and add one number per weight and example, about as much work
+as BP4 itself, alone (side by side with the two rounds it ran at about 0.8 of their speed).
 
 Processes are started with ``fork`` on Linux when the calling process runs a single thread (the
 children start at once and inherit the converted numbers), with ``forkserver`` there otherwise,
@@ -227,6 +234,12 @@ def _inherit(job: tuple) -> None:
     _job = job if isinstance(job[0], Parameters) else _rebuilt(*job)
 
 
+def _inherited() -> tuple:
+    if _job is None:
+        raise RuntimeError("this process has no job: it was not started by gradient_sums")
+    return _job
+
+
 def _shipped(params: Parameters, x: list, y: list, cost: Cost) -> tuple:
     """What round 1 needs, in a form that pickles: the arithmetic, the network's shape and
     activations, and every number in exact form."""
@@ -251,7 +264,7 @@ def _rebuilt(ar: Any, shape: Network, w: list, b: list, x: list, y: list, cost: 
 def _deltas(job: tuple | None, chunk: range) -> list:
     """Round 1, for a chunk of examples: ``(a, delta, C)`` of each, in exact form, with ``a[0]``
     left for the caller to fill in: (1), (2), (5)/BP1 and BP2, no BP3 or BP4."""
-    params, x, y, cost = _job if job is None else _rebuilt(*job)
+    params, x, y, cost = _rebuilt(*job) if job is not None else _inherited()
     ar, L = params.arithmetic, params.net.L
     found = []
     for i in chunk:
