@@ -206,6 +206,9 @@ class Mp:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Mp) and other.digits == self.digits
 
+    def __reduce__(self) -> tuple:
+        return Mp, (self.digits,)  # rebuilt from its precision: a context does not pickle
+
     def __hash__(self) -> int:
         return hash(self.name)
 
@@ -294,6 +297,9 @@ class Interval:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Interval) and other.digits == self.digits
+
+    def __reduce__(self) -> tuple:
+        return Interval, (self.digits,)  # rebuilt from its precision: a context does not pickle
 
     def __hash__(self) -> int:
         return hash(self.name)

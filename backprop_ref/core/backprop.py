@@ -226,7 +226,7 @@ def backward_pass(params: Parameters, fwd: Forward, y: list, cost: Cost,
 
     Adding lets a batch accumulate its gradient example by example with no per-example copies;
     for one example, start from :func:`zeros`. With ``dC_dw`` and ``dC_db`` None, only the deltas
-    are computed (:mod:`backprop_ref.parallel` adds BP3 and BP4 later, split by rows).
+    are computed (:mod:`backprop_ref.core.parallel` adds BP3 and BP4 later, split by rows).
     """
     ar, w = params.arithmetic, params.w
     L, n, sigma = params.net.L, params.net.n, params.net.sigma

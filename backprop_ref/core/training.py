@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ from .backprop import (
 )
 from .costs import get_cost
 from .network import Network, to_number
+from .parallel import check_executor, gradient_sums, in_place
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -84,11 +86,17 @@ def prepare(net: Network, xs: Any, ys: Any, cost: Any, arithmetic: Any, reductio
 
 
 def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_error",
-              arithmetic: Any = None, reduction: str = "mean", workers: int = 1) -> Gradients:
+              arithmetic: Any = None, reduction: str = "mean", workers: int = 1,
+              executor: Executor | None = None) -> Gradients:
     """The gradient of the cost over the examples ``xs`` with targets ``ys``.
 
     Each example's BP3 and BP4 are added into one running sum as soon as they are computed (no
     per-example gradients are kept), then divided by the number of examples for ``"mean"``.
+
+    ``workers=N`` spreads the work over a pool of ``N`` processes; ``executor`` runs it on any
+    :class:`concurrent.futures.Executor` instead, cut into ``workers`` tasks per round (give both,
+    ``workers=8, executor=client.get_executor()``). The result is the same to the last bit; see
+    :mod:`backprop_ref.core.parallel`.
 
     >>> net = Network([None, [[2, -1]]], [None, [1]], "identity")
     >>> from backprop_ref import Exact
@@ -98,12 +106,11 @@ def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_square
     """
     cost, ar, xs, ys = prepare(net, xs, ys, cost, arithmetic, reduction)
     _whole(workers, "workers", 1)
-    if workers != 1:
-        from .parallel import gradient_sums
-
-        dC_dw, dC_db, C = gradient_sums(net, xs, ys, cost, ar, workers)
-    else:
+    check_executor(executor)
+    if executor is None and (workers == 1 or in_place()):
         dC_dw, dC_db, C = sums(convert(net, ar), xs, ys, cost)
+    else:
+        dC_dw, dC_db, C = gradient_sums(convert(net, ar), xs, ys, cost, workers, executor)
     if reduction == "mean" and len(xs) > 1:  # the mean of one example is its sum, as it is
         divide(dC_dw, dC_db, len(xs))
         C = C / len(xs)
