@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..arithmetic import Float, UndecidableBranch
-from .costs import Cost, get_cost
 from . import check
+from .costs import Cost, get_cost
 from .errors import located
 from .network import Network
 

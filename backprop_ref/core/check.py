@@ -160,7 +160,7 @@ def matrix(value: Any, shape: tuple, where: str, why: tuple = ("", ""), read: Re
     want_rows, want_columns = shape
     for r in range(len(rows)):
         rows[r] = items(rows[r], row.format(where=where, r=r), f" of {want_columns} numbers{_why(why[1])}")
-    if shape_why is not None and rows and _rectangular(rows) and (len(rows), len(rows[0])) != shape:
+    if shape_why is not None and rows and rectangular(rows) and (len(rows), len(rows[0])) != shape:
         hint = transposed if (len(rows), len(rows[0])) == (want_columns, want_rows) else ""
         raise ValueError(f"{where} has shape {(len(rows), len(rows[0]))}, expected {shape}"
                          f"{_why(shape_why)}{hint}")
@@ -176,7 +176,8 @@ def matrix(value: Any, shape: tuple, where: str, why: tuple = ("", ""), read: Re
     return out
 
 
-def _rectangular(rows: list) -> bool:
+def rectangular(rows: list) -> bool:
+    """Whether every row of ``rows`` (lists) has the length of the first."""
     for r in range(len(rows)):
         if len(rows[r]) != len(rows[0]):
             return False

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..arithmetic import Float, Interval
+from . import check
 from .backprop import (
     backward_pass,
     check_arithmetic,
@@ -28,7 +29,6 @@ from .backprop import (
     target,
     zeros,
 )
-from . import check
 from .costs import get_cost
 from .network import Network
 
