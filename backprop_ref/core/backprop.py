@@ -115,7 +115,7 @@ def example(net: Network, ar: Any, x: Any, where: str = "x") -> list:
 
 def target(net: Network, ar: Any, cost: Cost, y: Any, where: str = "y") -> list:
     """One target, checked (in [0, 1] for the cross-entropies) and converted."""
-    values = check.vector(y, net.n[net.L], where, "targets", f"one per node of layer L = {net.L}")
+    values = check.vector(y, net.n[net.L], where, "targets", f"one per node of layer {net.L}, the output layer")
     if cost.targets_in_unit_interval:
         check.unit_interval(values, where, cost.name)
     return _converted(ar, values, where)

@@ -26,7 +26,7 @@ import difflib
 import math
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -319,7 +319,7 @@ def whole_text(text: str, where: str, least: int = 0) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def did_you_mean(name: str, names: Sequence[str]) -> str:
+def did_you_mean(name: str, names: Iterable[str]) -> str:
     """`` (did you mean 'mse'?)`` for the closest of ``names``, or nothing."""
     close = difflib.get_close_matches(name, list(names), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""

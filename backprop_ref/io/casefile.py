@@ -34,7 +34,7 @@ from typing import Any
 
 from ..arithmetic.dtypes import DTYPES, get_dtype
 from ..core import check
-from ..core.activations import LeakyReLU, get_activation
+from ..core.activations import Activation, LeakyReLU, get_activation
 from ..core.costs import NAMES as COST_NAMES
 from ..core.costs import get_cost
 from ..core.network import Network
@@ -381,6 +381,7 @@ def _activation_names(value: Any, L: int) -> list:
         if type(name) is not str:
             raise TypeError(f"{places[l - 1]} must be an activation name, found {_kind(name)}")
         base, slope = check.activation_parts(name)
+        sigma: Activation
         if base == "leaky_relu" and slope is not None:  # a number of the file: read as every other
             sigma = LeakyReLU(number(slope, f"the slope of {places[l - 1]}"))
         else:

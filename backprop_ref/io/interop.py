@@ -62,12 +62,10 @@ def _per_layer(value: Any, L: int | None, where: str) -> list:
 
 
 def _rows_of(value: Any, where: str) -> list:
-    """The rows of a matrix, each a list; messages for what is not a matrix."""
+    """The rows of a matrix, at least one; a message for what is not a list of rows."""
     rows = check.items(value, where, " of rows (a matrix)")
     if not rows:
         raise ValueError(f"{where} is empty: a layer needs at least one node")
-    for r in range(len(rows)):
-        rows[r] = check.items(rows[r], f"{where} row {r}", " of numbers")
     return rows
 
 
@@ -85,14 +83,16 @@ def _matrix(value: Any, where: str, layout: str, l: int, n: list, number: Number
         row_layer, entry_layer = l, l - 1
     else:  # rows[k][j]: one row per node k of layer l - 1
         if not sizes_known:
-            n[l] = len(rows[0])
+            n[l] = len(check.items(rows[0], f"{where} row 0",
+                                   f" of numbers (layout in_out: one per node of layer {l})"))
             if n[l] == 0:
                 raise ValueError(f"{where} row 0 is empty: layer {l} needs at least one node")
         row_layer, entry_layer = l - 1, l
     other = "in_out" if layout == "out_in" else "out_in"
     transposed = f" (that is the transpose: is the layout {other!r}?)"
     want = (n[row_layer], n[entry_layer])
-    if not sizes_known and check.rectangular(rows) and (len(rows), len(rows[0])) != want:
+    lists = all(isinstance(row, (list, tuple)) for row in rows)
+    if not sizes_known and lists and check.rectangular(rows) and (len(rows), len(rows[0])) != want:
         shape = (len(rows), len(rows[0]))
         hint = transposed if shape == (want[1], want[0]) else ""
         must = f"(n_{l}, {n[l - 1]})" if layout == "out_in" else f"({n[l - 1]}, n_{l})"
@@ -108,7 +108,7 @@ def _matrix(value: Any, where: str, layout: str, l: int, n: list, number: Number
                          transposed=transposed)
     if layout == "out_in":
         return given
-    out = []  # transposed on load: w[l][j][k] = rows[k][j]
+    out: list = []  # transposed on load: w[l][j][k] = rows[k][j]
     for j in range(n[l]):
         out.append([given[k][j] for k in range(n[l - 1])])
     return out
@@ -159,6 +159,9 @@ def read_layers(weights: Any, biases: Any, layout: str = "out_in", sizes: list |
         n = list(sizes)
     else:
         first = _rows_of(W[1], f"{wname}[1]")
+        if layout == "out_in":
+            first[0] = check.items(first[0], f"{wname}[1] row 0",
+                                   " of numbers (layout out_in: one per node of layer 0)")
         n = [len(first[0]) if layout == "out_in" else len(first)] + [0] * L
         if n[0] == 0:
             raise ValueError(f"{wname}[1] row 0 is empty: layer 0 needs at least one node")
@@ -410,7 +413,7 @@ def _tensor_values(tensor: Any, what: str) -> list:
     values = tensor.detach().cpu()
     if values.dtype not in (torch.float64, torch.float32, torch.float16, torch.bfloat16):
         values = values.double()
-    return values.tolist()
+    return check.plain(values)
 
 
 def torch_gradients(module: Any) -> tuple:
@@ -540,7 +543,7 @@ def torch_case(module: Any, loss: Any, x: Any, y: Any) -> Any:
             raise ValueError("class-index targets must be a 1-D tensor, one index per example")
         if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_L):
             raise ValueError(f"class indices must be in 0..{n_L - 1}")
-        ys = torch.nn.functional.one_hot(y.detach().cpu(), n_L).tolist()  # exact 0s and 1s
+        ys = check.plain(torch.nn.functional.one_hot(y.detach().cpu(), n_L))  # exact 0s and 1s
     else:
         ys = _tensor_values(y, "y")
     params = []
