@@ -48,12 +48,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _whole_numbers(text: str, option: str) -> list:
-    """Whole numbers >= 1 separated by commas, as ``--sizes 2,3,1`` gives them."""
-    parts = text.split(",")
+    """Integers separated by commas (``--sizes 2,3,1``); the network checks their values."""
     try:
-        return [check.whole_text(parts[i], f"{option} entry {i}", 1) for i in range(len(parts))]
-    except ValueError as error:
-        raise UsageError(f"{error} ({option} takes whole numbers separated by commas)") from None
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise UsageError(f"{option} must be whole numbers separated by commas, got {text!r}") from None
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

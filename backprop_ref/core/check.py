@@ -118,11 +118,12 @@ def length(values: Sequence, want: int, where: str, why: str = "", noun: str = "
         raise ValueError(f"{where} has {len(values)} {noun}, expected {want}{_why(why)}")
 
 
-def same_length(values: Sequence, want: int, where: str, other: str, why: str = "") -> None:
-    """Refuse ``values`` unless it has ``want`` entries, the size read from ``other``, another part
-    of the same input (``other`` reads as ``"layer 1 has 2 nodes"``)."""
+def same_length(values: Sequence, want: int, where: str, other: str, rest: str = "") -> None:
+    """Refuse ``values`` unless it has ``want`` entries, a size read from another part of the same
+    input, which ``other`` names with its size (``"layer 1 has 2 nodes"``); ``rest`` ends the
+    message (``": every row of w[1] needs one entry per input"``)."""
     if len(values) != want:
-        raise ValueError(f"{where} has {len(values)} entries, but {other}{why}")
+        raise ValueError(f"{where} has {len(values)} entries, but {other}{rest}")
 
 
 def vector(values: Any, size: int, where: str, what: str = "entries", why: str = "",
