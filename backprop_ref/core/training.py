@@ -29,7 +29,7 @@ from .backprop import (
     target,
     zeros,
 )
-from .costs import get_cost
+from .costs import Cost, get_cost
 from .network import Network
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -60,7 +60,7 @@ class Gradients:
         return out
 
 
-def batch(xs: Any, ys: Any) -> tuple:
+def batch(xs: Any, ys: Any) -> tuple[list, list]:
     """``xs`` and ``ys`` as lists of examples, checked to be non-empty and of one length."""
     xs = list(check.plain(xs))  # any iterable of examples, or an array of them
     ys = list(check.plain(ys))
@@ -71,7 +71,8 @@ def batch(xs: Any, ys: Any) -> tuple:
     return xs, ys
 
 
-def prepare(net: Network, xs: Any, ys: Any, cost: Any, arithmetic: Any, reduction: str) -> tuple:
+def prepare(net: Network, xs: Any, ys: Any, cost: Any, arithmetic: Any,
+            reduction: str) -> tuple[Cost, Any, list, list]:
     """The checks every batch computation starts with: ``(cost, arithmetic, xs, ys)``, with the
     cost looked up, Float() for no arithmetic, and the batch, reduction and arithmetic checked."""
     cost = get_cost(cost)

@@ -249,7 +249,7 @@ def _modules(module: Any) -> list:
             f"expected a torch.nn.Sequential of Linear and activation modules, got "
             f"{type(module).__name__}"
         )
-    out = []
+    out: list = []
     for name, child in module.named_children():
         if isinstance(child, torch.nn.Sequential):
             out.extend((f"{name}.{inner}", m) for inner, m in _modules(child))
