@@ -43,6 +43,7 @@ from typing import Any, TextIO
 import mpmath
 
 from .arithmetic import Float, Interval, Mp
+from .core import check
 from .core.backprop import forward
 from .core.network import Network
 from .core.training import gradients
@@ -427,8 +428,14 @@ def _spin(jobs: int, processes: int) -> None:
     child.join()
 
 
+SIZES = ("small", "all")
+"""``small``: the 2-3-1 network only, no targets; ``all``: 2-3-1, 10-20-20-5 and 784-30-10."""
+
+
 def measure(which: str = "all", repeat: int = 5, mpmath_only: bool = False) -> list:
     """Every row (``which="small"``: all on the 2-3-1 network, no targets)."""
+    check.choice(which, "which", SIZES)
+    check.whole(repeat, "repeat", 1)
     full = which == "all"
     big, medium = (BIG, MEDIUM) if full else (SMALL, SMALL)
     blocks = [one_gradient_rows(sizes, repeat, full and sizes == BIG)
@@ -555,10 +562,14 @@ def main(argv: list | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m backprop_ref.bench")
-    parser.add_argument("--sizes", choices=("small", "all"), default="all")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sizes", choices=SIZES, default="all")
+    parser.add_argument("--repeat", default="5")
     parser.add_argument("--mpmath-only", action="store_true")
     args = parser.parse_args(argv)
+    try:
+        args.repeat = check.whole_text(args.repeat, "--repeat", 1)
+    except ValueError as error:
+        parser.error(str(error))
     if not args.mpmath_only:
         return run(sys.stdout, args.sizes, args.repeat)
     rows = measure(args.sizes, args.repeat, mpmath_only=True)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from ._version import __version__
+from .core import check
 
 BROKEN_PIPE = 141
 """The exit code when the output's reader has gone: 128 + SIGPIPE, as shells report it."""
@@ -28,12 +29,9 @@ def _counting(option: str) -> Callable[[str], int]:
 
     def whole(text: str) -> int:
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{option} must be a whole number, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{option} must be at least 1, got {value}")
-        return value
+            return check.whole_text(text, option, 1)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
     return whole
 
@@ -50,6 +48,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _whole_numbers(text: str, option: str) -> list:
+    """Integers separated by commas (``--sizes 2,3,1``); the network checks their values."""
     try:
         return [int(part) for part in text.split(",")]
     except ValueError:

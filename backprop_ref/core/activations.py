@@ -22,12 +22,12 @@ Conventions: ``relu'(0) = 0`` and ``leaky_relu'(0) = slope``, as in PyTorch (its
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 from typing import Any
 
 from ..arithmetic import UndecidableBranch
 from . import formula
+from .check import activation_parts
 from .errors import located
 from .formula import Const, a, exp, log, square, tanh, z
 
@@ -255,8 +255,6 @@ _SIMPLE = {
 NAMES = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "gelu", "softmax")
 """Activation names, as accepted by :func:`get_activation` (``leaky_relu(0.2)`` sets a slope)."""
 
-_LEAKY = re.compile(r"^leaky_relu\s*(?:\(\s*([^()]*?)\s*\))?$")
-
 
 def get_activation(spec: Any, where: str = "activation") -> Activation:
     """The activation named ``spec`` (or ``spec`` itself if it is one).
@@ -268,12 +266,11 @@ def get_activation(spec: Any, where: str = "activation") -> Activation:
         return spec
     if not isinstance(spec, str):
         raise TypeError(f"{where} must be an activation name such as 'sigmoid', got {spec!r}")
-    text = spec.strip().lower()
-    if text in _SIMPLE:
-        return _SIMPLE[text]()
-    match = _LEAKY.match(text)
-    if match:
-        return LeakyReLU(match.group(1)) if match.group(1) else LeakyReLU()
+    name, argument = activation_parts(spec)
+    if name in _SIMPLE and argument is None:
+        return _SIMPLE[name]()
+    if name == "leaky_relu" and (argument is None or not set("()") & set(argument)):
+        return LeakyReLU(argument) if argument else LeakyReLU()
     raise ValueError(
         f"{where}: unknown activation {spec!r}; known: {', '.join(NAMES)}"
         " (leaky_relu takes a slope: 'leaky_relu(0.2)')"

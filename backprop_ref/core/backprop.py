@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..arithmetic import Float, UndecidableBranch
+from . import check
 from .costs import Cost, get_cost
 from .errors import located
-from .network import Network, to_vector
+from .network import Network
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -103,26 +104,20 @@ def check_arithmetic(net: Network, arithmetic: Any, cost: Cost | None = None) ->
 
 def check_cost(net: Network, cost: Cost) -> None:
     """Refuse a cost that does not fit the network's output layer."""
-    if cost.needs_softmax and net.sigma[net.L].name != "softmax":
-        raise ValueError(
-            f"{cost.name} needs a softmax output layer, but layer L = {net.L} is "
-            f"{net.sigma[net.L].name}"
-        )
+    check.softmax_output(cost, net.sigma[net.L].name, f"layer L = {net.L}")
 
 
 def example(net: Network, ar: Any, x: Any, where: str = "x") -> list:
     """One input, checked and converted."""
-    values = to_vector(x, net.n[0], where, "inputs")
+    values = check.vector(x, net.n[0], where, "inputs", "one per node of layer 0")
     return _converted(ar, values, where)
 
 
 def target(net: Network, ar: Any, cost: Cost, y: Any, where: str = "y") -> list:
     """One target, checked (in [0, 1] for the cross-entropies) and converted."""
-    values = to_vector(y, net.n[net.L], where, "targets")
+    values = check.vector(y, net.n[net.L], where, "targets", f"one per node of layer {net.L}, the output layer")
     if cost.targets_in_unit_interval:
-        for j in range(len(values)):
-            if not 0 <= values[j] <= 1:
-                raise ValueError(f"{where}[{j}] is {values[j]}: {cost.name} needs targets in [0, 1]")
+        check.unit_interval(values, where, cost.name)
     return _converted(ar, values, where)
 
 

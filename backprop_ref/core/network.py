@@ -8,10 +8,11 @@ Index conventions, the same in code and on paper:
 * Entry 0 of ``w``, ``b`` and ``activations`` is ``None``: layer 0 is the input and has none, so
   that ``w[l]`` is :math:`w^{[l]}` with no shift of index.
 
-Numbers are checked and kept exactly as given: ints, floats, Fractions, mpmath numbers, and
-strings (decimal ``"0.1"`` becomes the Fraction 1/10 exactly; hexadecimal ``"0x1.99999ap-4"`` the
-float it spells). NaN and infinity are refused, in every arithmetic: a NaN would make ReLU's
-comparison false and silently pick a branch.
+Numbers are checked (by :mod:`backprop_ref.core.check`) and kept exactly as given: ints, floats,
+Fractions, mpmath numbers, and strings (decimal ``"0.1"`` becomes the Fraction 1/10 exactly, a
+ratio ``"1/3"`` the Fraction 1/3; hexadecimal ``"0x1.99999ap-4"`` the float it spells). NaN and
+infinity are refused, in every arithmetic: a NaN would make ReLU's comparison false and silently
+pick a branch.
 """
 
 from __future__ import annotations
@@ -19,81 +20,22 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
+from . import check
 from .activations import Activation, get_activation
 
 
 def to_number(value: Any, where: str, what: str = "entries") -> Any:
-    """``value`` as an int, float, Fraction or mpf, or a ValueError/TypeError naming ``where``."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
-        raise TypeError(f"{where} is {value!r}: a boolean is not a number here")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{where} is {value!r}: {what} must be finite")
-        return float(value)
-    if isinstance(value, Fraction):
-        return value
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{where} is {value!r}: {what} must be finite")
-        return Fraction(value)
-    if isinstance(value, str):
-        return _parse(value, where, what)
-    if hasattr(value, "_mpf_"):
-        import mpmath
-
-        if not mpmath.isfinite(value):
-            raise ValueError(f"{where} is {value!r}: {what} must be finite")
-        return value
-    if hasattr(value, "_mpi_"):
-        raise TypeError(f"{where} is an interval ({value}); a network holds point values")
-    if hasattr(value, "item") and hasattr(value, "dtype"):  # a NumPy or PyTorch scalar
-        if getattr(value, "ndim", 0) != 0 and getattr(value, "size", 1) != 1:
-            raise TypeError(f"{where} is an array of shape {getattr(value, 'shape', '?')}, not a number")
-        return to_number(value.item(), where, what)
-    raise TypeError(f"{where} is {value!r} ({type(value).__name__}): not a number")
+    """``value`` as an int, float, Fraction or mpf, or a ValueError/TypeError naming ``where``
+    (:func:`backprop_ref.core.check.number`)."""
+    return check.number(value, where, what)
 
 
-def _parse(text: str, where: str, what: str) -> Any:
-    s = text.strip()
-    try:
-        if "x" in s.lower():
-            value = float.fromhex(s)
-            if not math.isfinite(value):
-                raise ValueError
-            return value
-        return Fraction(s)
-    except (ValueError, ZeroDivisionError, OverflowError):
-        raise ValueError(
-            f"{where} is the string {text!r}, which is not a finite decimal or hexadecimal number"
-        ) from None
-
-
-def to_vector(values: Any, length: int, where: str, what: str = "entries") -> list:
-    """A checked copy of one example (``x`` or ``y``) of the given length."""
-    if hasattr(values, "tolist") and not isinstance(values, list):
-        values = values.tolist()
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise TypeError(f"{where} must be a sequence of {length} numbers, got {values!r}")
-    if len(values) != length:
-        raise ValueError(f"{where} has {len(values)} entries, expected {length}")
-    out = [None] * length
-    for j in range(length):
-        out[j] = to_number(values[j], f"{where}[{j}]", what)
-    return out
-
-
-def _rows(value: Any, where: str) -> list:
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise TypeError(f"{where} must be a list, got {type(value).__name__}")
-    return list(value)
+def to_vector(values: Any, length: int, where: str, what: str = "entries", why: str = "") -> list:
+    """A checked copy of one example (``x`` or ``y``) of the given length
+    (:func:`backprop_ref.core.check.vector`)."""
+    return check.vector(values, length, where, what, why)
 
 
 class Network:
@@ -113,8 +55,8 @@ class Network:
     """
 
     def __init__(self, w: Sequence, b: Sequence, activations: Any = "sigmoid") -> None:
-        w = _rows(w, "w")
-        b = _rows(b, "b")
+        w = check.items(w, "w", " with one entry per layer 0..L (w[0] = None)")
+        b = check.items(b, "b", " with one entry per layer 0..L (b[0] = None)")
         if len(w) < 2:
             raise ValueError(
                 f"w has {len(w)} entries; it needs w[0] = None and at least one layer w[1]"
@@ -129,42 +71,36 @@ class Network:
         if b[0] is not None:
             raise ValueError("b[0] must be None: layer 0 is the input and has no biases")
         L = len(w) - 1
-        first = _rows(w[1], "w[1]")
+        first = check.items(w[1], "w[1]", " of rows (a matrix)")
         if not first:
             raise ValueError("w[1] has no rows: layer 1 needs at least one node")
-        n = [len(_rows(first[0], "w[1][0]"))] + [0] * L
+        n = [len(check.items(first[0], "w[1][0]", " of numbers, one per input"))] + [0] * L
         if n[0] == 0:
             raise ValueError("w[1][0] has no entries: the input needs at least one node")
         self.w: list = [None]
         self.b: list = [None]
         for l in range(1, L + 1):
-            rows = _rows(w[l], f"w[{l}]")
+            rows = check.items(w[l], f"w[{l}]", " of rows (a matrix)")
             n[l] = len(rows)
             if n[l] == 0:
                 raise ValueError(f"w[{l}] has no rows: layer {l} needs at least one node")
             layer = []
             for j in range(n[l]):
-                row = _rows(rows[j], f"w[{l}][{j}]")
-                if len(row) != n[l - 1]:
-                    if l == 1:
-                        raise ValueError(
-                            f"w[1][{j}] has {len(row)} entries, but w[1][0] has {n[0]}: "
-                            "every row of w[1] needs one entry per input"
-                        )
-                    raise ValueError(
-                        f"w[{l}][{j}] has {len(row)} entries, but layer {l - 1} has "
-                        f"{n[l - 1]} nodes (k = 0..{n[l - 1] - 1})"
-                    )
-                layer.append([to_number(row[k], f"w[{l}][{j}][{k}]", "weights")
+                why = f"one per node of layer {l - 1}"
+                row = check.items(rows[j], f"w[{l}][{j}]", f" of {n[l - 1]} numbers ({why})")
+                if l == 1:
+                    check.same_length(row, n[0], f"w[1][{j}]", f"w[1][0] has {n[0]}",
+                                      ": every row of w[1] needs one entry per input")
+                else:
+                    check.same_length(row, n[l - 1], f"w[{l}][{j}]",
+                                      f"layer {l - 1} has {n[l - 1]} nodes (k = 0..{n[l - 1] - 1})")
+                layer.append([check.number(row[k], f"w[{l}][{j}][{k}]", "weights")
                               for k in range(n[l - 1])])
             self.w.append(layer)
-            bias = _rows(b[l], f"b[{l}]")
-            if len(bias) != n[l]:
-                raise ValueError(
-                    f"b[{l}] has {len(bias)} entries, but layer {l} has {n[l]} nodes "
-                    f"(w[{l}] has {n[l]} rows)"
-                )
-            self.b.append([to_number(bias[j], f"b[{l}][{j}]", "biases") for j in range(n[l])])
+            bias = check.items(b[l], f"b[{l}]", f" of {n[l]} numbers (one per node of layer {l})")
+            check.same_length(bias, n[l], f"b[{l}]",
+                              f"layer {l} has {n[l]} nodes (w[{l}] has {n[l]} rows)")
+            self.b.append([check.number(bias[j], f"b[{l}][{j}]", "biases") for j in range(n[l])])
         self.L = L
         self.n = n
         self.sigma = _activations(activations, L)
@@ -181,7 +117,7 @@ class Network:
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least two layers (input and output), got {sizes}")
         for l, size in enumerate(sizes):
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            if not check.is_whole(size, 1):
                 raise ValueError(f"sizes[{l}] is {size!r}: every layer needs a whole number >= 1")
         rng = random.Random(seed)
         w: list = [None]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..arithmetic import Float, Interval
+from . import check
 from .backprop import (
     backward_pass,
     check_arithmetic,
@@ -29,8 +30,8 @@ from .backprop import (
     target,
     zeros,
 )
-from .costs import get_cost
-from .network import Network, to_number
+from .costs import Cost, get_cost
+from .network import Network
 from .parallel import check_executor, gradient_sums, in_place
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -61,10 +62,10 @@ class Gradients:
         return out
 
 
-def batch(xs: Any, ys: Any) -> tuple:
+def batch(xs: Any, ys: Any) -> tuple[list, list]:
     """``xs`` and ``ys`` as lists of examples, checked to be non-empty and of one length."""
-    xs = list(xs.tolist() if hasattr(xs, "tolist") else xs)
-    ys = list(ys.tolist() if hasattr(ys, "tolist") else ys)
+    xs = list(check.plain(xs))  # any iterable of examples, or an array of them
+    ys = list(check.plain(ys))
     if not xs:
         raise ValueError("the batch is empty: xs has no examples")
     if len(xs) != len(ys):
@@ -72,13 +73,13 @@ def batch(xs: Any, ys: Any) -> tuple:
     return xs, ys
 
 
-def prepare(net: Network, xs: Any, ys: Any, cost: Any, arithmetic: Any, reduction: str) -> tuple:
+def prepare(net: Network, xs: Any, ys: Any, cost: Any, arithmetic: Any,
+            reduction: str) -> tuple[Cost, Any, list, list]:
     """The checks every batch computation starts with: ``(cost, arithmetic, xs, ys)``, with the
     cost looked up, Float() for no arithmetic, and the batch, reduction and arithmetic checked."""
     cost = get_cost(cost)
     ar = Float() if arithmetic is None else arithmetic
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    check.choice(reduction, "reduction", REDUCTIONS)
     xs, ys = batch(xs, ys)
     check_cost(net, cost)
     check_arithmetic(net, ar, cost)
@@ -105,7 +106,7 @@ def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_square
     ([Fraction(6, 1), Fraction(6, 1)], Fraction(3, 1), Fraction(9, 2))
     """
     cost, ar, xs, ys = prepare(net, xs, ys, cost, arithmetic, reduction)
-    _whole(workers, "workers", 1)
+    check.whole(workers, "workers", 1)
     check_executor(executor)
     if executor is None and (workers == 1 or in_place()):
         dC_dw, dC_db, C = sums(convert(net, ar), xs, ys, cost)
@@ -153,7 +154,7 @@ def step(net: Network, g: Gradients, alpha: Any) -> Network:
         for l in range(1, net.L + 1)
     ):
         raise ValueError(f"the gradients do not have the shape of the network (sizes {net.n})")
-    alpha = ar.convert(to_number(alpha, "alpha", "the step size"))
+    alpha = ar.convert(check.number(alpha, "alpha", "the step size"))
     params = convert(net, ar)
     w: list = [None]
     b: list = [None]
@@ -191,10 +192,10 @@ def train(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_er
     cost = get_cost(cost)
     ar = Float() if arithmetic is None else arithmetic
     xs, ys = batch(xs, ys)
-    to_number(alpha, "alpha", "the step size")
-    _whole(epochs, "epochs", 0)
+    check.number(alpha, "alpha", "the step size")
+    check.whole(epochs, "epochs", 0)
     if batch_size is not None:
-        _whole(batch_size, "batch_size", 1)
+        check.whole(batch_size, "batch_size", 1)
     size = len(xs) if batch_size is None else batch_size
     rng = random.Random(seed)
     order = list(range(len(xs)))
@@ -208,11 +209,6 @@ def train(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_er
         history.costs.append(cost_of(net, xs, ys, cost, ar))
     history.net = net
     return history
-
-
-def _whole(value: Any, name: str, least: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
 
 
 def cost_of(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_error",

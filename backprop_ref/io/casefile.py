@@ -25,21 +25,19 @@ as ``w[l]`` does in the code.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
-import re
-import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from ..arithmetic.dtypes import DTYPES, get_dtype
-from ..core.activations import LeakyReLU, get_activation
+from ..core import check
+from ..core.activations import Activation, LeakyReLU, get_activation
 from ..core.costs import NAMES as COST_NAMES
 from ..core.costs import get_cost
-from ..core.network import Network, to_number
+from ..core.network import Network
 from .interop import LAYOUTS, read_layers
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -71,14 +69,8 @@ FIELDS = {
     "leaky_relu_prime_at_zero": "the implementation's leaky_relu'(0), the slope by default",
 }
 
-MAX_NUMBER_TEXT = 2000
+MAX_NUMBER_TEXT = check.MAX_NUMBER_TEXT
 """The longest number (in characters) read: enough for the exact decimal of any double."""
-
-_LARGEST = Fraction(sys.float_info.max)
-_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
-_HEX = re.compile(r"([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?")
-_RATIO = re.compile(r"[+-]?\d+/\d+")
-_LEAKY_SLOPE = re.compile(r"leaky_relu\s*\((.*)\)", re.IGNORECASE)
 
 
 class CaseError(ValueError):
@@ -219,8 +211,7 @@ def case_from_dict(doc: Any) -> Case:
         raise TypeError(f"the top level must be a JSON object {{...}}, found {_kind(doc)}")
     for key in doc:
         if key not in FIELDS:
-            close = difflib.get_close_matches(key, list(FIELDS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; the fields are {', '.join(FIELDS)}"
+            hint = check.did_you_mean(key, FIELDS) or f"; the fields are {', '.join(FIELDS)}"
             raise ValueError(f"unknown field {key!r}{hint}")
     for key in REQUIRED:
         if key not in doc:
@@ -251,18 +242,13 @@ def case_from_dict(doc: Any) -> Case:
 
     w, b, _ = read_layers(doc["weights"], doc["biases"], layout, sizes, number=read)
     net = Network(w, b, activations)
-    if get_cost(cost).needs_softmax and activations[-1] != "softmax":
-        raise ValueError(
-            f"cost {cost} needs a softmax output layer, but activations[{L}] is {activations[-1]}"
-        )
+    check.softmax_output(get_cost(cost), activations[-1], f"activations[{L}]")
 
     xs = _examples(doc["inputs"], "inputs", sizes[0], "layer 0", None, read)
     ys = _examples(doc["targets"], "targets", sizes[L], f"layer {L}, the output layer", len(xs), read)
     if get_cost(cost).targets_in_unit_interval:
         for i in range(len(ys)):
-            for j in range(len(ys[i])):
-                if not 0 <= ys[i][j] <= 1:
-                    raise ValueError(f"targets[{i}][{j}] is {_show(ys[i][j])}: {cost} needs targets in [0, 1]")
+            check.unit_interval(ys[i], f"targets[{i}]", cost, show=_show)
 
     if per_example:
         dC_dw, dC_db = _per_example(doc["dC_dw"], doc["dC_db"], layout, sizes, len(xs), read)
@@ -351,9 +337,8 @@ def _choice(value: Any, where: str, choices: tuple) -> str:
     if type(value) is not str:
         raise TypeError(f"{where} must be one of {', '.join(choices)} (a string), found {_kind(value)}")
     if value not in choices:
-        close = difflib.get_close_matches(value, list(choices), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"{where} is {value!r}; it must be one of {', '.join(choices)}{hint}")
+        raise ValueError(f"{where} is {value!r}; it must be one of {', '.join(choices)}"
+                         f"{check.did_you_mean(value, choices)}")
     return value
 
 
@@ -361,7 +346,7 @@ def _whole(value: Any, where: str, least: int = 0) -> int:
     if not isinstance(value, _JsonNumber) and not (isinstance(value, int) and not isinstance(value, bool)):
         raise TypeError(f"{where} must be a whole number, found {_kind(value)}")
     x = number(value, where)
-    if not isinstance(x, int) or x < least:
+    if not check.is_whole(x, least):
         raise ValueError(f"{where} is {value}; it must be a whole number >= {least}")
     return x
 
@@ -395,9 +380,10 @@ def _activation_names(value: Any, L: int) -> list:
         name = names[l - 1]
         if type(name) is not str:
             raise TypeError(f"{places[l - 1]} must be an activation name, found {_kind(name)}")
-        slope = _LEAKY_SLOPE.fullmatch(name.strip())
-        if slope:  # the slope is a number of the file: read it as every other, exactly
-            sigma = LeakyReLU(number(slope.group(1).strip(), f"the slope of {places[l - 1]}"))
+        base, slope = check.activation_parts(name)
+        sigma: Activation
+        if base == "leaky_relu" and slope is not None:  # a number of the file: read as every other
+            sigma = LeakyReLU(number(slope, f"the slope of {places[l - 1]}"))
         else:
             sigma = get_activation(name, places[l - 1])
         if not sigma.elementwise and l != L:
@@ -419,17 +405,9 @@ def _examples(value: Any, where: str, length: int, layer: str, count: int | None
         raise ValueError(f"{where} has {len(value)} examples, but inputs has {count}")
     out = []
     for i in range(len(value)):
-        row = value[i]
-        if not isinstance(row, list):
-            raise TypeError(
-                f"{where}[{i}] must be a list of {length} numbers (one per node of {layer}), found "
-                f"{_kind(row)}"
-            )
-        if len(row) != length:
-            raise ValueError(
-                f"{where}[{i}] has {len(row)} entries, expected {length} (one per node of {layer})"
-            )
-        out.append([(read or number)(row[j], f"{where}[{i}][{j}]") for j in range(length)])
+        why = f"one per node of {layer}"
+        row = check.items(value[i], f"{where}[{i}]", f" of {length} numbers ({why})")
+        out.append(check.vector(row, length, f"{where}[{i}]", why=why, read=read or number))
     return out
 
 
@@ -454,89 +432,27 @@ def _per_example(dW: Any, db: Any, layout: str, sizes: list, count: int, read: A
 
 def number(value: Any, where: str) -> Any:
     """One number of a case file, exactly: an int, a float (for a hexadecimal string that is a
-    double) or a Fraction. ValueError/TypeError naming ``where`` for anything else.
+    double) or a Fraction. ValueError/TypeError naming ``where`` for anything else. The grammar
+    is :func:`backprop_ref.core.check.parse`'s strict form.
 
     >>> number("0.1", "x"), number("0x1.8p1", "x"), number("1/3", "x")
     (Fraction(1, 10), 3.0, Fraction(1, 3))
     """
-    if isinstance(value, _JsonNumber):
-        return _decimal(str(value), where, value)
-    if type(value) is str:
-        return _string(value, where)
+    if isinstance(value, _JsonNumber):  # a JSON number: its text, exactly
+        return check.parse(str(value), where, "numbers", strict=True, literal=True)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(
             f"{where} is {_constant(value)}: numbers must be finite (and JSON has no NaN or Infinity)"
         )
     if isinstance(value, (list, dict)) or value is None or isinstance(value, bool):
         raise TypeError(f"{where} must be a number, found {_kind(value)}")
-    return to_number(value, where)
+    return check.number(value, where, "numbers", strict=True)
 
 
 def _constant(value: float) -> str:
     if math.isnan(value):
         return "NaN"
     return "Infinity" if value > 0 else "-Infinity"
-
-
-def _long(text: str, where: str) -> None:
-    if len(text) > MAX_NUMBER_TEXT:
-        raise ValueError(f"{where} has {len(text)} characters; a number here has at most {MAX_NUMBER_TEXT}")
-
-
-def _decimal(text: str, where: str, shown: Any) -> Any:
-    _long(text, where)
-    match = _DECIMAL.fullmatch(text)
-    if not match:
-        raise ValueError(f"{where} is {_abbreviated(shown)}, which is not a number")
-    exponent = match.group(1)
-    if exponent is not None and (len(exponent.lstrip("+-")) > 5 or abs(int(exponent)) > 2 * MAX_NUMBER_TEXT):
-        raise ValueError(f"{where} is {_abbreviated(shown)}: its exponent is out of range")
-    value = Fraction(text)
-    return _checked(value.numerator if value.denominator == 1 else value, where, shown)
-
-
-def _checked(value: Any, where: str, shown: Any) -> Any:
-    if abs(Fraction(value)) > _LARGEST:
-        raise ValueError(f"{where} is {_abbreviated(shown)}, beyond the range of float64")
-    return value
-
-
-def _abbreviated(shown: Any) -> str:
-    text = str(shown)
-    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
-
-
-def _string(text: str, where: str) -> Any:
-    """A number written as a string: decimal, ratio or hexadecimal."""
-    _long(text, where)
-    if _DECIMAL.fullmatch(text):
-        return _decimal(text, where, repr(text))
-    if _RATIO.fullmatch(text):
-        numerator, denominator = text.split("/")
-        if int(denominator) == 0:
-            raise ValueError(f"{where} is the string {text!r}: a ratio with denominator 0")
-        value = Fraction(int(numerator), int(denominator))
-        return _checked(value.numerator if value.denominator == 1 else value, where, repr(text))
-    match = _HEX.fullmatch(text)
-    if match and (match.group(2) or match.group(3)):
-        sign, whole, frac, exponent = match.groups()
-        frac = frac or ""
-        if exponent is not None and len(exponent.lstrip("+-")) > 5:
-            raise ValueError(f"{where} is the string {_abbreviated(text)!r}: its exponent is out of range")
-        shift = (int(exponent) if exponent else 0) - 4 * len(frac)
-        mantissa = int(whole + frac, 16)
-        value = Fraction(mantissa) * Fraction(2) ** shift if mantissa else Fraction(0)
-        _checked(value, where, repr(text))
-        if mantissa == 0 or Fraction(float(value)) == value:  # a double: keep it as a float
-            magnitude = float(value)
-            return -magnitude if sign == "-" else magnitude
-        return -value if sign == "-" else value
-    if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
-        raise ValueError(f"{where} is the string {text!r}: numbers must be finite")
-    raise ValueError(
-        f"{where} is the string {_abbreviated(text)!r}, which is not a number (a decimal \"0.1\", a ratio \"1/3\" "
-        "or a hexadecimal float \"0x1.99999ap-4\")"
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -551,7 +467,7 @@ def exact_text(value: Any, where: str = "value") -> Any:
     >>> exact_text(0.1), exact_text(3), exact_text(Fraction(1, 3)), exact_text(Fraction(1, 8))
     ('0x1.999999999999ap-4', 3, '1/3', '0x1p-3')
     """
-    x = to_number(value, where)
+    x = check.number(value, where)
     if isinstance(x, int):
         return x
     if isinstance(x, float):
@@ -562,7 +478,7 @@ def exact_text(value: Any, where: str = "value") -> Any:
         x = _fraction_of_mpf(x)
     if x.denominator == 1:
         return x.numerator
-    if abs(x) <= _LARGEST and Fraction(float(x)) == x:
+    if abs(x) <= check.LARGEST and Fraction(float(x)) == x:
         return _hex(float(x))
     d = x.denominator
     while d % 2 == 0:
@@ -587,10 +503,7 @@ def _hex(x: float) -> str:
 
 def _texts(values: Any, where: str) -> Any:
     """Nested lists of numbers (or arrays, tensors) as nested lists of exact texts."""
-    if hasattr(values, "detach"):
-        values = values.detach().cpu()
-    if hasattr(values, "tolist") and not isinstance(values, (str, bytes)):
-        values = values.tolist()
+    values = check.plain(values)
     if isinstance(values, (list, tuple)):
         return [_texts(values[i], f"{where}[{i}]") for i in range(len(values))]
     return exact_text(values, where)

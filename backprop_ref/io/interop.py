@@ -25,8 +25,9 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, NamedTuple
 
+from ..core import check
 from ..core.activations import _short, get_activation
-from ..core.network import Network, to_number
+from ..core.network import Network
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -46,68 +47,25 @@ Number = Callable[[Any, str], Any]
 # ---------------------------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """A NumPy array or PyTorch tensor as nested lists (a copy); anything else unchanged."""
-    if hasattr(value, "detach"):  # a PyTorch tensor: off the autograd graph and the device
-        value = value.detach().cpu()
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return value.tolist()
-    return value
-
-
-def _is_list(value: Any) -> bool:
-    return isinstance(value, (list, tuple))
-
-
-def _describe(value: Any) -> str:
-    """What a value is, for a message: ``a number``, ``a string``, ``null``, ``a list``."""
-    if value is None:
-        return "None"
-    if isinstance(value, bool):
-        return f"the boolean {value}"
-    if isinstance(value, str):
-        return f"the string {str(value)!r}" if type(value) is str else f"the number {value}"
-    if isinstance(value, (int, float, Fraction)):
-        return f"the number {value}"
-    if _is_list(value):
-        return f"a list of {len(value)} entries"
-    if isinstance(value, dict):
-        return "an object"
-    return f"a {type(value).__name__}"
-
-
 def _per_layer(value: Any, L: int | None, where: str) -> list:
     """Layers 1..L of ``value`` as ``[None, layer 1, ..., layer L]`` (a leading None is optional)."""
-    value = _plain(value)
-    if not _is_list(value):
-        raise TypeError(f"{where} must be a list with one entry per layer 1..L, got {_describe(value)}")
-    layers = list(value)
+    layers = check.items(value, where, " with one entry per layer 1..L")
     if layers and layers[0] is None:
         layers = layers[1:]
     if L is None:
         if not layers:
             raise ValueError(f"{where} is empty: it needs one entry per layer 1..L, at least one")
-    elif len(layers) != L:
-        raise ValueError(
-            f"{where} has {len(layers)} layers, expected {L} (one per layer 1..{L}; "
-            "a leading None for layer 0 is optional)"
-        )
-    return [None] + [_plain(layer) for layer in layers]
+    else:
+        check.length(layers, L, where, f"one per layer 1..{L}; a leading None for layer 0 is optional",
+                     noun="layers")
+    return [None] + [check.plain(layer) for layer in layers]
 
 
 def _rows_of(value: Any, where: str) -> list:
-    """The rows of a matrix, each a list; messages for what is not a matrix."""
-    if not _is_list(value):
-        raise TypeError(f"{where} must be a matrix (a list of rows), got {_describe(value)}")
-    rows = list(value)
+    """The rows of a matrix, at least one; a message for what is not a list of rows."""
+    rows = check.items(value, where, " of rows (a matrix)")
     if not rows:
         raise ValueError(f"{where} is empty: a layer needs at least one node")
-    for r in range(len(rows)):
-        if not _is_list(rows[r]):
-            raise TypeError(
-                f"{where} row {r} is {_describe(rows[r])}, not a list: {where} must be a matrix "
-                "(a list of rows)"
-            )
     return rows
 
 
@@ -125,76 +83,48 @@ def _matrix(value: Any, where: str, layout: str, l: int, n: list, number: Number
         row_layer, entry_layer = l, l - 1
     else:  # rows[k][j]: one row per node k of layer l - 1
         if not sizes_known:
-            n[l] = len(rows[0])
+            n[l] = len(check.items(rows[0], f"{where} row 0",
+                                   f" of numbers (layout in_out: one per node of layer {l})"))
             if n[l] == 0:
                 raise ValueError(f"{where} row 0 is empty: layer {l} needs at least one node")
         row_layer, entry_layer = l - 1, l
-    want_rows, want_cols = n[row_layer], n[entry_layer]
-    if _rectangular(rows) and (len(rows), len(rows[0])) != (want_rows, want_cols):
+    other = "in_out" if layout == "out_in" else "out_in"
+    transposed = f" (that is the transpose: is the layout {other!r}?)"
+    want = (n[row_layer], n[entry_layer])
+    lists = all(isinstance(row, (list, tuple)) for row in rows)
+    if not sizes_known and lists and check.rectangular(rows) and (len(rows), len(rows[0])) != want:
         shape = (len(rows), len(rows[0]))
-        hint = _transposed_hint(shape, want_rows, want_cols, layout)
-        if sizes_known:
-            raise ValueError(
-                f"{where} has shape {shape}, expected ({want_rows}, {want_cols}) (layout {layout}: "
-                f"n_{row_layer} x n_{entry_layer}){hint}"
-            )
+        hint = transposed if shape == (want[1], want[0]) else ""
         must = f"(n_{l}, {n[l - 1]})" if layout == "out_in" else f"({n[l - 1]}, n_{l})"
         raise ValueError(
             f"{where} has shape {shape}; with layout={layout!r} and {n[l - 1]} nodes in layer "
             f"{l - 1} it must be {must}{hint}"
         )
-    if len(rows) != want_rows:
-        raise ValueError(
-            f"{where} has {len(rows)} rows, expected {want_rows} (layout {layout}: one row per node "
-            f"of layer {row_layer})"
-        )
-    for r in range(len(rows)):
-        if len(rows[r]) != want_cols:
-            raise ValueError(
-                f"{where} row {r} has {len(rows[r])} entries, expected {want_cols} (layout {layout}: "
-                f"one per node of layer {entry_layer})"
-            )
-    out = []
+    given = check.matrix(rows, want, where,
+                         why=(f"layout {layout}: one row per node of layer {row_layer}",
+                              f"layout {layout}: one per node of layer {entry_layer}"),
+                         read=number, row="{where} row {r}",
+                         shape_why=f"layout {layout}: n_{row_layer} x n_{entry_layer}",
+                         transposed=transposed)
     if layout == "out_in":
-        for j in range(n[l]):
-            out.append([number(rows[j][k], f"{where}[{j}][{k}]") for k in range(n[l - 1])])
-    else:  # transposed on load: w[l][j][k] = rows[k][j]
-        for j in range(n[l]):
-            out.append([number(rows[k][j], f"{where}[{k}][{j}]") for k in range(n[l - 1])])
+        return given
+    out: list = []  # transposed on load: w[l][j][k] = rows[k][j]
+    for j in range(n[l]):
+        out.append([given[k][j] for k in range(n[l - 1])])
     return out
-
-
-def _rectangular(rows: list) -> bool:
-    for r in range(len(rows)):
-        if len(rows[r]) != len(rows[0]):
-            return False
-    return True
-
-
-def _transposed_hint(shape: tuple, want_rows: int, want_cols: int, layout: str) -> str:
-    """A hint when the matrix has exactly the transposed shape of what was expected."""
-    if shape == (want_cols, want_rows):
-        other = "in_out" if layout == "out_in" else "out_in"
-        return f" (that is the transpose: is the layout {other!r}?)"
-    return ""
 
 
 def _vector(value: Any, where: str, length: int, l: int, number: Number) -> list:
     """A layer's biases (or their gradient): ``length`` numbers, flat or as a column."""
-    if not _is_list(value):
-        raise TypeError(
-            f"{where} must be a list of {length} numbers (one per node of layer {l}), got "
-            f"{_describe(value)}"
-        )
-    entries = list(value)
-    if len(entries) != length:
-        raise ValueError(f"{where} has {len(entries)} entries, expected {length} (one per node of layer {l})")
-    columns = [_is_list(entry) for entry in entries]
+    why = f"one per node of layer {l}"
+    entries = check.items(value, where, f" of {length} numbers ({why})")
+    check.length(entries, length, where, why)
+    columns = [isinstance(entry, (list, tuple)) for entry in entries]
     if any(columns):
         for j in range(length):
             if not columns[j]:
                 raise TypeError(
-                    f"{where} row {j} is {_describe(entries[j])}, but row 0 is a list: give the "
+                    f"{where} row {j} is {check.describe(entries[j])}, but row 0 is a list: give the "
                     "biases flat or as a column (one list of one number per node), not mixed"
                     if columns[0] else
                     f"{where} row {j} is a list, but row 0 is not: give the biases flat or as a "
@@ -206,7 +136,7 @@ def _vector(value: Any, where: str, length: int, l: int, number: Number) -> list
                     "per row"
                 )
         return [number(entries[j][0], f"{where}[{j}][0]") for j in range(length)]
-    return [number(entries[j], f"{where}[{j}]") for j in range(length)]
+    return check.vector(entries, length, where, why=why, read=number)
 
 
 def read_layers(weights: Any, biases: Any, layout: str = "out_in", sizes: list | None = None,
@@ -215,12 +145,11 @@ def read_layers(weights: Any, biases: Any, layout: str = "out_in", sizes: list |
 
     ``sizes`` (``[n[0], ..., n[L]]``), when given, is what every shape must match; otherwise the
     sizes are read from the matrices. ``number(value, where)`` converts one entry (by default
-    :func:`backprop_ref.network.to_number`). Used for networks and, with other ``names``, for
+    :func:`backprop_ref.core.check.number`). Used for networks and, with other ``names``, for
     gradients.
     """
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    number = to_number if number is None else number
+    check.choice(layout, "layout", LAYOUTS)
+    number = check.number if number is None else number
     wname, bname = names
     L = None if sizes is None else len(sizes) - 1
     W = _per_layer(weights, L, wname)
@@ -230,6 +159,9 @@ def read_layers(weights: Any, biases: Any, layout: str = "out_in", sizes: list |
         n = list(sizes)
     else:
         first = _rows_of(W[1], f"{wname}[1]")
+        if layout == "out_in":
+            first[0] = check.items(first[0], f"{wname}[1] row 0",
+                                   " of numbers (layout out_in: one per node of layer 0)")
         n = [len(first[0]) if layout == "out_in" else len(first)] + [0] * L
         if n[0] == 0:
             raise ValueError(f"{wname}[1] row 0 is empty: layer 0 needs at least one node")
@@ -281,8 +213,8 @@ def gradients_from_arrays(dW: Any, db: Any, layout: str = "out_in", net: Network
     count = None
     for l in range(1, len(W)):
         for name, layer in (("dC_dw", W[l]), ("dC_db", B[l])):
-            if not _is_list(layer):
-                raise TypeError(f"{name}[{l}] must have a leading axis of examples, got {_describe(layer)}")
+            if not isinstance(layer, (list, tuple)):
+                raise TypeError(f"{name}[{l}] must have a leading axis of examples, got {check.describe(layer)}")
             if count is None:
                 count = len(layer)
             elif len(layer) != count:
@@ -317,7 +249,7 @@ def _modules(module: Any) -> list:
             f"expected a torch.nn.Sequential of Linear and activation modules, got "
             f"{type(module).__name__}"
         )
-    out = []
+    out: list = []
     for name, child in module.named_children():
         if isinstance(child, torch.nn.Sequential):
             out.extend((f"{name}.{inner}", m) for inner, m in _modules(child))
@@ -481,7 +413,7 @@ def _tensor_values(tensor: Any, what: str) -> list:
     values = tensor.detach().cpu()
     if values.dtype not in (torch.float64, torch.float32, torch.float16, torch.bfloat16):
         values = values.double()
-    return values.tolist()
+    return check.plain(values)
 
 
 def torch_gradients(module: Any) -> tuple:
@@ -611,7 +543,7 @@ def torch_case(module: Any, loss: Any, x: Any, y: Any) -> Any:
             raise ValueError("class-index targets must be a 1-D tensor, one index per example")
         if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_L):
             raise ValueError(f"class indices must be in 0..{n_L - 1}")
-        ys = torch.nn.functional.one_hot(y.detach().cpu(), n_L).tolist()  # exact 0s and 1s
+        ys = check.plain(torch.nn.functional.one_hot(y.detach().cpu(), n_L))  # exact 0s and 1s
     else:
         ys = _tensor_values(y, "y")
     params = []

@@ -1,0 +1,371 @@
+r"""The checks every input passes, each rule written once: numbers, sequences and their lengths,
+matrices, whole numbers, names, targets and the output layer a cost needs.
+
+Every function takes ``where``: the place of the value as its user knows it (``w[2][0]`` for a
+network, ``xs[3]`` for an example, ``weights[2][0][1]`` or ``activations[1]`` in a case file,
+``--workers`` on the command line); the message starts with it and says what is wrong. A value
+of the wrong kind raises TypeError, a value of the right kind that is wrong raises ValueError.
+
+Lengths are reported in one of two forms, by what is known:
+
+* ``x has 3 entries, expected 2 (one per node of layer 0)``: the size was known beforehand (the
+  network's, a case file's ``sizes``);
+* ``w[2][0] has 3 entries, but layer 1 has 2 nodes (k = 0..1)``: the size is read from another part
+  of the same input, which is named, since either of the two may be the mistake.
+
+One grammar reads numbers written as strings: a decimal (``"0.1"`` is exactly 1/10), a ratio of
+integers (``"1/3"``) or a hexadecimal float (``"0x1.99999ap-4"``, exactly the value it spells: a
+float when that is a double). ``strict=True`` is the case file's form of it: no surrounding
+spaces, at most :data:`MAX_NUMBER_TEXT` characters, exponents of at most 5 digits, and nothing
+beyond the range of float64. NaN and infinity are refused in every form.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+MAX_NUMBER_TEXT = 2000
+"""The longest number (in characters) a strict read accepts: the exact decimal of any double fits."""
+
+LARGEST = Fraction(sys.float_info.max)
+"""The largest finite float64, exactly."""
+
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
+_RATIO = re.compile(r"[+-]?\d+/\d+")
+_HEX = re.compile(r"([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?")
+_ACTIVATION = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*", re.DOTALL)
+
+GRAMMAR = {
+    False: "a finite decimal or hexadecimal number",
+    True: 'a number (a decimal "0.1", a ratio "1/3" or a hexadecimal float "0x1.99999ap-4")',
+}
+"""How the messages name the grammar of number strings, lenient (the API) and strict (case files)."""
+
+Read = Callable[[Any, str], Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# What a value is, and arrays as lists
+# ---------------------------------------------------------------------------------------------
+
+
+def describe(value: Any) -> str:
+    """What a value is, for a message: ``the number 4``, ``the string 'x'``, ``a list of 3 entries``.
+
+    >>> describe(4), describe("x"), describe([1, 2]), describe(None)
+    ('the number 4', "the string 'x'", 'a list of 2 entries', 'None')
+    """
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return f"the boolean {value}"
+    if isinstance(value, str):  # a subclass of str holds a number's text (a case file's JSON number)
+        return f"the string {str(value)!r}" if type(value) is str else f"the number {value}"
+    if isinstance(value, (int, float, Fraction, Decimal)):
+        return f"the number {value}"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)} entries"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def plain(value: Any) -> Any:
+    """A NumPy array or PyTorch tensor as nested lists (a copy, off the autograd graph and the
+    device); anything else unchanged."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes, list)):
+        return value.tolist()
+    return value
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+def items(value: Any, where: str, of: str = "") -> list:
+    """``value`` (a list, tuple or array) as a list; ``of`` says what it holds, for the message.
+
+    >>> items((1, 2), "b[1]")
+    [1, 2]
+    """
+    value = plain(value)
+    if not _is_sequence(value):
+        raise TypeError(f"{where} is {describe(value)}, not a list: {where} must be a list{of}")
+    return list(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lengths and shapes
+# ---------------------------------------------------------------------------------------------
+
+
+def _why(why: str) -> str:
+    return f" ({why})" if why else ""
+
+
+def length(values: Sequence, want: int, where: str, why: str = "", noun: str = "entries") -> None:
+    """Refuse ``values`` unless it has ``want`` entries (a size known beforehand)."""
+    if len(values) != want:
+        raise ValueError(f"{where} has {len(values)} {noun}, expected {want}{_why(why)}")
+
+
+def same_length(values: Sequence, want: int, where: str, other: str, rest: str = "") -> None:
+    """Refuse ``values`` unless it has ``want`` entries, a size read from another part of the same
+    input, which ``other`` names with its size (``"layer 1 has 2 nodes"``); ``rest`` ends the
+    message (``": every row of w[1] needs one entry per input"``)."""
+    if len(values) != want:
+        raise ValueError(f"{where} has {len(values)} entries, but {other}{rest}")
+
+
+def vector(values: Any, size: int, where: str, what: str = "entries", why: str = "",
+           read: Read | None = None) -> list:
+    """A checked copy of ``size`` numbers (a list, tuple or array): one example ``x`` or ``y``, a
+    layer's biases. ``read(value, where)`` reads one entry (default :func:`number`).
+
+    >>> vector(["0.5", 2], 2, "x")
+    [Fraction(1, 2), 2]
+    """
+    values = plain(values)
+    if not _is_sequence(values):
+        raise TypeError(f"{where} must be a sequence of {size} numbers{_why(why)}, got {describe(values)}")
+    length(values, size, where, why)
+    out = [None] * size
+    for j in range(size):
+        out[j] = number(values[j], f"{where}[{j}]", what) if read is None else read(values[j], f"{where}[{j}]")
+    return out
+
+
+def matrix(value: Any, shape: tuple, where: str, why: tuple = ("", ""), read: Read | None = None,
+           row: str = "{where}[{r}]", shape_why: str | None = None, transposed: str = "") -> list:
+    """``value`` checked as a matrix of ``shape = (rows, columns)``; a checked copy, as given.
+
+    ``why`` says what the rows and the columns stand for (``"one per node of layer 2"``); ``row``
+    names row ``r`` in messages (``"{where} row {r}"`` for an adapter's matrices); entries are
+    named ``where[r][c]`` and read by ``read(value, where)`` (default :func:`number`). With
+    ``shape_why``, a rectangular matrix of another shape is reported by its shape, and
+    ``transposed`` is added when that is the transposed shape.
+
+    >>> matrix([[1, 2], [3, "0.5"]], (2, 2), "w[1]")
+    [[1, 2], [3, Fraction(1, 2)]]
+    """
+    rows = items(value, where, " of rows (a matrix)")
+    want_rows, want_columns = shape
+    for r in range(len(rows)):
+        rows[r] = items(rows[r], row.format(where=where, r=r), f" of {want_columns} numbers{_why(why[1])}")
+    if shape_why is not None and rows and rectangular(rows) and (len(rows), len(rows[0])) != shape:
+        hint = transposed if (len(rows), len(rows[0])) == (want_columns, want_rows) else ""
+        raise ValueError(f"{where} has shape {(len(rows), len(rows[0]))}, expected {shape}"
+                         f"{_why(shape_why)}{hint}")
+    length(rows, want_rows, where, why[0], noun="rows")
+    out = []
+    for r in range(want_rows):
+        length(rows[r], want_columns, row.format(where=where, r=r), why[1])
+        entries = [None] * want_columns
+        for c in range(want_columns):
+            place = f"{where}[{r}][{c}]"
+            entries[c] = number(rows[r][c], place) if read is None else read(rows[r][c], place)
+        out.append(entries)
+    return out
+
+
+def rectangular(rows: list) -> bool:
+    """Whether every row of ``rows`` (lists) has the length of the first."""
+    for r in range(len(rows)):
+        if len(rows[r]) != len(rows[0]):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers
+# ---------------------------------------------------------------------------------------------
+
+
+def number(value: Any, where: str, what: str = "entries", strict: bool = False) -> Any:
+    """``value`` as an int, float, Fraction or mpf, exactly; ``what`` names the kind of value in
+    messages (``weights``, ``inputs``, ``the step size``).
+
+    Accepted: ints, finite floats, Fractions, finite Decimals (as Fractions), strings in the
+    grammar of :func:`parse`, finite mpmath numbers, NumPy and PyTorch scalars. Refused, naming
+    ``where``: booleans, NaN and infinity, intervals, anything else.
+
+    >>> number("0.1", "x"), number(Decimal("2.5"), "x"), number("0x1.8p1", "x")
+    (Fraction(1, 10), Fraction(5, 2), 3.0)
+    """
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        raise TypeError(f"{where} is {value!r}: a boolean is not a number here")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where} is {value!r}: {what} must be finite")
+        return float(value)
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{where} is {value!r}: {what} must be finite")
+        return Fraction(value)
+    if isinstance(value, str):
+        return parse(value, where, what, strict)
+    if hasattr(value, "_mpf_"):
+        import mpmath
+
+        if not mpmath.isfinite(value):
+            raise ValueError(f"{where} is {value!r}: {what} must be finite")
+        return value
+    if hasattr(value, "_mpi_"):
+        raise TypeError(f"{where} is an interval ({value}); a network holds point values")
+    if hasattr(value, "item") and hasattr(value, "dtype"):  # a NumPy or PyTorch scalar
+        if getattr(value, "ndim", 0) != 0 and getattr(value, "size", 1) != 1:
+            raise TypeError(f"{where} is an array of shape {getattr(value, 'shape', '?')}, not a number")
+        return number(value.item(), where, what, strict)
+    raise TypeError(f"{where} is {value!r} ({type(value).__name__}): not a number")
+
+
+def parse(text: str, where: str, what: str = "entries", strict: bool = False,
+          literal: bool = False) -> Any:
+    """The number a string spells, exactly: an int, a Fraction, or a float for a hexadecimal
+    double. ``literal``: the text is a number literal of a file (shown bare in messages), not a
+    string. ``strict``: see the module's docstring.
+
+    >>> parse("1/3", "x"), parse("-6/4", "x"), parse("0x1.8p1", "x"), parse("2.50", "x")
+    (Fraction(1, 3), Fraction(-3, 2), 3.0, Fraction(5, 2))
+    """
+    shown = _abbreviated(text) if literal else f"the string {_abbreviated(text)!r}"
+    if strict and len(text) > MAX_NUMBER_TEXT:
+        raise ValueError(f"{where} has {len(text)} characters; a number here has at most {MAX_NUMBER_TEXT}")
+    s = text if strict else text.strip()
+    decimal = _DECIMAL.fullmatch(s)
+    ratio = None if decimal else _RATIO.fullmatch(s)
+    hexadecimal = None if decimal or ratio else _HEX.fullmatch(s)
+    if decimal:
+        exponent = decimal.group(1)
+        if strict and exponent is not None and (
+                len(exponent.lstrip("+-")) > 5 or abs(int(exponent)) > 2 * MAX_NUMBER_TEXT):
+            raise ValueError(f"{where} is {shown}: its exponent is out of range")
+        return _ranged(_rational(Fraction(s)), where, shown, strict)
+    if ratio:
+        numerator, denominator = s.split("/")
+        if int(denominator) == 0:
+            raise ValueError(f"{where} is {shown}: a ratio with denominator 0")
+        return _ranged(_rational(Fraction(int(numerator), int(denominator))), where, shown, strict)
+    if hexadecimal and (hexadecimal.group(2) or hexadecimal.group(3)):
+        sign, whole, fraction, exponent = hexadecimal.groups()
+        fraction = fraction or ""
+        if exponent is not None and len(exponent.lstrip("+-")) > 5:
+            raise ValueError(f"{where} is {shown}: its exponent is out of range")
+        shift = (int(exponent) if exponent else 0) - 4 * len(fraction)
+        mantissa = int(whole + fraction, 16)
+        value = Fraction(mantissa) * Fraction(2) ** shift if mantissa else Fraction(0)
+        _ranged(value, where, shown, True)  # a hexadecimal float spells a double: never beyond
+        if mantissa == 0 or Fraction(float(value)) == value:  # a double: kept as a float
+            return -float(value) if sign == "-" else float(value)
+        return -value if sign == "-" else value
+    if s.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        raise ValueError(f"{where} is {shown}: {what} must be finite")
+    raise ValueError(f"{where} is {shown}, which is not {GRAMMAR[strict]}")
+
+
+def _rational(x: Fraction) -> Any:
+    return x.numerator if x.denominator == 1 else x
+
+
+def _ranged(x: Any, where: str, shown: str, strict: bool) -> Any:
+    if strict and abs(Fraction(x)) > LARGEST:
+        raise ValueError(f"{where} is {shown}, beyond the range of float64 (not a finite double)")
+    return x
+
+
+def _abbreviated(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
+
+
+def whole(value: Any, where: str, least: int = 0) -> int:
+    """``value`` if it is a whole number (an int, not a boolean) ``>= least``; else a ValueError.
+
+    >>> whole(3, "workers", 1)
+    3
+    """
+    if not is_whole(value, least):
+        raise ValueError(f"{where} must be a whole number >= {least}, got {value!r}")
+    return value
+
+
+def is_whole(value: Any, least: int = 0) -> bool:
+    """Whether ``value`` is an int (not a boolean) ``>= least``: the rule of :func:`whole`."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def whole_text(text: str, where: str, least: int = 0) -> int:
+    """A whole number ``>= least`` written as text (a command-line option), or a ValueError."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{where} must be a whole number >= {least}, got {text!r}") from None
+    return whole(value, where, least)
+
+
+# ---------------------------------------------------------------------------------------------
+# Names
+# ---------------------------------------------------------------------------------------------
+
+
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """`` (did you mean 'mse'?)`` for the closest of ``names``, or nothing."""
+    close = difflib.get_close_matches(name, list(names), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def choice(value: Any, where: str, names: tuple) -> str:
+    """``value`` if it is one of ``names``; else a ValueError naming the choices (and the closest).
+
+    >>> choice("sum", "reduction", ("mean", "sum"))
+    'sum'
+    """
+    if value not in names or not isinstance(value, str):
+        hint = did_you_mean(value, names) if isinstance(value, str) else ""
+        raise ValueError(f"{where} must be one of {names}, got {value!r}{hint}")
+    return value
+
+
+def activation_parts(text: str) -> tuple:
+    """An activation's name and the text of its argument: ``"leaky_relu(0.2)"`` gives
+    ``("leaky_relu", "0.2")``, ``" ReLU "`` gives ``("relu", None)``; the name is lower-cased.
+    Text that is not a name (``"2x"``) is returned stripped and lower-cased, with no argument, for
+    the caller to refuse by name.
+    """
+    found = _ACTIVATION.fullmatch(text)
+    if found is None:
+        return text.strip().lower(), None
+    argument = found.group(2)
+    return found.group(1).lower(), None if argument is None else argument.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets and the output layer a cost needs
+# ---------------------------------------------------------------------------------------------
+
+
+def unit_interval(values: list, where: str, cost: str, show: Callable[[Any], str] = str) -> None:
+    """Refuse a target outside [0, 1], for the costs that take logarithms of ``a`` and ``1 - a``
+    (``values`` are numbers already checked; ``show`` writes one for the message)."""
+    for j in range(len(values)):
+        if not 0 <= values[j] <= 1:
+            raise ValueError(f"{where}[{j}] is {show(values[j])}: {cost} needs targets in [0, 1]")
+
+
+def softmax_output(cost: Any, output: str, where: str) -> None:
+    """Refuse a cost that needs a softmax output layer (``cost.needs_softmax``) when the output
+    activation, named ``output``, at ``where`` (``"layer L = 2"``, ``"activations[2]"``), is another."""
+    if cost.needs_softmax and output != "softmax":
+        raise ValueError(f"cost {cost.name} needs a softmax output layer, but {where} is {output}")
