@@ -55,10 +55,8 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
-from mpmath import libmp
-
-from ..arithmetic import Float, Interval
-from ..core import formula
+from ..arithmetic import Float
+from ..core import check, formula
 from ..core.backprop import Backward, Forward, backward, forward, target
 from ..core.costs import get_cost
 from ..core.network import Network
@@ -248,28 +246,29 @@ class Num(Piece):
 # Numbers
 # ---------------------------------------------------------------------------------------------
 
-def _decimal(value: Any, digits: int) -> Decimal:
-    """``value`` (float, Fraction, int, mpf or interval) as a Decimal with ``digits`` + 10 digits."""
-    if hasattr(value, "_mpi_"):  # an interval: its midpoint
-        value = value.mid
-        return Decimal(libmp.to_str(value._mpi_[0], digits + 10))
-    if hasattr(value, "_mpf_"):
-        return Decimal(libmp.to_str(value._mpf_, digits + 10))
+def _decimal(value: Any, digits: int, arithmetic: Any = None) -> Decimal:
+    """``value`` as a Decimal with ``digits`` + 10 digits: a float, int or Fraction exactly, any
+    other number through its arithmetic's ``to_decimal`` (an interval: its midpoint) or, with no
+    arithmetic given, from the digits it prints."""
     if isinstance(value, Fraction):
         with localcontext() as ctx:
             ctx.prec = digits + 10
             return Decimal(value.numerator) / Decimal(value.denominator)
-    return Decimal(value)
+    if isinstance(value, (int, float)):
+        return Decimal(value)
+    if arithmetic is None:  # a number that prints its own digits, such as an mpf
+        return Decimal(str(value))
+    return Decimal(arithmetic.to_decimal(value, digits + 10))
 
 
-def format_number(value: Any, digits: int = 4) -> str:
+def format_number(value: Any, digits: int = 4, arithmetic: Any = None) -> str:
     """``value`` to ``digits`` significant digits, trailing zeros dropped; exponent form outside
     :math:`10^{-4} \\le |x| < 10^{digits}`.
 
     >>> format_number(0.1499999999999999944), format_number(Fraction(-2, 3)), format_number(1e-7)
     ('0.15', '-0.6667', '1e-7')
     """
-    d = _decimal(value, digits)
+    d = _decimal(value, digits, arithmetic)
     if d == 0:
         return "0"
     with localcontext() as ctx:
@@ -450,11 +449,12 @@ def _plus(terms: list) -> tuple:
 class _Writer:
     """Formats the engine's numbers: bare, in parentheses, or in parentheses when negative."""
 
-    def __init__(self, digits: int) -> None:
+    def __init__(self, digits: int, arithmetic: Any = None) -> None:
         self.digits = digits
+        self.arithmetic = arithmetic
 
     def n(self, value: Any) -> Num:
-        return Num(format_number(value, self.digits))
+        return Num(format_number(value, self.digits, self.arithmetic))
 
     def p(self, value: Any) -> tuple:
         return ("(", self.n(value), ")")
@@ -491,8 +491,7 @@ def explain(net: Network, x: Any, y: Any, cost: Any = "half_squared_error", arit
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be a Network, got {type(net).__name__}")
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise ValueError(f"digits must be a whole number >= 1, got {digits!r}")
+    check.whole(digits, "digits", 1)
     families = _families(equations)
     _check_place(net, layer, node)
 
@@ -501,16 +500,17 @@ def explain(net: Network, x: Any, y: Any, cost: Any = "half_squared_error", arit
     fwd = forward(net, x, ar)
     bwd = backward(net, fwd, y, cost)
     y_values = target(net, ar, cost, y)
-    lines = _lines(net, fwd, bwd, cost, y_values, _Writer(digits))
+    w_ = _Writer(digits, ar)
+    lines = _lines(net, fwd, bwd, cost, y_values, w_)
     shown = [line for line in lines
              if (families is None or line.label in families)
              and (layer is None or line.layer == layer)
              and (node is None or line.node == node)]
 
-    w_ = _Writer(digits)
+
     sizes = "-".join(map(str, net.n))
     kinds = ", ".join(net.activations[1:])
-    where = " (intervals by their midpoints)" if isinstance(ar, Interval) else ""
+    where = " (intervals by their midpoints)" if ar.encloses else ""
     title = (f"Worked example: a {sizes} network ({kinds}), cost {cost.name}, in {getattr(ar, 'name', ar)}{where}; "
              f"numbers to {digits} significant digits")
     example = (Sym("a", (), 0), " = x = (", *_commas([w_.n(v) for v in fwd.a[0]]), "), y = (",
