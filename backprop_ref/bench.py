@@ -180,19 +180,14 @@ def examples(sizes: list, count: int, seed: int = 1) -> tuple:
     return xs, ys
 
 
-def _bits(v: Any) -> Any:
-    if isinstance(v, float):
-        return v.hex()
-    if hasattr(v, "_mpi_"):
-        return v._mpi_
-    if hasattr(v, "_mpf_"):
-        return v._mpf_
-    return v
-
-
 def _same_bits(g: Any, h: Any) -> bool:
-    return [_bits(v) for _, v in g.entries()] == [_bits(v) for _, v in h.entries()] and \
-        _bits(g.C) == _bits(h.C)
+    """Whether two gradients are the same numbers to the last bit: their exact forms print alike
+    (the repr tells -0.0 from 0.0, which compare equal)."""
+
+    def bits(v: Any) -> str:
+        return repr(g.arithmetic.to_exact(v))
+
+    return [bits(v) for _, v in g.entries()] == [bits(v) for _, v in h.entries()] and bits(g.C) == bits(h.C)
 
 
 # --- the rows ---------------------------------------------------------------------------------

@@ -64,11 +64,10 @@ def _pyplot() -> Any:
     return plt
 
 
-def _float(value: Any) -> float:
-    """A number of any arithmetic as a float (an interval by its midpoint)."""
-    if hasattr(value, "_mpi_"):
-        return float(value.mid)
-    return float(value)
+def _float(value: Any, arithmetic: Any = None) -> float:
+    """A number as a float: through its arithmetic's ``to_float`` (an interval: its midpoint),
+    or ``float()`` for a plain number."""
+    return float(value) if arithmetic is None else arithmetic.to_float(value)
 
 
 def _sub(*indices: int) -> str:
@@ -269,7 +268,7 @@ def plot_network(net: Network, fwd: Any = None, *, ax: Any = None, labels: Any =
     texts = None
     if fwd is not None and values:
         _check_pass(net, getattr(fwd, "a", None), "fwd.a", 0)
-        texts = [[_fmt(_float(fwd.a[l][j]), digits) for j in range(net.n[l])]
+        texts = [[_fmt(_float(fwd.a[l][j], fwd.arithmetic), digits) for j in range(net.n[l])]
                  for l in range(net.L + 1)]
     w = [None] + [[[_float(v) for v in row] for row in net.w[l]] for l in range(1, net.L + 1)]
     largest = max(abs(v) for l in range(1, net.L + 1) for row in w[l] for v in row)
@@ -307,8 +306,8 @@ def plot_backward(net: Network, fwd: Any, bwd: Any, *, ax: Any = None, labels: A
     _check_pass(net, getattr(fwd, "a", None), "fwd.a", 0)
     _check_pass(net, getattr(bwd, "delta", None), "bwd.delta", 1)
     _check_pass(net, getattr(bwd, "dC_dw", None), "bwd.dC_dw", 1)
-    delta = [None] + [[_float(v) for v in bwd.delta[l]] for l in range(1, net.L + 1)]
-    grad = [None] + [[[_float(v) for v in row] for row in bwd.dC_dw[l]] for l in range(1, net.L + 1)]
+    delta = [None] + [[_float(v, bwd.arithmetic) for v in bwd.delta[l]] for l in range(1, net.L + 1)]
+    grad = [None] + [[[_float(v, bwd.arithmetic) for v in row] for row in bwd.dC_dw[l]] for l in range(1, net.L + 1)]
     largest = max(abs(v) for l in range(1, net.L + 1) for v in delta[l])
     norm = Normalize(-largest, largest) if largest > 0 else Normalize(-1, 1)
     cmap = plt.get_cmap("RdBu_r")
