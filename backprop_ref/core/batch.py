@@ -18,7 +18,7 @@ Fraction(7, 1)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,7 @@ class ExampleResult:
     dC_db: list | None
 
 
-def each_example(params: Parameters, xs: list, ys: list, cost: Any, first: int = 0, *,
+def each_example(params: Parameters, xs: Sequence, ys: Sequence, cost: Any, first: int = 0, *,
                  backward: bool = True, separate: bool = False,
                  converted: bool = False) -> Iterator[ExampleResult]:
     """For ``i`` in ``range(len(xs))``: ``x``, ``y``, the forward pass, and with ``backward`` the

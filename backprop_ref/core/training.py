@@ -102,7 +102,7 @@ def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_square
     return Gradients(dC_dw, dC_db, C, ar, reduction, len(xs))
 
 
-def sums(params: Any, xs: list, ys: list, cost: Any, first: int = 0) -> tuple:
+def sums(params: Any, xs: Sequence, ys: Sequence, cost: Any, first: int = 0) -> tuple:
     """The sums over examples of ``dC_dw``, ``dC_db`` and ``C`` (example numbers from ``first``)."""
     ar = params.arithmetic
     dC_dw, dC_db = zeros(params.net, ar)  # the sums of an empty batch

@@ -97,18 +97,19 @@ def reference_pass(job: Computation, ar: Any, stage: str) -> list:
         g = gradients(job.net, job.xs, job.ys, job.cost, ar, job.reduction, **pool)
         _flatten(g.dC_dw, g.dC_db, out)
         return out
+    dC_dw: Any = None
+    dC_db: Any = None
     with entered(ar):
-        last = None
-        for last in each_example(convert(job.net, ar), job.xs, job.ys, job.cost,
-                                 separate=job.per_example):
+        for e in each_example(convert(job.net, ar), job.xs, job.ys, job.cost,
+                              separate=job.per_example):
+            dC_dw, dC_db = e.dC_dw, e.dC_db
             if job.per_example:
-                _flatten(last.dC_dw, last.dC_db, out)
-            job.tell(stage, last.i)
+                _flatten(dC_dw, dC_db, out)
+            job.tell(stage, e.i)
         if not job.per_example:
-            assert last is not None and last.dC_dw is not None  # a batch has examples
             if job.reduction == "mean" and len(job.xs) > 1:
-                divide(last.dC_dw, last.dC_db, len(job.xs))
-            _flatten(last.dC_dw, last.dC_db, out)
+                divide(dC_dw, dC_db, len(job.xs))
+            _flatten(dC_dw, dC_db, out)
     return out
 
 
@@ -224,29 +225,30 @@ def budget_pass(job: Computation, ar: Budget) -> tuple[list[float], list[float],
     reasons: dict[int, str] = {}
     params = convert(net, ar)
     stage = f"rounding budgets for {ar.dtype.name}"
+    dC_dw: Any = None
+    dC_db: Any = None
     with entered(ar):
-        last = None
-        for last in each_example(params, job.xs, job.ys, job.cost, separate=job.per_example):
-            i = last.i
+        for e in each_example(params, job.xs, job.ys, job.cost, separate=job.per_example):
+            dC_dw, dC_db = e.dC_dw, e.dC_db
             if ar.flips:
-                first = i * block if job.per_example else 0
-                label = f" of example {i}" if len(job.xs) > 1 else ""
-                _mark_dependents(net, params, last.fwd, ar, label, first, reasons)
+                first = e.i * block if job.per_example else 0
+                label = f" of example {e.i}" if len(job.xs) > 1 else ""
+                _mark_dependents(net, params, e.fwd, ar, label, first, reasons)
                 ar.flips.clear()
             if job.per_example:
-                _collect(ar, last.dC_dw, last.dC_db, worst, typical)
-            job.tell(stage, i)
+                _collect(ar, dC_dw, dC_db, worst, typical)
+            job.tell(stage, e.i)
         if not job.per_example:
-            assert last is not None and last.dC_dw is not None  # a batch has examples
             if job.reduction == "mean" and len(job.xs) > 1:
-                divide(last.dC_dw, last.dC_db, len(job.xs))
-            _collect(ar, last.dC_dw, last.dC_db, worst, typical)
+                divide(dC_dw, dC_db, len(job.xs))
+            _collect(ar, dC_dw, dC_db, worst, typical)
     return worst, typical, reasons, ar.overflows
 
 
 def _collect(ar: Budget, dC_dw: Any, dC_db: Any, worst: list, typical: list) -> None:
     """Append the budgets of every entry, in layout order."""
-    closed = ar.Number.closed
+    number: Any = ar.Number
+    closed = number.closed
     safety = ar.safety
     for l in range(1, len(dC_dw)):
         for row in dC_dw[l] + [dC_db[l]]:
@@ -269,7 +271,8 @@ def _mark_dependents(net: Network, params: Any, fwd: Any, ar: Budget, label: str
     """
     L, n = net.L, net.n
     flipped = {id(x) for x in ar.flips}
-    closed = ar.Number.closed
+    number: Any = ar.Number
+    closed = number.closed
     hit: list = [None] + [[None] * n[l] for l in range(1, L + 1)]
     roots = {}
     for l in range(1, L + 1):

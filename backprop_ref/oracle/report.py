@@ -233,7 +233,7 @@ class Report:
     @cached_property
     def counts(self) -> dict[str, int]:
         """How many entries have each status."""
-        counts = {name: 0 for name in STATUSES}
+        counts: dict[str, int] = {name: 0 for name in STATUSES}
         for s in self.columns.status:
             counts[STATUSES[s]] += 1
         return counts

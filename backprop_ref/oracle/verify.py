@@ -118,7 +118,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
         ar = Mp(dps)
         refs = reference_pass(job, ar, f"reference {ar!r}")
         expected = list(map(ar.to_float, refs))
-        checks = [Interval(dps)] if rigorous else []
+        checks: list[Any] = [Interval(dps)] if rigorous else []
         checks.append(Mp(dps + CHECK_EXTRA_DIGITS))
         accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, checks)
     budget_ar = options.budget
