@@ -4,10 +4,10 @@ difference is rounding or a bug.
 :func:`verify` computes the reference gradients by backpropagation at ``Mp(dps)`` on the same
 weights, inputs and targets, and for every entry a rounding budget: how far a *correct*
 implementation computing in ``dtype`` could be from the truth, whatever order it sums in
-(:mod:`backprop_ref.budget` explains the model). The same forward and backward loops run three
+(:mod:`backprop_ref.oracle.budget` explains the model). The same forward and backward loops run three
 times, in three arithmetics: ``Mp(dps)`` for the reference, a second run to state the reference's
 own accuracy (``Mp(dps + 20)``, or ``Interval(dps)`` with ``rigorous=True``), and
-:class:`~backprop_ref.budget.Budget` for the bounds.
+:class:`~backprop_ref.oracle.budget.Budget` for the bounds.
 
 The work is in three modules below this one: :mod:`~backprop_ref.oracle.reading` reads the
 implementation's gradients in, :mod:`~backprop_ref.oracle.passes` runs the passes and judges each
@@ -49,13 +49,15 @@ from ..core.costs import get_cost
 from ..core.network import Network, to_number, to_vector
 from ..core.training import REDUCTIONS, batch
 from .budget import Budget
-from .passes import Computation, accuracy_pass, budget_pass, judge, reference_pass
+from .passes import TYPICAL_FACTOR, Computation, accuracy_pass, budget_pass, judge, reference_pass
 from .reading import read_gradients
 from .report import STATUSES, Accuracy, Columns, Entry, Layout, Report
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
 __all__ = ["DTYPES", "STATUSES", "Entry", "Report", "Accuracy", "verify"]
+
+TYPICAL_FACTOR = TYPICAL_FACTOR  # still importable from here, where it was
 
 CHECK_EXTRA_DIGITS = 20
 """The second reference run is this many digits more precise than the first."""
@@ -103,7 +105,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
       being computed; anything that would change them raises ValueError.
 
     The budgets, the two levels and the undecidable branches are explained in
-    :mod:`backprop_ref.budget` and in the README section "Verifying an implementation".
+    :mod:`backprop_ref.oracle.budget` and in the README section "Verifying an implementation".
     """
     job, options = _checked(net, xs, ys, cost, dtype, reduction, per_example, strict, dps,
                             relu_prime_at_zero, workers, rigorous, leaky_relu_prime_at_zero,
@@ -115,12 +117,10 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     if reference is not None:
         ar, refs, expected, accuracy, uncertainty = _reuse(reference, net, key)
     else:
-        ar = Mp(dps)
+        ar = options.reference
         refs = reference_pass(job, ar, f"reference {ar!r}")
         expected = list(map(ar.to_float, refs))
-        checks: list[Any] = [Interval(dps)] if rigorous else []
-        checks.append(Mp(dps + CHECK_EXTRA_DIGITS))
-        accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, checks)
+        accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, options.checks)
     budget_ar = options.budget
     worst, typical, reasons, overflows = budget_pass(job, budget_ar)
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons, overflows,
@@ -132,7 +132,8 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
                       reasons=verdicts.reasons, uncertainty=uncertainty)
     accumulated = None if budget_ar.accumulate is None else budget_ar.accumulate.name
     return Report(net=net, cost=job.cost.name, dtype=budget_ar.dtype.name, accumulate=accumulated,
-                  reduction=reduction, per_example=per_example, strict=strict, dps=dps,
+                  reduction=job.reduction, per_example=job.per_example, strict=options.strict,
+                  dps=options.dps,
                   examples=len(job.xs), accuracy=accuracy,
                   notes=_notes(budget_ar.dtype, overflows, reasons), columns=columns,
                   fingerprint=key)
@@ -140,8 +141,11 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
 
 @dataclass(frozen=True)
 class Options:
-    """The options of :func:`verify` that are not the computation itself, checked."""
+    """How :func:`verify` judges, once its options are checked: the reference arithmetic, the
+    arithmetics that state its accuracy (tried in turn), the budget arithmetic, and strictness."""
 
+    reference: Any
+    checks: tuple
     budget: Budget
     strict: bool
     dps: int
@@ -175,7 +179,9 @@ def _checked(net: Any, xs: Any, ys: Any, cost: Any, dtype: Any, reduction: Any, 
     ys = [to_vector(ys[i], net.n[net.L], f"ys[{i}]", "targets") for i in range(count)]
     work = _with_conventions(net, relu_prime_at_zero, leaky_relu_prime_at_zero)
     job = Computation(work, xs, ys, cost, reduction, per_example, workers, executor, progress)
-    return job, Options(budget, strict, dps, rigorous)
+    more = Mp(dps + CHECK_EXTRA_DIGITS)
+    checks = (Interval(dps), more) if rigorous else (more,)
+    return job, Options(Mp(dps), checks, budget, strict, dps, rigorous)
 
 
 def _with_conventions(net: Network, relu_zero: Any, leaky_zero: Any) -> Network:
