@@ -401,12 +401,13 @@ def _error_in(ar: Any) -> Callable[[Any, Any, float], float]:
     implementation and the reference ``r`` in ``ar`` (``ef`` its nearest float).
 
     A float is measured by ``ar.distance`` when ``ar.convert`` keeps doubles exactly (probed
-    once, with a double that needs all 53 bits); anything else exactly, from ``ar.endpoints``.
+    once, with a double that needs all 53 bits); anything else (ints, Fractions, mpmath numbers)
+    exactly, from ``ar.endpoints``.
     """
     lo, hi = ar.endpoints(ar.convert(_PROBE))
     floats_exact = lo == hi == Fraction(_PROBE)
     convert, distance, endpoints = ar.convert, ar.distance, ar.endpoints
-    exact = _EXACT.distance
+    exact, rational = _EXACT.distance, _EXACT.convert
 
     def error(g: Any, r: Any, ef: float) -> float:
         if type(g) is float:
@@ -418,7 +419,7 @@ def _error_in(ar: Any) -> Callable[[Any, Any, float], float]:
             if floats_exact:
                 return distance(convert(g), r)
         r_lo, r_hi = endpoints(r)
-        v = Fraction(g)
+        v = rational(g)  # an int, Fraction or mpf entry, exactly
         return exact(v, r_lo) if r_lo == r_hi else max(exact(v, r_lo), exact(v, r_hi))
 
     return error

@@ -49,15 +49,14 @@ from ..core.costs import get_cost
 from ..core.network import Network, to_number, to_vector
 from ..core.training import REDUCTIONS, batch
 from .budget import Budget
-from .passes import TYPICAL_FACTOR, Computation, accuracy_pass, budget_pass, judge, reference_pass
+from .passes import TYPICAL_FACTOR as TYPICAL_FACTOR  # importable from here, where it was
+from .passes import Computation, accuracy_pass, budget_pass, judge, reference_pass
 from .reading import read_gradients
 from .report import STATUSES, Accuracy, Columns, Entry, Layout, Report
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
 __all__ = ["DTYPES", "STATUSES", "Entry", "Report", "Accuracy", "verify"]
-
-TYPICAL_FACTOR = TYPICAL_FACTOR  # still importable from here, where it was
 
 CHECK_EXTRA_DIGITS = 20
 """The second reference run is this many digits more precise than the first."""

@@ -137,3 +137,17 @@ def test_a_float_is_measured_exactly_where_the_reference_cannot_hold_it():
     err = _error_in(ar)(g, r, float(r))
     assert err >= exact and err == pytest.approx(float(exact), rel=1e-15)
     assert _error_in(br.Mp(50))(0.5, br.Mp(50).convert(0.5), 0.5) == 0.0
+
+
+def test_entries_of_every_exact_kind_are_measured_exactly():
+    """An int, a Fraction or an mpmath number from the implementation is compared exactly."""
+    import mpmath
+
+    from backprop_ref.oracle.passes import _error_in
+
+    ar = br.Mp(50)
+    r = ar.convert(Fraction(1, 3))
+    error = _error_in(ar)
+    assert error(Fraction(1, 3), r, float(r)) < 1e-50
+    assert error(mpmath.mpf(1) / 3, r, float(r)) == pytest.approx(abs(float(mpmath.mpf(1) / 3 - r)), rel=1e-3)
+    assert error(1, ar.one, 1.0) == 0.0 and error(0, r, float(r)) == pytest.approx(1 / 3)
