@@ -491,3 +491,20 @@ class QuarticError(br.Cost):
         for j in range(len(a)):
             g[j] = (a[j] - y[j]) * (a[j] - y[j]) * (a[j] - y[j])
         return g
+
+
+# ---------------------------------------------------------------------------------------------
+# The oracle's small case: a 3-4-2 network, two examples, and its float64 gradients
+# ---------------------------------------------------------------------------------------------
+
+VERIFY_XS = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]
+VERIFY_YS = [[0.2, -0.4], [1.0, 0.5]]
+
+
+def small_net(activations=("tanh", "identity"), seed=1) -> br.Network:
+    return br.Network.random([3, 4, 2], list(activations), seed=seed)
+
+
+def float64_gradients(net, xs=VERIFY_XS, ys=VERIFY_YS, cost="mse", reduction="mean") -> tuple:
+    """Float gradients in the plain-list layout, as a float64 implementation gives them."""
+    return plain(br.gradients(net, xs, ys, cost, reduction=reduction))

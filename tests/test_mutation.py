@@ -8,6 +8,7 @@ reason. A new public function that is in neither fails ``test_every_public_calla
 from __future__ import annotations
 
 import copy
+import dataclasses
 from fractions import Fraction
 from types import SimpleNamespace
 
@@ -255,7 +256,8 @@ def test_verify():
         report = br.verify(net, d["xs"], d["ys"], dC_dw, dC_db, cost="cross_entropy",
                            dtype="float64", dps=30)
         assert report.ok and str(report)
-        report.worst[0].got = 99.0  # the report's numbers are its own
+        with pytest.raises(dataclasses.FrozenInstanceError):  # the report's numbers are its own
+            report.worst[0].got = 99.0
         assert (dC_dw, dC_db) == mine and (net.w, net.b) == kept
     check_unchanged(call)
 

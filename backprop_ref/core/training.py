@@ -20,16 +20,8 @@ from typing import Any
 
 from ..arithmetic import Float, Interval
 from . import check
-from .backprop import (
-    backward_pass,
-    check_arithmetic,
-    check_cost,
-    convert,
-    example,
-    forward_pass,
-    target,
-    zeros,
-)
+from .backprop import check_arithmetic, check_cost, convert, zeros
+from .batch import each_example
 from .costs import Cost, get_cost
 from .network import Network
 from .parallel import check_executor, gradient_sums, in_place
@@ -118,16 +110,14 @@ def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_square
     return Gradients(dC_dw, dC_db, C, ar, reduction, len(xs))
 
 
-def sums(params: Any, xs: list, ys: list, cost: Any, first: int = 0) -> tuple:
+def sums(params: Any, xs: Sequence, ys: Sequence, cost: Any, first: int = 0) -> tuple:
     """The sums over examples of ``dC_dw``, ``dC_db`` and ``C`` (example numbers from ``first``)."""
-    net, ar = params.net, params.arithmetic
-    dC_dw, dC_db = zeros(net, ar)
+    ar = params.arithmetic
+    dC_dw, dC_db = zeros(params.net, ar)  # the sums of an empty batch
     C = ar.zero
-    for i in range(len(xs)):
-        x = example(net, ar, xs[i], f"xs[{first + i}]")
-        y = target(net, ar, cost, ys[i], f"ys[{first + i}]")
-        fwd = forward_pass(params, x)
-        C += backward_pass(params, fwd, y, cost, dC_dw, dC_db).C
+    for e in each_example(params, xs, ys, cost, first):
+        dC_dw, dC_db = e.dC_dw, e.dC_db  # the running sums of (BP3), (BP4)
+        C += e.C
     return dC_dw, dC_db, C
 
 
@@ -215,9 +205,7 @@ def cost_of(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_
             arithmetic: Any = None, reduction: str = "mean") -> Any:
     """The cost alone (forward passes only), mean or sum over the examples."""
     cost, ar, xs, ys = prepare(net, xs, ys, cost, arithmetic, reduction)
-    params = convert(net, ar)
     C = ar.zero
-    for i in range(len(xs)):
-        fwd = forward_pass(params, example(net, ar, xs[i], f"xs[{i}]"))
-        C += cost.value(ar, fwd.a[net.L], target(net, ar, cost, ys[i], f"ys[{i}]"))
+    for e in each_example(convert(net, ar), xs, ys, cost, backward=False):
+        C += e.C
     return C / len(xs) if reduction == "mean" else C

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..arithmetic import Mp
-from ..core.backprop import convert, example, forward_pass, target
+from ..core.backprop import convert
+from ..core.batch import each_example
 from ..core.network import Network
 from ..core.training import Gradients, prepare
 
@@ -32,15 +33,16 @@ def numerical_gradients(net: Network, xs: Sequence, ys: Sequence,
     """
     cost, ar, xs, ys = prepare(net, xs, ys, cost, Mp(dps), reduction)
     params = convert(net, ar)
-    x = [example(net, ar, xs[i], f"xs[{i}]") for i in range(len(xs))]
-    y = [target(net, ar, cost, ys[i], f"ys[{i}]") for i in range(len(ys))]
+    at = list(each_example(params, xs, ys, cost, backward=False))  # converts each example once
+    x = [e.x for e in at]
+    y = [e.y for e in at]
     L, n = net.L, net.n
     wanted = None if only is None else set(only)
 
     def C() -> Any:
         total = ar.zero
-        for i in range(len(x)):
-            total += cost.value(ar, forward_pass(params, x[i]).a[L], y[i])
+        for e in each_example(params, x, y, cost, backward=False, converted=True):
+            total += e.C
         return total / len(x) if reduction == "mean" else total
 
     def derivative(row: list, index: int) -> Any:

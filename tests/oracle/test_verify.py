@@ -1,41 +1,30 @@
-"""The oracle's interface: verify(), the report, its table and JSON, the options, bad input.
+"""The oracle's interface: verify(), its options, and what it promises about the caller's data.
 
 * A correct implementation passes and a planted error is named, with its status and reason.
-* The table: one line per entry (worst first), a per-layer summary, the reference's accuracy, the
-  verdict; ``to_dict()`` goes through ``json.dumps`` even with NaN and infinity.
 * Options: per-example gradients, mean or sum, strict, relu'(0), rigorous, dps, dtype spellings.
-* Undecidable: a ReLU input within float32 rounding of 0 that a float32 implementation flips; a
-  float16 result that overflows.
-* Bad input raises ValueError/TypeError naming the place; nothing the caller gives is changed.
+* Bad options raise ValueError/TypeError naming the option; nothing the caller gives is changed.
+
+The report's table and JSON are in test_report.py, the passes (accuracy, undecidable entries) in
+test_passes.py, the gradients read in (every kind of input, bad shapes) in test_reading.py.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import math
 from fractions import Fraction
 
-import mpmath
 import pytest
-from helpers import README, need, plain, rounded_gradients
+from helpers import README, need, plain
+from helpers import VERIFY_XS as XS
+from helpers import VERIFY_YS as YS
+from helpers import float64_gradients as float64
+from helpers import small_net as small
 
 import backprop_ref as br
 from backprop_ref.arithmetic import get_dtype
 from backprop_ref.core.activations import ReLU
 
 # ruff: noqa: E741  -- ``l`` is the layer index
-
-XS = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]
-YS = [[0.2, -0.4], [1.0, 0.5]]
-
-
-def small(activations=("tanh", "identity"), seed=1) -> br.Network:
-    return br.Network.random([3, 4, 2], list(activations), seed=seed)
-
-
-def float64(net, xs=XS, ys=YS, cost="mse", reduction="mean") -> tuple:
-    return plain(br.gradients(net, xs, ys, cost, reduction=reduction))
 
 
 def names(net) -> list:
@@ -88,64 +77,6 @@ def test_ulps_are_counted_in_the_format():
     entry = next(e for e in report.entries if e.name == "dC/db[1][2]")
     assert 2.5 <= entry.ulps <= 3.5
     assert entry.reference == g.dC_db[1][2] and entry.expected == exp
-
-
-# ---------------------------------------------------------------------------------------------
-# The table and the dictionary
-
-
-def test_table():
-    net = small()
-    dw, db = float64(net)
-    dw[1][2][0] = -dw[1][2][0]
-    report = br.verify(net, XS, YS, dw, db, dtype="float32")
-    text = str(report)
-    lines = text.splitlines()
-    header = next(line for line in lines if "expected" in line)
-    for column in ("entry", "got", "expected", "abs err", "rel err", "ulps", "budget", "ratio", "status"):
-        assert column in header
-    first = lines[lines.index(header) + 1]
-    assert first.split()[0] == "dC/dw[1][2][0]" and first.split()[-1] == "wrong"
-    assert f"{dw[1][2][0]:.9g}" in first
-    assert "(10 worst of 26 entries shown)" in text
-    summary = next(i for i, line in enumerate(lines) if "max ratio" in line)
-    assert lines[summary + 1].split()[:2] == ["1", "16"] and lines[summary + 2].split()[:2] == ["2", "10"]
-    assert "dC/dw[1][2][0]" in lines[summary + 1]
-    assert "Reference: the Mp(50) reference agrees with Mp(70)" in text
-    assert lines[-1].startswith("FAIL: 1 of 26 entries exceed their worst-case float32")
-    assert "dC/dw[1][2][0]" in lines[-1]
-    short = report.table(rows=3)
-    assert "(3 worst of 26 entries shown)" in short
-    layers = report.layers
-    assert [s["layer"] for s in layers] == [1, 2]
-    assert layers[0]["wrong"] == 1 and layers[0]["entries"] == 16 and layers[0]["worst"] == "dC/dw[1][2][0]"
-
-
-def test_passing_verdict_names_the_largest_ratio():
-    net = small()
-    report = br.verify(net, XS, YS, *float64(net), dtype="float32")
-    top = report.worst[0]
-    assert report.verdict.startswith("PASS: all 26 checked entries are within the typical float32")
-    assert top.name in report.verdict
-
-
-def test_to_dict_is_json():
-    net = small()
-    dw, db = float64(net)
-    dw[2][0][0] = math.nan
-    db[2][1] = -math.inf
-    report = br.verify(net, XS, YS, dw, db)
-    data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
-    assert data["ok"] is False and data["dtype"] == "float32" and data["cost"] == "mse"
-    assert data["counts"]["wrong"] == 2 and len(data["entries"]) == 26
-    assert data["worst"][0] in ("dC/dw[2][0][0]", "dC/db[2][1]")
-    entry = next(e for e in data["entries"] if e["name"] == "dC/dw[2][0][0]")
-    assert entry["got"] == "nan" and entry["ratio"] == "inf" and entry["status"] == "wrong"
-    assert entry["index"] == [2, 0, 0] and "not a finite number" in entry["reason"]
-    ok = next(e for e in data["entries"] if e["name"] == "dC/dw[1][0][0]")
-    assert isinstance(ok["expected"], float) and mpmath.mpf(ok["reference"]) == pytest.approx(ok["expected"])
-    assert data["accuracy"]["digits"] >= 45 and "statement" in data["accuracy"]
-    assert [s["layer"] for s in data["layers"]] == [1, 2]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,44 +182,6 @@ def test_leaky_relu_prime_at_zero():
     assert not report.ok and report.worst[0].name in ("dC/db[1][0]", "dC/dw[1][0][0]")
 
 
-def test_the_reference_states_its_accuracy():
-    net = small()
-    dw, db = float64(net)
-    report = br.verify(net, XS, YS, dw, db)
-    acc = report.accuracy
-    assert acc.method == "agreement" and acc.check == "Mp(70)" and 45 <= acc.digits <= 50
-    assert acc.where in [e.name for e in report.entries]
-    low = br.verify(net, XS, YS, dw, db, dps=20).accuracy
-    assert 15 <= low.digits <= 20 and low.check == "Mp(40)"
-
-
-def test_a_coarse_reference_widens_the_budgets():
-    """At 8 digits the reference is less accurate than float64: its uncertainty joins the budget,
-    so correct float64 gradients still pass."""
-    net = small()
-    dw, db = float64(net)
-    report = br.verify(net, XS, YS, dw, db, dtype="float64", dps=8)
-    assert report.ok and report.accuracy.digits <= 8
-    assert max(e.budget / abs(e.expected) for e in report.entries if e.expected) > 1e-9
-
-
-def test_rigorous_accuracy_from_intervals():
-    net = small()
-    dw, db = float64(net)
-    report = br.verify(net, XS, YS, dw, db, rigorous=True, dps=40)
-    acc = report.accuracy
-    assert acc.method == "interval" and acc.check == "Interval(40)" and 30 <= acc.digits <= 40
-    assert "enclosures" in str(acc) and report.ok
-
-
-def test_rigorous_falls_back_where_an_interval_cannot_decide():
-    net = br.Network([None, [["0.1", "-0.1"]], [[2]]], [None, [0], [1]], ["relu", "identity"])
-    xs, ys = [[1, 1]], [[0]]  # z = 0.1 - 0.1: an interval around 0
-    report = br.verify(net, xs, ys, *float64(net, xs, ys), dtype="float64", rigorous=True)
-    assert report.accuracy.method == "agreement" and "could not decide" in report.accuracy.note
-    assert report.ok
-
-
 def test_dtype_spellings():
     torch = need("torch")
     net = small()
@@ -329,96 +222,6 @@ def test_a_reference_is_reused_for_another_format():
         br.verify(small(seed=2), XS, YS, dw, db, reference=first)
     with pytest.raises(TypeError, match="reference must be a Report"):
         br.verify(net, XS, YS, dw, db, reference="report")
-
-
-def test_inputs_of_every_kind():
-    np = need("numpy")
-    torch = need("torch")
-    net = small()
-    dw, db = float64(net)
-    mixed_w = [None, np.array(dw[1]), torch.tensor(dw[2], dtype=torch.float64)]
-    mixed_b = [None, [str(v) for v in db[1]], [Fraction(db[2][0]), np.float64(db[2][1])]]
-    report = br.verify(net, np.array(XS), torch.tensor(YS, dtype=torch.float64), mixed_w, mixed_b, dtype="float64")
-    assert report.ok
-
-
-# ---------------------------------------------------------------------------------------------
-# Undecidable
-
-
-def test_a_relu_branch_that_float32_rounding_flips_is_undecidable():
-    """z = (1 + 3e-8) - 1 = 3e-8 > 0 in truth; float32 rounds 1 + 3e-8 to 1, so a correct float32
-    implementation computes z = 0 and takes the other branch."""
-    net = br.Network([None, [[1 + 3e-8, -1.0], [0.5, 0.25]], [[2.0, -1.0]]], [None, [0, 0.125], [0.5]],
-                     ["relu", "identity"])
-    xs, ys = [[1.0, 1.0]], [[0.0]]
-    dw, db = rounded_gradients(net, xs, ys, "mse", "float32")
-    report = br.verify(net, xs, ys, dw, db, dtype="float32")
-    assert report.ok
-    flipped = {e.name: e for e in report.entries if e.status == "undecidable"}
-    assert set(flipped) == {"dC/dw[1][0][0]", "dC/dw[1][0][1]", "dC/db[1][0]"}
-    reason = flipped["dC/db[1][0]"].reason
-    assert "relu at z[1][0]" in reason and "float32 rounding budget" in reason
-    assert any("z[1][0]" in note for note in report.notes)
-    assert "1 undecidable" not in report.verdict and "3 undecidable" in report.verdict
-    # in float64 the branch is certain, and the float32 answer is wrong
-    assert not br.verify(net, xs, ys, dw, db, dtype="float64").ok
-
-
-def test_float16_overflow_is_undecidable():
-    net = br.Network([None, [[300.0]], [[300.0]]], [None, [0], [0]], ["identity", "identity"])
-    xs, ys = [[1.0]], [[0.0]]
-    dw, db = rounded_gradients(net, xs, ys, "mse", "float16")
-    assert math.isinf(db[2][0])
-    report = br.verify(net, xs, ys, dw, db, dtype="float16")
-    assert report.ok and report.counts["undecidable"] >= 1
-    assert any("range of float16" in note for note in report.notes)
-    entry = next(e for e in report.entries if e.name == "dC/db[2][0]")
-    assert entry.status == "undecidable" and "overflow" in entry.reason
-
-
-# ---------------------------------------------------------------------------------------------
-# Bad input
-
-
-def _bad(change):
-    net = small()
-    dw, db = float64(net)
-    args = copy.deepcopy({"xs": XS, "ys": YS, "dC_dw": dw, "dC_db": db})
-    change(args)
-    return net, args
-
-
-def _set(key, *path, value):
-    def change(args):
-        target = args[key]
-        for i in path[:-1]:
-            target = target[i]
-        target[path[-1]] = value
-    return change
-
-
-BAD = [
-    (_set("dC_dw", 2, 1, value=[0.0, 1.0, 2.0]), ValueError, r"dC_dw\[2\]\[1\] has 3 entries, expected 4"),
-    (_set("dC_dw", 2, value=[[0.0] * 4]), ValueError, r"dC_dw\[2\] has 1 rows, expected 2"),
-    (_set("dC_db", 1, value=[0.0] * 3), ValueError, r"dC_db\[1\] has 3 entries, expected 4"),
-    (_set("dC_dw", 0, value=[]), ValueError, r"dC_dw\[0\] must be None"),
-    (lambda a: a.update(dC_db=a["dC_db"][1:]), ValueError, r"dC_db has 2 entries, expected 3"),
-    (_set("dC_dw", 1, 0, 2, value="abc"), ValueError, r"dC_dw\[1\]\[0\]\[2\] is the string 'abc'"),
-    (_set("dC_db", 2, 1, value=True), TypeError, r"dC_db\[2\]\[1\] is True: a boolean"),
-    (_set("dC_dw", 1, 3, value=None), TypeError, r"dC_dw\[1\]\[3\] must be a list"),
-    (_set("dC_db", 1, 0, value=[1.0]), TypeError, r"dC_db\[1\]\[0\] is \[1.0\]"),
-    (_set("xs", 1, value=[1.0, 2.0]), ValueError, r"xs\[1\] has 2 entries, expected 3"),
-    (lambda a: a.update(xs=[], ys=[]), ValueError, r"the batch is empty"),
-]
-
-
-@pytest.mark.parametrize("index", range(len(BAD)))
-def test_bad_gradients_are_named(index):
-    change, error, message = BAD[index]
-    net, args = _bad(change)
-    with pytest.raises(error, match=message):
-        br.verify(net, args["xs"], args["ys"], args["dC_dw"], args["dC_db"])
 
 
 @pytest.mark.parametrize("option, value, error, message", [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import backprop_ref as br
-from backprop_ref.oracle.verify import _difference, _digits
+from backprop_ref.oracle.passes import _digits
 
 
 def test_a_weight_at_the_top_of_float32_is_reported_not_fatal():
@@ -26,13 +26,16 @@ def test_a_weight_at_the_top_of_float32_is_reported_not_fatal():
 
 
 def test_difference_of_numbers_far_apart_in_exponent():
+    # the accuracy pass measures the reference against the check with the check's distance
     from mpmath import libmp
 
-    tiny = (0, libmp.MPZ(1), -(10**38), 1)  # 2^-(10^38), far below any float
-    one = libmp.from_int(1)
-    assert _difference(one, tiny) == 1.0
-    huge = (0, libmp.MPZ(1), 10**38, 1)
-    assert _difference(huge, one) == math.inf
+    check = br.Mp(70)
+    make = check.ctx.make_mpf
+    tiny = make((0, libmp.MPZ(1), -(10**38), 1))  # 2^-(10^38), far below any float
+    one = br.Mp(50).one
+    assert check.distance(one, tiny) == 1.0
+    huge = make((0, libmp.MPZ(1), 10**38, 1))
+    assert check.distance(huge, one) == math.inf
 
 
 def test_digits_of_a_relative_difference():

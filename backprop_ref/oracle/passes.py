@@ -1,0 +1,429 @@
+r"""The oracle's passes: the same forward and backward loops run in three arithmetics, then each
+entry is judged.
+
+1. :func:`reference_pass`: the gradient in the reference arithmetic (``Mp(dps)``).
+2. :func:`accuracy_pass`: the reference's own accuracy, by a second run in a check arithmetic:
+   agreement with a more precise one (``Mp(dps + 20)``), or the width of enclosures when the
+   check's numbers enclose the true values (``Interval(dps)``).
+3. :func:`budget_pass`: the rounding budgets, in :class:`~backprop_ref.oracle.budget.Budget`.
+4. :func:`judge`: each entry's error, budget, ratio and status.
+
+The passes ask the arithmetics only what the protocol of :mod:`backprop_ref.arithmetic.numbers`
+offers (``to_float``, ``distance``, ``endpoints``, ``encloses``, ``convert``, ``context()``), so
+another multiple-precision backend can be the reference or the check. Every pass walks the
+examples with the core's one loop, :func:`backprop_ref.core.batch.each_example`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from ..arithmetic.numbers import Exact, Float, UndecidableBranch
+from ..core.backprop import convert
+from ..core.batch import each_example
+from ..core.costs import Cost
+from ..core.network import Network
+from ..core.training import divide, gradients
+from .budget import Budget
+from .report import OK, SUSPICIOUS, UNDECIDABLE, WRONG, Accuracy, Layout
+
+# ruff: noqa: E741  -- ``l`` is the layer index of the article
+
+__all__ = ["Computation", "TYPICAL_FACTOR", "reference_pass", "accuracy_pass", "budget_pass",
+           "judge"]
+
+TYPICAL_FACTOR = 2
+"""The typical bound is this many times the typical estimate of :mod:`backprop_ref.oracle.budget`."""
+
+_EXACT = Exact()  # measures distances between Fractions, rounded upward
+
+
+@dataclass(frozen=True)
+class Computation:
+    """What every pass computes: the gradient of ``cost`` on the batch ``xs``, ``ys`` (checked
+    lists of numbers) for ``net`` (with the implementation's relu'(0) conventions), reduced by
+    ``reduction`` or per example; how (``workers``, ``executor``), and whom to tell
+    (``progress(stage, done, total)`` after each example)."""
+
+    net: Network
+    xs: list
+    ys: list
+    cost: Cost
+    reduction: str
+    per_example: bool
+    workers: int = 1
+    executor: Executor | None = None
+    progress: Callable[[str, int, int], Any] | None = None
+
+    def tell(self, stage: str, i: int) -> None:
+        """Report example ``i`` of ``stage`` done."""
+        if self.progress is not None:
+            self.progress(stage, i + 1, len(self.xs))
+
+
+def entered(ar: Any) -> contextlib.AbstractContextManager:
+    """``ar.context()``, which a pass enters once around its loops (nothing, for an arithmetic
+    that has no state to set up and no ``context`` method)."""
+    context = getattr(ar, "context", None)
+    return contextlib.nullcontext() if context is None else context()
+
+
+def _flatten(dC_dw: list, dC_db: list, out: list) -> None:
+    """Append every entry in layout order: ``dC/dw[l]`` row by row, then ``dC/db[l]``."""
+    for l in range(1, len(dC_dw)):
+        for row in dC_dw[l]:
+            out.extend(row)
+        out.extend(dC_db[l])
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. The reference
+
+
+def reference_pass(job: Computation, ar: Any, stage: str) -> list:
+    """The gradient in ``ar``, flattened in layout order (per example, or summed over them
+    example by example as :func:`backprop_ref.gradients` does, then divided for the mean)."""
+    out: list = []
+    if not job.per_example and (job.workers > 1 or job.executor is not None):
+        pool: dict = {"workers": job.workers}
+        if job.executor is not None:
+            pool["executor"] = job.executor
+        g = gradients(job.net, job.xs, job.ys, job.cost, ar, job.reduction, **pool)
+        _flatten(g.dC_dw, g.dC_db, out)
+        return out
+    dC_dw: Any = None
+    dC_db: Any = None
+    with entered(ar):
+        for e in each_example(convert(job.net, ar), job.xs, job.ys, job.cost,
+                              separate=job.per_example):
+            dC_dw, dC_db = e.dC_dw, e.dC_db
+            if job.per_example:
+                _flatten(dC_dw, dC_db, out)
+            job.tell(stage, e.i)
+        if not job.per_example:
+            if job.reduction == "mean" and len(job.xs) > 1:
+                divide(dC_dw, dC_db, len(job.xs))
+            _flatten(dC_dw, dC_db, out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. The reference's accuracy
+
+
+def accuracy_pass(job: Computation, ar: Any, refs: list, expected: list, layout: Layout,
+                  checks: Sequence) -> tuple[Accuracy, list[float]]:
+    """The reference's accuracy, and per entry an uncertainty to add to the budget.
+
+    ``checks`` are tried in turn: one whose numbers enclose the true values (``encloses``)
+    states the accuracy by the enclosures' width, unless it cannot decide a branch, and then the
+    next one, more precise than ``ar``, by agreement.
+    """
+    note = ""
+    for check in checks:
+        try:
+            values = reference_pass(job, check, f"accuracy check {check!r}")
+        except UndecidableBranch:
+            note = (f"{check!r} could not decide a ReLU branch (an input exactly at 0 in the limit "
+                    "of its precision), so the accuracy is stated by agreement instead")
+            continue
+        if check.encloses:
+            return _enclosure_accuracy(ar, check, values, refs, layout, job.per_example)
+        return _agreement_accuracy(ar, check, values, refs, expected, layout, job.per_example,
+                                   note)
+    raise ValueError(f"no check arithmetic could run: {note}")
+
+
+def _agreement_accuracy(ar: Any, check: Any, more: list, refs: list, expected: list,
+                        layout: Layout, per_example: bool, note: str) -> tuple:
+    """Digits on which the reference and a more precise run agree; twice their distance is
+    each entry's uncertainty. The check is the same kind of arithmetic as the reference, at a
+    higher precision, so its ``distance`` takes the reference's numbers as they are."""
+    with entered(check):
+        distances = list(map(check.distance, refs, more))  # map: no Python frame per entry
+    worst_rel = 0.0
+    where = None
+    uncertainty = [0.0] * len(refs)
+    for pos in range(len(refs)):
+        d = distances[pos]
+        scale = abs(expected[pos])
+        if d == 0 and scale == 0:
+            continue
+        uncertainty[pos] = 2 * d
+        rel = d / scale if scale else math.inf
+        if where is None or rel > worst_rel:
+            worst_rel = rel
+            where = pos
+    digits = None if where is None else _digits(worst_rel, ar.digits)
+    name = None if where is None else layout.name(where, per_example)
+    return Accuracy("agreement", repr(ar), repr(check), digits, name, note), uncertainty
+
+
+def _enclosure_accuracy(ar: Any, check: Any, enclosures: list, refs: list, layout: Layout,
+                        per_example: bool) -> tuple:
+    """Digits fixed by the enclosures; the reference is checked to lie inside them (and its
+    distance from an enclosure it lies outside of goes into the uncertainty)."""
+    distance = _EXACT.distance
+    worst_rel = 0.0
+    where = None
+    outside = []
+    uncertainty = [0.0] * len(refs)
+    for pos in range(len(refs)):
+        lo, hi = check.endpoints(enclosures[pos])
+        r_lo, r_hi = ar.endpoints(refs[pos])
+        width = distance(hi, lo)
+        if r_lo < lo or r_hi > hi:
+            outside.append(layout.name(pos, per_example))
+            width = max(width, distance(r_lo, lo), distance(r_hi, hi), distance(r_lo, hi),
+                        distance(r_hi, lo))
+        mid = abs(float((hi + lo) / 2))
+        if width == 0 and mid == 0:
+            continue
+        uncertainty[pos] = width
+        rel = width / mid if mid else math.inf
+        if where is None or rel > worst_rel:
+            worst_rel = rel
+            where = pos
+    note = ""
+    if outside:
+        note = (f"the {ar!r} reference lies outside the enclosure at {', '.join(outside[:3])}; "
+                "the budgets include its distance from the enclosure")
+    digits = None if where is None else _digits(worst_rel, ar.digits)
+    name = None if where is None else layout.name(where, per_example)
+    return Accuracy("interval", repr(ar), repr(check), digits, name, note), uncertainty
+
+
+def _digits(rel: float, dps: int) -> int:
+    """Decimal digits that a relative difference ``rel`` leaves certain, between 0 and ``dps``."""
+    if rel == 0:
+        return dps
+    if not math.isfinite(rel) or rel >= 1:
+        return 0
+    return min(dps, math.floor(-math.log10(rel)))
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. The rounding budgets
+
+
+def budget_pass(job: Computation, ar: Budget) -> tuple[list[float], list[float], dict[int, str], int]:
+    """Worst-case and typical budgets per entry (safety included), reasons of entries that
+    depend on a branch rounding could flip, and the count of possible overflows."""
+    net = job.net
+    L, n = net.L, net.n
+    block = 0
+    for l in range(1, L + 1):
+        block += n[l] * (n[l - 1] + 1)
+    worst: list[float] = []
+    typical: list[float] = []
+    reasons: dict[int, str] = {}
+    params = convert(net, ar)
+    stage = f"rounding budgets for {ar.dtype.name}"
+    dC_dw: Any = None
+    dC_db: Any = None
+    with entered(ar):
+        for e in each_example(params, job.xs, job.ys, job.cost, separate=job.per_example):
+            dC_dw, dC_db = e.dC_dw, e.dC_db
+            if ar.flips:
+                first = e.i * block if job.per_example else 0
+                label = f" of example {e.i}" if len(job.xs) > 1 else ""
+                _mark_dependents(net, params, e.fwd, ar, label, first, reasons)
+                ar.flips.clear()
+            if job.per_example:
+                _collect(ar, dC_dw, dC_db, worst, typical)
+            job.tell(stage, e.i)
+        if not job.per_example:
+            if job.reduction == "mean" and len(job.xs) > 1:
+                divide(dC_dw, dC_db, len(job.xs))
+            _collect(ar, dC_dw, dC_db, worst, typical)
+    return worst, typical, reasons, ar.overflows
+
+
+def _collect(ar: Budget, dC_dw: Any, dC_db: Any, worst: list, typical: list) -> None:
+    """Append the budgets of every entry, in layout order."""
+    number: Any = ar.Number
+    closed = number.closed
+    safety = ar.safety
+    for l in range(1, len(dC_dw)):
+        for row in dC_dw[l] + [dC_db[l]]:
+            for x in row:
+                if x.n:
+                    e, t = closed(x)
+                else:  # closed already (most entries of one example are single products)
+                    e, t = x.e, x.t
+                worst.append(safety * e)
+                typical.append(TYPICAL_FACTOR * t)
+
+
+def _mark_dependents(net: Network, params: Any, fwd: Any, ar: Budget, label: str, first: int,
+                     reasons: dict) -> None:
+    """Record, for every entry whose delta depends on a branch rounding could flip, why.
+
+    A flip of sigma'(z[l][j]) changes delta[l][j] (so dC/db[l][j] and dC/dw[l][j][k]) and, through
+    BP2, every delta[l - 1][i] with w[l][j][i] != 0 and sigma'(z[l - 1][i]) not surely 0, and so on
+    down. The forward value changes by at most |z| <= its budget, which the budgets include.
+    """
+    L, n = net.L, net.n
+    flipped = {id(x) for x in ar.flips}
+    number: Any = ar.Number
+    closed = number.closed
+    hit: list = [None] + [[None] * n[l] for l in range(1, L + 1)]
+    roots = {}
+    for l in range(1, L + 1):
+        for j in range(n[l]):
+            z = fwd.z[l][j]
+            if id(z) in flipped:
+                bound = ar.safety * closed(z)[0]
+                roots[(l, j)] = (f"the branch of {net.sigma[l].name} at z[{l}][{j}]{label} may flip: "
+                                 f"z = {z.v:.3g} is within its {ar.dtype.name} rounding budget "
+                                 f"{bound:.3g} of 0")
+    plain = Float()
+    for l in range(L, 0, -1):
+        for j in range(n[l]):
+            if (l, j) in roots:
+                hit[l][j] = roots[(l, j)]
+                continue
+            if l == L:
+                continue
+            if net.sigma[l].prime(plain, fwd.z[l][j].v, fwd.a[l][j].v) == 0:
+                continue  # sigma' is surely 0: delta[l][j] = 0 whatever the layers above do
+            for k in range(n[l + 1]):
+                if hit[l + 1][k] is not None and params.w[l + 1][k][j].v != 0:
+                    hit[l][j] = hit[l + 1][k]
+                    break
+    pos = first
+    for l in range(1, L + 1):
+        width = n[l - 1]
+        for j in range(n[l]):
+            if hit[l][j] is not None:
+                for k in range(width):
+                    reasons.setdefault(pos + j * width + k, hit[l][j])
+        pos += n[l] * width
+        for j in range(n[l]):
+            if hit[l][j] is not None:
+                reasons.setdefault(pos + j, hit[l][j])
+        pos += n[l]
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Judging each entry
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Per entry: the error, the two budgets (the reference's uncertainty included), their
+    ratio, the status (a position in :data:`~backprop_ref.oracle.report.STATUSES`), and why."""
+
+    abs_error: list[float]
+    budget: list[float]
+    typical: list[float]
+    ratio: list[float]
+    status: list[int]
+    reasons: dict[int, str]
+
+
+def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: list,
+          uncertainty: list, reasons: dict, overflows: int, dtype: Any) -> Judgement:
+    """Compare each entry ``got[pos]`` with the reference ``refs[pos]`` (numbers of ``ar``;
+    ``expected[pos]`` is its nearest float) within its budgets."""
+    size = len(refs)
+    abs_error = [0.0] * size
+    budget = [0.0] * size
+    typ = [0.0] * size
+    ratio = [0.0] * size
+    status = [OK] * size
+    why: dict[int, str] = {}
+    inf = math.inf
+    name = dtype.name
+    error = _error_in(ar)
+    for pos in range(size):
+        g = got[pos]
+        ef = expected[pos]
+        if type(g) is float and abs(g - ef) > abs(ef) * 1e-13:  # far above double rounding
+            err = abs(g - ef)
+        else:
+            err = error(g, refs[pos], ef)
+        b = worst[pos] + uncertainty[pos]
+        t = typical[pos] + uncertainty[pos]
+        if not b < inf:  # infinite, or NaN from an infinite bound times 0
+            b = inf
+        if not t < inf:
+            t = b
+        abs_error[pos] = err
+        budget[pos] = b
+        typ[pos] = t
+        if err != err or err == math.inf:
+            ratio[pos] = math.inf
+            if b == math.inf or overflows:
+                status[pos] = UNDECIDABLE
+                why[pos] = (f"got {g}; intermediate values may overflow {name}, so a correct "
+                            "implementation may give infinity or NaN here")
+            else:
+                status[pos] = WRONG
+                why[pos] = f"got {g}, not a finite number"
+            continue
+        if b == math.inf:
+            ratio[pos] = 0.0 if err == 0 else math.nan
+            status[pos] = UNDECIDABLE
+            why[pos] = reasons.get(pos) or (
+                f"no finite rounding budget: a value it depends on may overflow {name} or be "
+                "divided by a number that rounding could make 0")
+            continue
+        q = err / b if b > 0 else (0.0 if err == 0 else math.inf)
+        ratio[pos] = q
+        if pos in reasons and err > t:
+            status[pos] = UNDECIDABLE
+            why[pos] = reasons[pos]
+        elif q > 1:
+            status[pos] = WRONG
+            why[pos] = (f"error {err:.3g} is {_g(q)} times the worst-case {name} rounding "
+                        f"budget {b:.3g}")
+        elif err > t:
+            status[pos] = SUSPICIOUS
+            why[pos] = (f"error {err:.3g} exceeds the typical {name} rounding error {t:.3g} "
+                        f"({_g(err / t)} times) but not the worst case {b:.3g}")
+        elif pos in reasons:
+            why[pos] = reasons[pos]
+    return Judgement(abs_error, budget, typ, ratio, status, why)
+
+
+_PROBE = math.nextafter(1.0, 2.0)  # 1 + 2^-52: all 53 bits of a double
+
+
+def _error_in(ar: Any) -> Callable[[Any, Any, float], float]:
+    r"""``error(g, r, ef)``: :math:`|g - r|` as a float rounded upward, for an entry ``g`` of the
+    implementation and the reference ``r`` in ``ar`` (``ef`` its nearest float).
+
+    A float is measured by ``ar.distance`` when ``ar.convert`` keeps doubles exactly (probed
+    once, with a double that needs all 53 bits); anything else (ints, Fractions, mpmath numbers)
+    exactly, from ``ar.endpoints``.
+    """
+    lo, hi = ar.endpoints(ar.convert(_PROBE))
+    floats_exact = lo == hi == Fraction(_PROBE)
+    convert, distance, endpoints = ar.convert, ar.distance, ar.endpoints
+    exact, rational = _EXACT.distance, _EXACT.convert
+
+    def error(g: Any, r: Any, ef: float) -> float:
+        if type(g) is float:
+            if not math.isfinite(g):
+                return math.inf if g == g else math.nan
+            err = abs(g - ef)
+            if err > abs(ef) * 1e-13:
+                return err
+            if floats_exact:
+                return distance(convert(g), r)
+        r_lo, r_hi = endpoints(r)
+        v = rational(g)  # an int, Fraction or mpf entry, exactly
+        return exact(v, r_lo) if r_lo == r_hi else max(exact(v, r_lo), exact(v, r_hi))
+
+    return error
+
+
+def _g(x: float) -> str:
+    return "nan" if x != x else ("inf" if x == math.inf else f"{x:.3g}")

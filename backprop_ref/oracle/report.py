@@ -1,0 +1,440 @@
+r"""What :func:`backprop_ref.verify` found: one :class:`Entry` per gradient entry, the reference's
+:class:`Accuracy`, and the :class:`Report` that holds them and renders them (the table, the
+verdict, JSON-ready values).
+
+Each entry gets one status:
+
+=================  ==========================================================================
+``"ok"``           within the typical rounding error of ``dtype``
+``"suspicious"``   beyond the typical error, within the worst case (fails with ``strict=True``)
+``"wrong"``        beyond the worst case: no correct ``dtype`` implementation can be this far off
+``"undecidable"``  rounding in ``dtype`` could flip a ReLU branch it depends on, or make the
+                   result overflow; ``reason`` says which
+=================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+from ..arithmetic.dtypes import get_dtype
+from ..core.network import Network
+from .budget import SAFETY
+
+# ruff: noqa: E741  -- ``l`` is the layer index of the article
+
+__all__ = ["STATUSES", "Status", "Entry", "Accuracy", "Layout", "Columns", "Report"]
+
+Status = Literal["ok", "suspicious", "wrong", "undecidable"]
+STATUSES: tuple[Status, ...] = ("ok", "suspicious", "wrong", "undecidable")
+OK, SUSPICIOUS, WRONG, UNDECIDABLE = range(4)
+"""The statuses as the numbers :class:`Columns` keeps (positions in :data:`STATUSES`)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Where an entry is
+
+
+class Layout:
+    """Where entry ``pos`` of one gradient is: ``layout[pos]`` is ``(kind, index)``, in layer
+    order (``dC/dw[l]`` row by row, then ``dC/db[l]``, for l = 1..L)."""
+
+    def __init__(self, n: list[int]) -> None:
+        self.n = list(n)
+        self.starts: list[tuple[int, int, int]] = []  # first of w[l], first of b[l], end of l
+        pos = 0
+        for l in range(1, len(n)):
+            w_start = pos
+            pos += n[l] * n[l - 1]
+            self.starts.append((w_start, pos, pos + n[l]))
+            pos += n[l]
+        self.size = pos
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, pos: int) -> tuple[Literal["w", "b"], tuple[int, ...]]:
+        for l, (w_start, b_start, end) in enumerate(self.starts, start=1):
+            if pos < b_start:
+                j, k = divmod(pos - w_start, self.n[l - 1])
+                return "w", (l, j, k)
+            if pos < end:
+                return "b", (l, pos - b_start)
+        raise IndexError(pos)
+
+    def name(self, pos: int, per_example: bool) -> str:
+        """``"dC/dw[2][0][1]"`` for entry ``pos``, after ``"example 3: "`` per example."""
+        kind, index = self[pos % self.size]
+        return _name(kind, index, pos // self.size if per_example else None)
+
+
+def _name(kind: str, index: tuple[int, ...], example: int | None) -> str:
+    name = f"dC/d{kind}" + "".join(f"[{i}]" for i in index)
+    return name if example is None else f"example {example}: {name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# One entry, and the reference's accuracy
+
+
+@dataclass(frozen=True, repr=False, slots=True)
+class Entry:
+    """One gradient entry: what the implementation gave, the reference, and the verdict.
+
+    ``got`` and ``expected`` are floats (``reference`` is the reference arithmetic's value
+    itself); ``abs_error`` is :math:`|got - reference|`, ``rel_error`` that over
+    :math:`|reference|`, ``ulps`` the error in units of the last place of ``dtype`` at the
+    reference value; ``budget`` the worst-case rounding bound, ``typical`` the typical one,
+    ``ratio`` ``abs_error / budget``; ``reason`` why the status is what it is ("" when ok).
+    """
+
+    kind: Literal["w", "b"]
+    index: tuple[int, ...]
+    example: int | None
+    got: float
+    expected: float
+    reference: Any
+    abs_error: float
+    rel_error: float
+    ulps: float
+    budget: float
+    typical: float
+    ratio: float
+    status: Status
+    reason: str
+    arithmetic: Any = field(default=None, compare=False)
+    """The arithmetic ``reference`` is a number of (it writes it in decimal)."""
+
+    @property
+    def name(self) -> str:
+        """``"dC/dw[2][0][1]"`` or ``"dC/db[1][0]"``, after ``"example 3: "`` per example."""
+        return _name(self.kind, self.index, self.example)
+
+    def __repr__(self) -> str:
+        return (f"<Entry {self.name}: got {self.got!r}, expected {self.expected!r}, "
+                f"ratio {self.ratio:.3g}, {self.status}>")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as JSON-ready values (non-finite numbers as the strings "inf", "nan")."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "index": list(self.index),
+            "example": self.example,
+            "got": _json(self.got),
+            "expected": _json(self.expected),
+            "reference": self.arithmetic.to_decimal(self.reference, 25),
+            "abs_error": _json(self.abs_error),
+            "rel_error": _json(self.rel_error),
+            "ulps": _json(self.ulps),
+            "budget": _json(self.budget),
+            "typical": _json(self.typical),
+            "ratio": _json(self.ratio),
+            "status": self.status,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """The reference's own accuracy: how many significant digits of every entry are certain.
+
+    ``method`` is ``"agreement"`` (with a run ``CHECK_EXTRA_DIGITS`` digits more precise) or
+    ``"interval"`` (the width of a rigorous enclosure); ``digits`` the fewest digits over the
+    entries (``None`` when every entry is exactly 0), ``where`` that entry's name.
+    """
+
+    method: Literal["agreement", "interval"]
+    reference: str
+    check: str
+    digits: int | None
+    where: str | None
+    note: str = ""
+
+    def __str__(self) -> str:
+        if self.digits is None:
+            text = f"every entry of the {self.reference} reference is exactly 0 in {self.check} too"
+        elif self.method == "interval":
+            text = (f"the {self.reference} reference lies in {self.check} enclosures that fix at "
+                    f"least {self.digits:.0f} significant digits of every entry (fewest: {self.where})")
+        else:
+            text = (f"the {self.reference} reference agrees with {self.check} to at least "
+                    f"{self.digits:.0f} significant digits in every entry (fewest: {self.where})")
+        return text + (f"; {self.note}" if self.note else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "reference": self.reference, "check": self.check,
+                "digits": self.digits, "where": self.where, "note": self.note,
+                "statement": str(self)}
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Columns:
+    """The report's numbers, one per entry in layout order (example by example when per
+    example): what :class:`Entry` objects are made from, kept flat so that a large network's
+    report costs lists, not objects. ``status`` holds positions in :data:`STATUSES`."""
+
+    layout: Layout
+    arithmetic: Any
+    got: list
+    reference: list
+    expected: list[float]
+    abs_error: list[float]
+    budget: list[float]
+    typical: list[float]
+    ratio: list[float]
+    status: list[int]
+    reasons: dict[int, str]
+    uncertainty: list[float]
+    """What the reference's own accuracy adds to each budget."""
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Report:
+    """The result of :func:`backprop_ref.verify`.
+
+    ``ok``: no entry is wrong (nor suspicious, with ``strict``). ``entries``: every entry in
+    layer order (``dC/dw`` then ``dC/db`` of each layer; example by example when per example).
+    ``worst``: the entries by ``ratio``, worst first (undecidable entries last). ``layers``: a
+    summary per layer. ``accuracy``: the reference's own accuracy. ``str(report)`` is the table;
+    ``to_dict()`` the same as JSON-ready values. ``fingerprint`` says which computation the
+    reference values are of (``verify(..., reference=report)`` checks it).
+    """
+
+    net: Network
+    cost: str
+    dtype: str
+    accumulate: str | None
+    reduction: str
+    per_example: bool
+    strict: bool
+    dps: int
+    examples: int
+    accuracy: Accuracy
+    notes: list[str]
+    columns: Columns
+    fingerprint: tuple
+
+    # -- counts and the verdict -----------------------------------------------------------------
+
+    @property
+    def sizes(self) -> list[int]:
+        """The network's sizes ``n[0], ..., n[L]``."""
+        return list(self.net.n)
+
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        """How many entries have each status."""
+        counts: dict[str, int] = {name: 0 for name in STATUSES}
+        for s in self.columns.status:
+            counts[STATUSES[s]] += 1
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        """No entry is wrong, and with ``strict`` none is suspicious."""
+        return self.counts["wrong"] == 0 and not (self.strict and self.counts["suspicious"] > 0)
+
+    def __len__(self) -> int:
+        return len(self.columns.status)
+
+    # -- entries --------------------------------------------------------------------------------
+
+    def _entry(self, pos: int) -> Entry:
+        c = self.columns
+        kind, index = c.layout[pos % len(c.layout)]
+        exp = c.expected[pos]
+        err = c.abs_error[pos]
+        q = get_dtype(self.dtype).quantum(exp) if math.isfinite(exp) else math.nan
+        rel = err / abs(exp) if exp != 0 else (0.0 if err == 0 else math.inf)
+        got = c.got[pos]
+        return Entry(kind=kind, index=index,
+                     example=pos // len(c.layout) if self.per_example else None,
+                     got=got if type(got) is float else float(got), expected=exp,
+                     reference=c.reference[pos], abs_error=err, rel_error=rel, ulps=err / q,
+                     budget=c.budget[pos], typical=c.typical[pos], ratio=c.ratio[pos],
+                     status=STATUSES[c.status[pos]], reason=c.reasons.get(pos, ""),
+                     arithmetic=c.arithmetic)
+
+    @cached_property
+    def entries(self) -> list[Entry]:
+        """Every entry, in layer order."""
+        return [self._entry(pos) for pos in range(len(self))]
+
+    def _key(self, pos: int) -> tuple[bool, float]:
+        ratio = self.columns.ratio[pos]
+        return (self.columns.status[pos] != UNDECIDABLE, ratio if ratio == ratio else math.inf)
+
+    @cached_property
+    def worst(self) -> list[Entry]:
+        """The entries sorted by error over budget, worst first; undecidable entries come last."""
+        order = sorted(range(len(self)), key=self._key, reverse=True)
+        entries = self.entries
+        return [entries[pos] for pos in order]
+
+    def _top(self, rows: int) -> list[Entry]:
+        if "worst" in self.__dict__:  # sorted already
+            return self.worst[:rows]
+        return [self._entry(pos) for pos in heapq.nlargest(rows, range(len(self)), key=self._key)]
+
+    # -- summaries ------------------------------------------------------------------------------
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        """Per layer ``l``: ``{"layer", "entries", "max_ratio", "worst", counts by status}``."""
+        c = self.columns
+        width = len(c.layout)
+        out = []
+        for l, (start, _b, stop) in enumerate(c.layout.starts, start=1):
+            summary: dict[str, Any] = {"layer": l, "entries": 0, "max_ratio": 0.0, "worst": None}
+            summary.update({name: 0 for name in STATUSES})
+            best = None
+            for block in range(0, len(self), width):
+                for pos in range(block + start, block + stop):
+                    summary["entries"] += 1
+                    summary[STATUSES[c.status[pos]]] += 1
+                    if c.status[pos] != UNDECIDABLE:
+                        r = c.ratio[pos]
+                        if best is None or r > summary["max_ratio"] or r != r:
+                            summary["max_ratio"] = r if r == r else math.inf
+                            best = pos
+            summary["worst"] = None if best is None else c.layout.name(best, self.per_example)
+            out.append(summary)
+        return out
+
+    def _worst_decidable(self) -> Entry | None:
+        top = self._top(1)
+        if top and top[0].status != "undecidable":
+            return top[0]
+        return None
+
+    @property
+    def verdict(self) -> str:
+        """The one-line verdict."""
+        total = len(self)
+        c = self.counts
+        worst = self._worst_decidable()
+        where = "" if worst is None else f"largest error/budget {_g(worst.ratio)}, at {worst.name}"
+        undecidable = f"; {c['undecidable']} undecidable (see above)" if c["undecidable"] else ""
+        if c["wrong"]:
+            assert worst is not None  # a wrong entry is decidable: it sorts before undecidable ones
+            return (f"FAIL: {c['wrong']} of {total} entries exceed their worst-case {self.dtype} "
+                    f"rounding budgets; worst {worst.name}: got {_g(worst.got)}, expected "
+                    f"{_g(worst.expected)}, error {worst.abs_error:.3g} = {_g(worst.ratio)} x budget"
+                    f"{undecidable}")
+        if c["suspicious"]:
+            head = "FAIL (strict)" if self.strict else "PASS, but suspicious"
+            return (f"{head}: {c['suspicious']} of {total} entries are within their worst-case "
+                    f"{self.dtype} budgets but beyond the typical rounding error ({where})"
+                    f"{undecidable}")
+        checked = total - c["undecidable"]
+        return (f"PASS: all {checked} checked entries are within the typical {self.dtype} "
+                f"rounding error ({where or 'nothing to compare'}){undecidable}")
+
+    # -- output ---------------------------------------------------------------------------------
+
+    def table(self, rows: int = 10) -> str:
+        """The readable report: the ``rows`` worst entries, one line each; the per-layer summary;
+        notes; the reference's accuracy; the verdict."""
+        digits = get_dtype(self.dtype).digits
+        top = self._top(rows)
+        head = (f"Gradients checked against {self.accuracy.reference} backpropagation: "
+                f"{self.examples} example{'s' if self.examples != 1 else ''}, cost {self.cost} "
+                f"(reduction {'per example' if self.per_example else self.reduction}), "
+                f"rounding budgets for {self.dtype}"
+                + (f" (sums accumulated in {self.accumulate})" if self.accumulate else ""))
+        names = [e.name for e in top]
+        w = max([len("entry")] + [len(s) for s in names])
+        gw = digits + 7
+        ew = digits + 10
+        lines = [head, "",
+                 f"  {'entry':<{w}}  {'got':>{gw}}  {'expected':>{ew}}  {'abs err':>9}  "
+                 f"{'rel err':>9}  {'ulps':>9}  {'budget':>9}  {'ratio':>9}  status"]
+        for e in top:
+            lines.append(
+                f"  {e.name:<{w}}  {_num(e.got, digits):>{gw}}  {_num(e.expected, digits + 3):>{ew}}  "
+                f"{_e(e.abs_error):>9}  {_e(e.rel_error):>9}  {_g(e.ulps):>9}  {_e(e.budget):>9}  "
+                f"{_g(e.ratio):>9}  {e.status}")
+        if len(self) > len(top):
+            lines.append(f"  ({len(top)} worst of {len(self)} entries shown)")
+        lines += ["", f"  {'layer':>5}  {'entries':>7}  {'max ratio':>9}  {'at':<{w}}  "
+                      f"{'ok':>6}  {'suspicious':>10}  {'wrong':>6}  {'undecidable':>11}"]
+        for s in self.layers:
+            lines.append(
+                f"  {s['layer']:>5}  {s['entries']:>7}  {_g(s['max_ratio']):>9}  "
+                f"{(s['worst'] or '-'):<{w}}  {s['ok']:>6}  {s['suspicious']:>10}  {s['wrong']:>6}  "
+                f"{s['undecidable']:>11}")
+        lines.append("")
+        for note in self.notes:
+            lines.append(f"Note: {note}")
+        lines.append(f"Reference: {self.accuracy}.")
+        lines.append(self.verdict)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def __repr__(self) -> str:
+        return f"<Report {'ok' if self.ok else 'FAILED'}: {self.counts}>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything in the report as JSON-ready values (``json.dumps`` accepts it)."""
+        return {
+            "ok": self.ok,
+            "verdict": self.verdict,
+            "dtype": self.dtype,
+            "accumulate": self.accumulate,
+            "cost": self.cost,
+            "reduction": self.reduction,
+            "per_example": self.per_example,
+            "strict": self.strict,
+            "dps": self.dps,
+            "examples": self.examples,
+            "sizes": self.sizes,
+            "safety": SAFETY,
+            "counts": dict(self.counts),
+            "accuracy": self.accuracy.to_dict(),
+            "layers": [{k: _json(v) if isinstance(v, float) else v for k, v in s.items()}
+                       for s in self.layers],
+            "notes": list(self.notes),
+            "worst": [e.name for e in self._top(10)],
+            "entries": [e.to_dict() for e in self.entries],
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers as text
+
+
+def _json(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return "nan" if x != x else ("inf" if x > 0 else "-inf")
+    return x
+
+
+def _g(x: float) -> str:
+    if x != x:
+        return "nan"
+    if x == math.inf:
+        return "inf"
+    return f"{x:.3g}"
+
+
+def _e(x: float) -> str:
+    if x != x or x in (math.inf, -math.inf):
+        return _g(x)
+    return f"{x:.2e}"
+
+
+def _num(x: float, digits: int) -> str:
+    if x != x or x in (math.inf, -math.inf):
+        return _g(x)
+    return f"{x:.{digits}g}"
