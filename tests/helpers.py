@@ -270,6 +270,9 @@ class Rounded:
     def sign(self, x: Any) -> int:
         return (x.v > 0) - (x.v < 0)
 
+    def positive_part(self, x: Any) -> Any:
+        return x if x.v > 0 else self.zero  # max(z, 0) is exact in every format
+
     def largest(self, xs: list) -> Any:
         return max(xs, key=lambda t: t.v)
 

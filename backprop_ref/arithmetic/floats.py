@@ -26,9 +26,9 @@ class Float(ArithmeticBase):
         self.zero = 0.0
         self.one = 1.0
         self.pi = math.pi
-        self.log1p = math.log1p  # type: ignore[method-assign]
-        self.tanh = math.tanh  # type: ignore[method-assign]
-        self.sqrt = math.sqrt  # type: ignore[method-assign]
+        self.log1p = math.log1p  # type: ignore[method-assign,assignment]
+        self.tanh = math.tanh  # type: ignore[method-assign,assignment]
+        self.sqrt = math.sqrt  # type: ignore[method-assign,assignment]
         self.convert = float  # type: ignore[method-assign,assignment]  # the builtin: no call level
         self._sqrt_half = math.sqrt(0.5)
 

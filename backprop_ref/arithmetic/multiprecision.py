@@ -4,6 +4,7 @@ each in a private context, so the global ``mpmath.mp`` is never touched."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -56,12 +57,12 @@ class Mp(ArithmeticBase):
         self.zero = ctx.mpf(0)
         self.one = ctx.mpf(1)
         self.pi = +ctx.pi
-        self.exp = ctx.exp
-        self.log = ctx.log
-        self.log1p = ctx.log1p
-        self.tanh = ctx.tanh
-        self.sqrt = ctx.sqrt
-        self.ncdf = ctx.ncdf
+        self.exp = ctx.exp  # type: ignore[method-assign]
+        self.log = ctx.log  # type: ignore[method-assign]
+        self.log1p = ctx.log1p  # type: ignore[method-assign]
+        self.tanh = ctx.tanh  # type: ignore[method-assign]
+        self.sqrt = ctx.sqrt  # type: ignore[method-assign]
+        self.ncdf = ctx.ncdf  # type: ignore[method-assign]
         self._prec = ctx.prec
         self._make = ctx.make_mpf
         self._mpf_type = ctx.mpf
@@ -135,10 +136,10 @@ class Interval(ArithmeticBase):
         self.zero = ctx.mpf(0)
         self.one = ctx.mpf(1)
         self.pi = ctx.pi
-        self.exp = ctx.exp
-        self.log = ctx.log
-        self.log1p = ctx.log1p
-        self.sqrt = ctx.sqrt
+        self.exp = ctx.exp  # type: ignore[method-assign]
+        self.log = ctx.log  # type: ignore[method-assign]
+        self.log1p = ctx.log1p  # type: ignore[method-assign]
+        self.sqrt = ctx.sqrt  # type: ignore[method-assign]
         self._point = MPContext()
         self._point.prec = ctx.prec + 20
 
@@ -197,7 +198,7 @@ class Interval(ArithmeticBase):
         return self.ctx.make_mpf((lo if libmp.mpf_sign(lo) > 0 else zero,
                                   hi if libmp.mpf_sign(hi) > 0 else zero))
 
-    def largest(self, xs: list) -> Any:
+    def largest(self, xs: Sequence) -> Any:
         # Any constant shift gives the same softmax; a point keeps the intervals narrow.
         top = max((self.ctx.mpf(x.b) for x in xs), key=lambda v: v.b)
         return top

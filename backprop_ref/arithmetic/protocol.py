@@ -178,7 +178,7 @@ class ArithmeticBase:
         return self.name
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.key() == self.key()  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.key() == self.key()
 
     def __hash__(self) -> int:
         return hash(self.key())
