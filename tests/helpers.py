@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import backprop_ref as br
-from backprop_ref.arithmetic import get_dtype
+from backprop_ref.arithmetic import ArithmeticBase, get_dtype
 from backprop_ref.core import formula
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -161,7 +161,7 @@ def _round_bits(x: float, bits: int) -> float:
     return math.ldexp(round(math.ldexp(m, bits)), e - bits)
 
 
-class Rounded:
+class Rounded(ArithmeticBase):
     """An arithmetic for the engine's loops whose every result is rounded to ``dtype``."""
 
     exact = False
@@ -277,6 +277,9 @@ class Rounded:
         return max(xs, key=lambda t: t.v)
 
     def to_float(self, x: Any) -> float:
+        return x.v
+
+    def to_exact(self, x: Any) -> float:
         return x.v
 
 

@@ -123,6 +123,23 @@ class Arithmetic(Protocol):
     def context(self) -> contextlib.AbstractContextManager: ...
 
 
+MEMBERS = ("name", "exact", "encloses", "digits", "zero", "one", "pi", "convert", "exp", "log",
+           "log1p", "tanh", "sqrt", "ncdf", "sign", "positive_part", "largest", "to_float",
+           "to_decimal", "to_exact", "from_exact", "distance", "endpoints", "context")
+"""Every member of :class:`Arithmetic`, in the order of its table."""
+
+
+def missing_members(ar: object) -> list:
+    """The members of :class:`Arithmetic` that ``ar`` lacks (none: it is an arithmetic)."""
+    missing = []
+    for name in MEMBERS:
+        try:
+            getattr(ar, name)
+        except AttributeError:
+            missing.append(name)
+    return missing
+
+
 class Refused:
     """A constant an arithmetic does not have (``Exact().pi``): any use of it raises
     :class:`NotRational` with ``why``, so that merely reading the attribute does not."""
@@ -149,7 +166,7 @@ class ArithmeticBase:
 
     A subclass gives the constants and ``convert``, and the functions it has (the others raise
     :class:`NotRational`, naming themselves); everything else follows from ``to_exact``, whose
-    default is ``Fraction(x)``. ``key()`` (default: the class and ``digits``) makes ``==``,
+    default is ``Fraction(x)``. ``key()`` (default: the class and ``name``) makes ``==``,
     ``hash`` and, with ``name``, ``repr``. An arithmetic of intervals overrides ``endpoints``,
     ``distance`` and ``to_decimal`` and sets ``encloses``.
 
@@ -171,8 +188,8 @@ class ArithmeticBase:
     pi: Any = Refused("this arithmetic has no pi")
 
     def key(self) -> tuple:
-        """What tells two of these arithmetics apart (``==``, ``hash``)."""
-        return type(self).__qualname__, self.digits
+        """What tells two of these arithmetics apart (``==``, ``hash``): the class and the name."""
+        return type(self).__qualname__, self.name
 
     def __repr__(self) -> str:
         return self.name

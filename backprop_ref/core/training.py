@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..arithmetic import Float, Interval
+from ..arithmetic import Float
 from .backprop import (
     backward_pass,
     check_arithmetic,
@@ -115,11 +115,12 @@ def sums(params: Any, xs: list, ys: list, cost: Any, first: int = 0) -> tuple:
     net, ar = params.net, params.arithmetic
     dC_dw, dC_db = zeros(net, ar)
     C = ar.zero
-    for i in range(len(xs)):
-        x = example(net, ar, xs[i], f"xs[{first + i}]")
-        y = target(net, ar, cost, ys[i], f"ys[{first + i}]")
-        fwd = forward_pass(params, x)
-        C += backward_pass(params, fwd, y, cost, dC_dw, dC_db).C
+    with ar.context():  # the arithmetic's state, set up once for the whole pass
+        for i in range(len(xs)):
+            x = example(net, ar, xs[i], f"xs[{first + i}]")
+            y = target(net, ar, cost, ys[i], f"ys[{first + i}]")
+            fwd = forward_pass(params, x)
+            C += backward_pass(params, fwd, y, cost, dC_dw, dC_db).C
     return dC_dw, dC_db, C
 
 
@@ -139,7 +140,7 @@ def step(net: Network, g: Gradients, alpha: Any) -> Network:
     string (``"0.1"`` is exactly 1/10). The network passed in is not changed.
     """
     ar = g.arithmetic
-    if isinstance(ar, Interval):
+    if ar.encloses:
         raise TypeError(f"step needs gradients in a point arithmetic (Float, Mp, Exact), not {ar!r}")
     if len(g.dC_dw) != net.L + 1 or any(
         len(g.dC_dw[l]) != net.n[l] or len(g.dC_dw[l][0]) != net.n[l - 1]
@@ -214,7 +215,8 @@ def cost_of(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_
     cost, ar, xs, ys = prepare(net, xs, ys, cost, arithmetic, reduction)
     params = convert(net, ar)
     C = ar.zero
-    for i in range(len(xs)):
-        fwd = forward_pass(params, example(net, ar, xs[i], f"xs[{i}]"))
-        C += cost.value(ar, fwd.a[net.L], target(net, ar, cost, ys[i], f"ys[{i}]"))
+    with ar.context():
+        for i in range(len(xs)):
+            fwd = forward_pass(params, example(net, ar, xs[i], f"xs[{i}]"))
+            C += cost.value(ar, fwd.a[net.L], target(net, ar, cost, ys[i], f"ys[{i}]"))
     return C / len(xs) if reduction == "mean" else C
