@@ -109,7 +109,7 @@ class _Conformance:
         missing = missing_members(ar)
         if missing:
             raise AssertionError(f"{self.where}: not an Arithmetic: it has no {', '.join(missing)} "
-                                 "(backprop_ref.ArithmeticBase gives defaults)")
+                                 "(backprop_ref.arithmetic.ArithmeticBase gives defaults)")
         self.kinds()
         digits = ar.digits
         self.tol = Fraction(0) if digits is None else Fraction(10) ** (1 - digits)

@@ -22,15 +22,16 @@ class Float(ArithmeticBase):
     encloses = False
     digits = 15
 
-    def __init__(self) -> None:
-        self.zero = 0.0
-        self.one = 1.0
-        self.pi = math.pi
-        self.log1p = math.log1p  # type: ignore[method-assign,assignment]
-        self.tanh = math.tanh  # type: ignore[method-assign,assignment]
-        self.sqrt = math.sqrt  # type: ignore[method-assign,assignment]
-        self.convert = float  # type: ignore[method-assign,assignment]  # the builtin: no call level
-        self._sqrt_half = math.sqrt(0.5)
+    zero = 0.0
+    one = 1.0
+    pi = math.pi
+    # the library functions and the builtin themselves, no call level of ours (a subclass may
+    # still override them)
+    convert = float  # type: ignore[assignment]
+    log1p = staticmethod(math.log1p)  # type: ignore[assignment]
+    tanh = staticmethod(math.tanh)  # type: ignore[assignment]
+    sqrt = staticmethod(math.sqrt)  # type: ignore[assignment]
+    _sqrt_half = math.sqrt(0.5)
 
     def __repr__(self) -> str:
         return "Float()"

@@ -84,6 +84,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..arithmetic.dtypes import fast_representable, get_dtype
+from ..arithmetic.exact import Exact
 from ..arithmetic.protocol import ArithmeticBase, decimal_of_fraction, float_up
 
 SAFETY = 2
@@ -302,11 +303,13 @@ def _equals_float(x: Any, f: float) -> bool:
         return False
     if isinstance(x, int):
         return int(f) == x
-    if isinstance(x, Fraction):
-        return Fraction(f) == x
-    if hasattr(x, "_mpf_"):
-        return bool(x == f)
-    return float(x) == f
+    try:
+        return _EXACT.convert(x) == Fraction(f)  # an mpf's exact value, read by Exact
+    except (TypeError, ValueError):
+        return float(x) == f
+
+
+_EXACT = Exact()
 
 
 class Number:
