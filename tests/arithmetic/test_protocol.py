@@ -415,3 +415,16 @@ def test_a_broken_arithmetic_fails_the_check_naming_the_member(ar: Any, message:
 def test_the_loops_refuse_what_is_not_an_arithmetic() -> None:
     with pytest.raises(TypeError, match=r"arithmetic must be an arithmetic object"):
         br.gradients(NET, XS, YS, arithmetic=NoPositivePart())
+
+
+def test_the_readmes_own_arithmetic_runs() -> None:
+    import re
+
+    from helpers import README
+
+    section = README.read_text(encoding="utf-8").split("## Choosing an arithmetic", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert isinstance(namespace["Rational"](), Arithmetic)
+    assert namespace["g"].C == Fraction(9, 2)
