@@ -67,6 +67,10 @@ class Mp(ArithmeticBase):
         self._make = ctx.make_mpf
         self._mpf_type = ctx.mpf
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its precision: the private context is rebuilt (a process pool sends it)."""
+        return type(self), (self.digits,)
+
     def convert(self, x: Any) -> Any:
         if type(x) is float and math.isfinite(x):
             # the float's exact value m 2^e, rounded once to the working precision: the same
@@ -149,6 +153,10 @@ class Interval(ArithmeticBase):
         return self.ctx.make_mpf(
             (libmp.mpf_pos(lo._mpf_, prec, "f"), libmp.mpf_pos(hi._mpf_, prec, "c"))
         )
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its precision: the private context is rebuilt (a process pool sends it)."""
+        return type(self), (self.digits,)
 
     def convert(self, x: Any) -> Any:
         if type(x) is float and math.isfinite(x):

@@ -158,6 +158,11 @@ class Budget(ArithmeticBase):
     __eq__ = object.__eq__
     __hash__ = object.__hash__
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its format and options: a fresh budget (no flips, no overflows)."""
+        accumulate = None if self.accumulate is None else self.accumulate.name
+        return type(self), (self.dtype.name, self.safety, accumulate)
+
     def convert(self, x: Any) -> Number:
         """A network's number (int, float, Fraction, mpf) as the implementation would hold it:
         rounded to ``dtype``, charged :math:`u|x| + \\eta` unless it is exactly a ``dtype`` number.

@@ -428,3 +428,13 @@ def test_the_readmes_own_arithmetic_runs() -> None:
     exec(compile(code, "README.md", "exec"), namespace)
     assert isinstance(namespace["Rational"](), Arithmetic)
     assert namespace["g"].C == Fraction(9, 2)
+
+
+@pytest.mark.parametrize("ar", BUILT_IN, ids=repr)
+def test_an_arithmetic_pickles_as_itself(ar: Any) -> None:
+    import pickle
+
+    again = pickle.loads(pickle.dumps(ar))
+    assert repr(again) == repr(ar) and (again == ar or isinstance(ar, Budget))
+    x = again.from_exact(ar.to_exact(ar.convert(Fraction(1, 3))))
+    assert again.endpoints(x) == ar.endpoints(ar.convert(Fraction(1, 3)))
