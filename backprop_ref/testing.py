@@ -61,7 +61,7 @@ def check_arithmetic(ar: Any) -> None:
     ``digits`` of the right types); ``endpoints`` and the constants ``zero``, ``one``, ``pi``;
     ``convert`` of an int, a float, a Fraction and a decimal string's Fraction; ``+ - * /``,
     ``+=``, ``*=``, unary ``-`` and ``abs`` of numbers with each other, with the constants and
-    with ints, and comparisons with ints; ``exp``, ``log``, ``log1p``, ``tanh``, ``sqrt`` and
+    with ints; ``exp``, ``log``, ``log1p``, ``tanh``, ``sqrt`` and
     ``ncdf`` near known values (an exact arithmetic must raise :class:`NotRational` instead);
     ``sign`` of a negative number, zero and a positive number; ``positive_part``; ``largest``;
     ``to_float``; ``to_exact``/``from_exact`` through pickle, bit for bit; ``to_decimal``;
@@ -215,10 +215,6 @@ class _Conformance:
             s += y
             s *= x
             self.close(s, (X + Y) * X, "zero += x; += y; *= x", scale=2)
-        with self.member("comparisons with ints"):
-            assert ar.zero == 0 and not (ar.zero != 0), "zero == 0 is not True"
-            assert not (x == 0) and x != 1, "x == 0 or x == 1 for x = 3/2"
-            assert x > 0 and not (y > 0), "x > 0 is not True for 3/2, or y > 0 for -5/4"
 
     def functions(self) -> None:
         ar, mp = self.ar, self.true

@@ -31,7 +31,8 @@ class Arithmetic(Protocol):
 
     "Numbers" are what ``convert`` and the constants return; the loops combine them with each
     other, and with Python ints (``2 * pi``, ``C / 2``, ``C / len(xs)``), by the operators in the
-    last rows. Nothing else is asked of them: no ``float()``, no ``isinstance``.
+    last rows. Nothing else is asked of them: no ``float()``, no ``isinstance``, and no comparison
+    (every branch, in the activations and in the costs, asks ``sign``).
 
     ==================  ===================================  ======================================
     member              used by                              what it gives
@@ -54,8 +55,8 @@ class Arithmetic(Protocol):
     ``tanh``, ``sqrt``
     ``ncdf(x)``         GELU                                 :math:`\Phi(x)`, the standard normal
                                                              distribution function
-    ``sign(x)``         ReLU, leaky ReLU (the branches)      -1, 0 or 1; raises
-                                                             :class:`UndecidableBranch` when it
+    ``sign(x)``         ReLU, leaky ReLU, the cross-entropy  -1, 0 or 1; raises
+                        costs (every branch)                 :class:`UndecidableBranch` when it
                                                              cannot know
     ``positive_part``   softplus                             ``positive_part(x)`` =
                                                              :math:`\max(x, 0)`, exactly, without
@@ -83,8 +84,6 @@ class Arithmetic(Protocol):
     ``x * y``, ``*=``   (1), BP1, BP2, BP4, activations      with numbers and ints (``2 * pi``)
     ``x / y``           activations, costs, the mean         with numbers and ints (``C / 2``)
     ``abs(x)``          softplus                             :math:`|x|`
-    ``x == 0``,         the cross-entropies (targets 0 and   a comparison with an int
-    ``x != 1``, ``>``   1, outputs positive)
     ==================  ===================================  ======================================
 
     **context()**: what a native multiple-precision library needs (gmpy2 keeps its precision in
