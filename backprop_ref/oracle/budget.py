@@ -79,9 +79,9 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 from ..arithmetic.dtypes import fast_representable, get_dtype
 from ..arithmetic.exact import Exact
@@ -135,23 +135,20 @@ class Budget(ArithmeticBase):
         self.pi = self.convert(math.pi)
 
     def _number_class(self) -> type[Number]:
-        """This budget's subclass of :class:`Number`: the format's constants as class attributes,
-        read by the operators from the numbers themselves (a number has no room for them)."""
+        """This budget's subclass of :class:`Number`, and the constants its operators read from
+        the budget: sums' partial sums are rounded with ``ua``; with a wider accumulator, products
+        are rounded to it too, and a sum's result (or a product used elsewhere than in a sum) once
+        more to the format: a product carries ``n == pending == 1`` until then."""
         u = self.dtype.u
-        # Sums: partial sums rounded with ua. With a wider accumulator, products are rounded to
-        # it too, and a sum's result (or a product used elsewhere than in a sum) once more to the
-        # format: a product carries n == 1 until then, its rounding to the format pending.
-        ua = u if self.accumulate is None else self.accumulate.u
-        uprod = ua
+        self.ua = u if self.accumulate is None else self.accumulate.u
+        self.uprod = self.ua
         if self.dtype.operand_precision is not None:
-            uprod += 2 * math.ldexp(1.0, -self.dtype.operand_precision)
-        N: type[Number] = type("Number", (Number,), {
-            "__slots__": (), "__module__": __name__, "budget": self,
-            "u": u, "eta": self.dtype.eta, "big": self.dtype.max, "ua": ua, "uprod": uprod,
-            "once": 0.0 if self.accumulate is None else u,
-            "pending": 0 if self.accumulate is None else 1,
-            "powers": {},
-        })
+            self.uprod += 2 * math.ldexp(1.0, -self.dtype.operand_precision)
+        self.once = 0.0 if self.accumulate is None else u
+        self.pending = 0 if self.accumulate is None else 1
+        self.powers: dict = {}  # plain numbers seen as factors: (exact in the format, a power of 2)
+        N: type[Number] = type("Number", (Number,), {"__slots__": (), "__module__": __name__,
+                                                     "budget": self})
         N.zero = N.make(0.0, 0.0, 0.0)  # the arithmetic's zero: adding it is exact and not counted
         return N
 
@@ -179,17 +176,22 @@ class Budget(ArithmeticBase):
             if abs(f) > self.big:
                 self.overflows += 1
             e = self.u * abs(f) + self.eta
-        return self.Number.make(f, e, e)
+        r = _new(self.Number)
+        r.v = f
+        r.e = e
+        r.t = e
+        r.n = 0
+        return r
 
     def bounds(self, x: Any) -> tuple:
         """``(worst, typical)`` error bounds of ``x``, a sum in progress included, no safety."""
-        return Number.closed(x)
+        return closed(x)
 
     def sign(self, x: Any) -> int:
         """The sign of ``x``; a number within ``safety`` times its bound of 0 is recorded in
         ``flips`` and reported positive (the branch whose value carries the error, see above)."""
         v = x.v
-        bound = self.safety * Number.closed(x)[0]
+        bound = self.safety * closed(x)[0]
         if v > bound:
             return 1
         if v < -bound:
@@ -202,7 +204,7 @@ class Budget(ArithmeticBase):
     def positive_part(self, x: Any) -> Number:
         r""":math:`\max(x, 0)`, exact in floating point: within ``e(x)`` of the truth, no rounding,
         and no branch (nothing recorded in ``flips``)."""
-        e, t = Number.closed(x)
+        e, t = closed(x)
         v = x.v
         return self.Number.make(v if v > 0.0 else 0.0, e, t)
 
@@ -219,7 +221,7 @@ class Budget(ArithmeticBase):
 
     def to_exact(self, x: Any) -> tuple:
         """``(v, worst, typical)``: the value and its closed bounds (a sum in progress closes)."""
-        e, t = Number.closed(x)
+        e, t = closed(x)
         return x.v, e, t
 
     def from_exact(self, v: Any) -> Number:
@@ -244,7 +246,7 @@ class Budget(ArithmeticBase):
 
     def exp(self, x: Any) -> Any:
         N, fu, eta = self.Number, self.function_error, self.eta
-        e, t = Number.closed(x)
+        e, t = closed(x)
         try:
             r = math.exp(x.v)
         except OverflowError:
@@ -258,7 +260,7 @@ class Budget(ArithmeticBase):
 
     def log(self, x: Any) -> Any:
         N, fu, eta = self.Number, self.function_error, self.eta
-        e, t = Number.closed(x)
+        e, t = closed(x)
         v = x.v
         r = math.log(v) if v > 0 else -math.inf
         if e >= v:
@@ -267,7 +269,7 @@ class Budget(ArithmeticBase):
 
     def log1p(self, x: Any) -> Any:
         N, fu, eta = self.Number, self.function_error, self.eta
-        e, t = Number.closed(x)
+        e, t = closed(x)
         v = x.v
         r = math.log1p(v) if v > -1 else -math.inf
         if e >= 1 + v:
@@ -276,14 +278,14 @@ class Budget(ArithmeticBase):
 
     def tanh(self, x: Any) -> Any:
         N, fu, eta = self.Number, self.function_error, self.eta
-        e, t = Number.closed(x)
+        e, t = closed(x)
         r = math.tanh(x.v)
         near = math.tanh(max(abs(x.v) - e, 0.0))
         return N.make(r, (1 - near * near) * e + fu * abs(r) + eta, (1 - r * r) * t + fu * abs(r) + eta)
 
     def sqrt(self, x: Any) -> Any:
         N, fu, eta = self.Number, self.function_error, self.eta
-        e, t = Number.closed(x)
+        e, t = closed(x)
         v = x.v
         r = math.sqrt(v) if v > 0 else 0.0
         if e >= v:
@@ -293,7 +295,7 @@ class Budget(ArithmeticBase):
     def ncdf(self, x: Any) -> Any:
         r"""Phi(x); the library's error is charged as FUNCTION_ULPS u absolute (1 + erf cancels)."""
         N, fu, eta = self.Number, self.function_error, self.eta
-        e, t = Number.closed(x)
+        e, t = closed(x)
         v = x.v
         r = 0.5 * math.erfc(-v / math.sqrt(2))
         near = max(abs(v) - e, 0.0)
@@ -322,10 +324,10 @@ class Number:
     (typical); while it is a sum in progress, ``n`` >= 2 terms of magnitudes summing to ``s``
     (their rounding not yet charged).
 
-    Each :class:`Budget` has its own subclass, ``Budget.Number``, whose class attributes are the
-    format's constants (``u``, ``eta``, ``big``; ``ua`` for partial sums, ``uprod`` for products,
-    ``once`` and ``pending`` for a wider accumulator), its ``zero`` and the ``budget`` itself
-    (which counts overflows and converts plain numbers). The operators read them from the number.
+    Each :class:`Budget` has its own subclass, ``Budget.Number``, with two class attributes: the
+    ``budget`` (whose attributes are the format's constants: ``u``, ``eta``, ``big``; ``ua`` for
+    partial sums, ``uprod`` for products, ``once`` and ``pending`` for a wider accumulator; and
+    which counts overflows and converts plain numbers) and its ``zero``.
     """
 
     __slots__ = ("v", "e", "t", "n", "s")
@@ -336,20 +338,13 @@ class Number:
     s: float
 
     budget: Budget
-    u: float
-    eta: float
-    big: float
-    ua: float
-    uprod: float
-    once: float
-    pending: int
     zero: Number
-    powers: dict  # plain numbers seen as factors: (exact in the format, a power of two)
+    closed: ClassVar[Callable[[Number], tuple]]  # the function closed(x), below
 
     @classmethod
     def make(cls, v: float, e: float, t: float) -> Number:
         """A closed number: value ``v``, worst-case bound ``e``, typical bound ``t``."""
-        r = object.__new__(cls)
+        r = _new(cls)
         r.v = v
         r.e = e
         r.t = t
@@ -360,23 +355,6 @@ class Number:
     def exact(cls, v: float, e: float = 0.0) -> Number:
         return cls.make(float(v), e, e)
 
-    @staticmethod
-    def closed(x: Number) -> tuple:
-        """(worst, typical) of x, the rounding of a sum in progress charged."""
-        n = x.n
-        if n < 2:
-            if n == 1:
-                av = abs(x.v)
-                return x.e + x.once * av, x.t + x.once * av
-            return x.e, x.t
-        adds = n - 1
-        ua = x.ua
-        if adds * ua >= 1:
-            return math.inf, math.inf
-        av = abs(x.v)
-        return (x.e + ua / (1 - adds * ua) * (av + (n - 2) * x.s) + x.once * av,
-                math.sqrt(x.t) + ua * (av + math.sqrt(n - 2) * x.s) + x.once * av)
-
     def constant(x, c: Any) -> Number:
         """An int, float or Fraction appearing in a formula, as the implementation holds it."""
         if isinstance(c, Number):
@@ -385,8 +363,9 @@ class Number:
 
     def scale(x, c: Any, divide: bool) -> Number:
         """x * c or x / c for a plain number c."""
+        b = x.budget
         key = (type(c), c)
-        powers = x.powers
+        powers = b.powers
         if key not in powers:
             k = x.constant(c)
             powers[key] = (k.e == 0 and k.v != 0, abs(math.frexp(k.v)[0]) == 0.5)
@@ -395,25 +374,25 @@ class Number:
             c = x.constant(c)
             return x / c if divide else x * c
         f = float(c)
-        e, t = x.closed(x)
+        e, t = closed(x)
         v = x.v / f if divide else x.v * f
         av = abs(v)
         af = abs(f)
-        if av > x.big:
-            x.budget.overflows += 1
-        tiny = x.eta if av else 0.0  # underflow; 0 times anything is exact
+        if av > b.big:
+            b.overflows += 1
+        tiny = b.eta if av else 0.0  # underflow; 0 times anything is exact
         make = x.make
         if power:  # a power of two: exact but for underflow
             if divide:
                 return make(v, e / af + tiny, t / af)
             return make(v, e * af + tiny, t * af)
-        u = x.u
+        u = b.u
         if divide:
             return make(v, e / af + u * av + tiny, t / af + u * av)
         return make(v, e * af + u * av + tiny, t * af + u * av)
 
     def __repr__(self) -> str:
-        e, t = self.closed(self)
+        e, t = closed(self)
         return f"<{self.v!r} +- {e:.3g} (typical {t:.3g})>"
 
     def __float__(self) -> float:
@@ -440,8 +419,7 @@ class Number:
             if y == 0:
                 return x
             y = x.constant(y)
-        zero = x.zero
-        r = object.__new__(N)
+        r = _new(N)
         r.v = x.v + y.v
         r.e = x.e + y.e
         xn = x.n
@@ -456,12 +434,13 @@ class Number:
                 r.n = xn + 1
                 r.s = x.s + abs(y.v)
         elif yn > 1:
-            if x is zero:
+            if x is N.zero:
                 return y
             r.t = x.t * x.t + y.t
             r.n = yn + 1
             r.s = y.s + abs(x.v)
         else:
+            zero = N.zero
             if x is zero:
                 return y
             if y is zero:
@@ -474,7 +453,7 @@ class Number:
     __radd__ = __add__
 
     def __neg__(x) -> Number:
-        r = object.__new__(type(x))
+        r = _new(type(x))
         r.v = -x.v
         r.e = x.e
         r.t = x.t
@@ -495,7 +474,7 @@ class Number:
         return x.constant(y) + (-x)
 
     def __abs__(x) -> Number:
-        e, t = x.closed(x)
+        e, t = closed(x)
         return x.make(abs(x.v), e, t)
 
     def __mul__(x, y: Any) -> Number:
@@ -503,12 +482,12 @@ class Number:
         if type(y) is not N:
             return x.scale(y, False)
         if x.n > 0:
-            ex, tx = x.closed(x)
+            ex, tx = closed(x)
         else:
             ex = x.e
             tx = x.t
         if y.n > 0:
-            ey, ty = x.closed(y)
+            ey, ty = closed(y)
         else:
             ey = y.e
             ty = y.t
@@ -518,17 +497,19 @@ class Number:
         ax = abs(xv)
         ay = abs(yv)
         ap = abs(p)
-        r = object.__new__(N)
+        r = _new(N)
         r.v = p
+        b = x.budget
         if ap:
-            r.e = ax * ey + ay * ex + ex * ey + x.uprod * ap + x.eta
-            r.t = ax * ty + ay * tx + x.uprod * ap
+            uprod = b.uprod
+            r.e = ax * ey + ay * ex + ex * ey + uprod * ap + b.eta
+            r.t = ax * ty + ay * tx + uprod * ap
         else:  # a product with an exact 0 is exactly 0: only the propagated errors remain
             r.e = ax * ey + ay * ex + ex * ey
             r.t = ax * ty + ay * tx
-        r.n = x.pending
-        if ap > x.big:
-            x.budget.overflows += 1
+        r.n = b.pending
+        if ap > b.big:
+            b.overflows += 1
         return r
 
     def __rmul__(x, y: Any) -> Number:
@@ -537,22 +518,45 @@ class Number:
     def __truediv__(x, y: Any) -> Number:
         if type(y) is not type(x):
             return x.scale(y, True)
-        ex, tx = x.closed(x)
-        ey, ty = x.closed(y)
+        ex, tx = closed(x)
+        ey, ty = closed(y)
         q = x.v / y.v if y.v != 0 else math.copysign(math.inf, x.v)
         aq = abs(q)
         ay = abs(y.v)
-        u, eta, make = x.u, x.eta, x.make
+        b, make = x.budget, x.make
+        u, eta = b.u, b.eta
         if ay == math.inf:
             return make(q, eta, eta)
-        if ey == math.inf and ay > x.big:
+        if ey == math.inf and ay > b.big:
             # y may have overflowed to infinity: q lies between 0 and about itself
             return make(q, aq * (1 + 4 * u) + ex / ay + eta, aq * (1 + 4 * u) + tx / ay + eta)
         if ey >= ay:
             return make(q, math.inf, math.inf)
-        if aq > x.big:
-            x.budget.overflows += 1
+        if aq > b.big:
+            b.overflows += 1
         return make(q, (ex + aq * ey) / (ay - ey) + u * aq + eta, (tx + aq * ty) / ay + u * aq + eta)
 
     def __rtruediv__(x, y: Any) -> Number:
         return x.constant(y) / x
+
+
+def closed(x: Number) -> tuple:
+    """(worst, typical) of x, the rounding of a sum in progress charged."""
+    n = x.n
+    if n < 2:
+        if n == 1:
+            once = x.budget.once * abs(x.v)
+            return x.e + once, x.t + once
+        return x.e, x.t
+    b = x.budget
+    adds = n - 1
+    ua = b.ua
+    if adds * ua >= 1:
+        return math.inf, math.inf
+    av = abs(x.v)
+    return (x.e + ua / (1 - adds * ua) * (av + (n - 2) * x.s) + b.once * av,
+            math.sqrt(x.t) + ua * (av + math.sqrt(n - 2) * x.s) + b.once * av)
+
+
+Number.closed = staticmethod(closed)
+_new = object.__new__
