@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import backprop_ref as br
-from backprop_ref.arithmetic import get_dtype
+from backprop_ref.arithmetic import ArithmeticBase, get_dtype
 from backprop_ref.core import formula
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -173,7 +173,7 @@ def _round_bits(x: float, bits: int) -> float:
     return math.ldexp(round(math.ldexp(m, bits)), e - bits)
 
 
-class Rounded:
+class Rounded(ArithmeticBase):
     """An arithmetic for the engine's loops whose every result is rounded to ``dtype``."""
 
     exact = False
@@ -282,10 +282,16 @@ class Rounded:
     def sign(self, x: Any) -> int:
         return (x.v > 0) - (x.v < 0)
 
+    def positive_part(self, x: Any) -> Any:
+        return x if x.v > 0 else self.zero  # max(z, 0) is exact in every format
+
     def largest(self, xs: list) -> Any:
         return max(xs, key=lambda t: t.v)
 
     def to_float(self, x: Any) -> float:
+        return x.v
+
+    def to_exact(self, x: Any) -> float:
         return x.v
 
 

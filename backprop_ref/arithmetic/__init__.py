@@ -1,10 +1,16 @@
 """Number systems and floating-point formats: the bottom layer, which needs only mpmath.
 
 Nothing here imports from the rest of the package; every layer above may import from here.
+:mod:`.protocol` says what a number system must provide (:class:`Arithmetic`, with a table of
+every member and who uses it) and gives the defaults (:class:`ArithmeticBase`); :mod:`.floats`,
+:mod:`.multiprecision` and :mod:`.exact` hold the four built in; :mod:`.dtypes` the formats.
 """
 
 from .dtypes import DTYPES, Dtype, get_dtype
-from .numbers import Arithmetic, Exact, Float, Interval, Mp, NotRational, UndecidableBranch
+from .exact import Exact
+from .floats import Float
+from .multiprecision import Interval, Mp
+from .protocol import Arithmetic, ArithmeticBase, NotRational, UndecidableBranch
 
-__all__ = ["DTYPES", "Arithmetic", "Dtype", "Exact", "Float", "Interval", "Mp", "NotRational",
-           "UndecidableBranch", "get_dtype"]
+__all__ = ["DTYPES", "Arithmetic", "ArithmeticBase", "Dtype", "Exact", "Float", "Interval", "Mp",
+           "NotRational", "UndecidableBranch", "get_dtype"]

@@ -185,15 +185,15 @@ class LeakyReLU(Activation):
 class Softplus(Activation):
     r""":math:`\sigma(z) = \log(1 + e^z)`, :math:`\sigma'(z) = 1/(1 + e^{-z})`.
 
-    Evaluated as :math:`\max(z, 0) + \log(1 + e^{-|z|})`, written :math:`(z + |z|)/2 + \ldots`
-    so that it needs no branch: ``softplus(1000)`` is 1000 in floats, not ``inf``.
+    Evaluated as :math:`\max(z, 0) + \log(1 + e^{-|z|})`, the first term by ``ar.positive_part``
+    (exact, and no branch): ``softplus(1000)`` is 1000 in floats, not ``inf``.
     """
 
     name = "softplus"
     sigma_form = log(1 + exp(z))
 
     def sigma(self, ar: Any, z: Any) -> Any:
-        return (z + abs(z)) / 2 + ar.log1p(ar.exp(-abs(z)))
+        return ar.positive_part(z) + ar.log1p(ar.exp(-abs(z)))
 
     def prime(self, ar: Any, z: Any, a: Any) -> Any:
         return ar.one / (ar.one + ar.exp(-z))

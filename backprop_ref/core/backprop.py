@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..arithmetic import Float, UndecidableBranch
+from ..arithmetic import Arithmetic, Float, UndecidableBranch
 from . import check
 from .costs import Cost, get_cost
 from .errors import located
@@ -83,7 +83,7 @@ def _converted(ar: Any, values: list, where: str) -> list:
 
 def check_arithmetic(net: Network, arithmetic: Any, cost: Cost | None = None) -> None:
     """Refuse, naming it, an activation or cost that ``Exact()`` cannot evaluate."""
-    if isinstance(arithmetic, type) or not hasattr(arithmetic, "convert") or not hasattr(arithmetic, "zero"):
+    if isinstance(arithmetic, type) or not isinstance(arithmetic, Arithmetic):
         raise TypeError(
             f"arithmetic must be an arithmetic object such as Float(), Mp(50), Interval(50) or "
             f"Exact(), got {arithmetic!r}"
@@ -157,7 +157,8 @@ def forward(net: Network, x: Any, arithmetic: Any = None) -> Forward:
     """
     ar = Float() if arithmetic is None else arithmetic
     params = convert(net, ar)
-    return forward_pass(params, example(net, ar, x))
+    with ar.context():  # the arithmetic's state, set up once for the pass
+        return forward_pass(params, example(net, ar, x))
 
 
 def forward_pass(params: Parameters, x: list) -> Forward:
@@ -202,7 +203,8 @@ def backward(net: Network, fwd: Forward, y: Any, cost: Any = "half_squared_error
             "its z and a do not belong to these weights"
         )
     dC_dw, dC_db = zeros(net, ar)
-    return backward_pass(fwd.params, fwd, target(net, ar, cost, y), cost, dC_dw, dC_db)
+    with ar.context():  # the arithmetic's state, set up once for the pass
+        return backward_pass(fwd.params, fwd, target(net, ar, cost, y), cost, dC_dw, dC_db)
 
 
 def zeros(net: Network, ar: Any) -> tuple:

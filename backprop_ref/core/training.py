@@ -18,7 +18,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..arithmetic import Float, Interval
+from ..arithmetic import Float
 from . import check
 from .backprop import check_arithmetic, check_cost, convert, zeros
 from .batch import each_example
@@ -115,9 +115,10 @@ def sums(params: Any, xs: Sequence, ys: Sequence, cost: Any, first: int = 0) -> 
     ar = params.arithmetic
     dC_dw, dC_db = zeros(params.net, ar)  # the sums of an empty batch
     C = ar.zero
-    for e in each_example(params, xs, ys, cost, first):
-        dC_dw, dC_db = e.dC_dw, e.dC_db  # the running sums of (BP3), (BP4)
-        C += e.C
+    with ar.context():  # the arithmetic's state, set up once for the whole pass
+        for e in each_example(params, xs, ys, cost, first):
+            dC_dw, dC_db = e.dC_dw, e.dC_db  # the running sums of (BP3), (BP4)
+            C += e.C
     return dC_dw, dC_db, C
 
 
@@ -137,7 +138,7 @@ def step(net: Network, g: Gradients, alpha: Any) -> Network:
     string (``"0.1"`` is exactly 1/10). The network passed in is not changed.
     """
     ar = g.arithmetic
-    if isinstance(ar, Interval):
+    if ar.encloses:
         raise TypeError(f"step needs gradients in a point arithmetic (Float, Mp, Exact), not {ar!r}")
     if len(g.dC_dw) != net.L + 1 or any(
         len(g.dC_dw[l]) != net.n[l] or len(g.dC_dw[l][0]) != net.n[l - 1]
@@ -206,6 +207,7 @@ def cost_of(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_
     """The cost alone (forward passes only), mean or sum over the examples."""
     cost, ar, xs, ys = prepare(net, xs, ys, cost, arithmetic, reduction)
     C = ar.zero
-    for e in each_example(convert(net, ar), xs, ys, cost, backward=False):
-        C += e.C
+    with ar.context():
+        for e in each_example(convert(net, ar), xs, ys, cost, backward=False):
+            C += e.C
     return C / len(xs) if reduction == "mean" else C

@@ -59,13 +59,14 @@ def numerical_gradients(net: Network, xs: Sequence, ys: Sequence,
 
     dC_dw: list = [None]
     dC_db: list = [None]
-    for l in range(1, L + 1):
-        dC_dw.append([[None] * n[l - 1] for j in range(n[l])])
-        dC_db.append([None] * n[l])
-        for j in range(n[l]):
-            for k in range(n[l - 1]):
-                if wanted is None or f"dC/dw[{l}][{j}][{k}]" in wanted:
-                    dC_dw[l][j][k] = derivative(params.w[l][j], k)
-            if wanted is None or f"dC/db[{l}][{j}]" in wanted:
-                dC_db[l][j] = derivative(params.b[l], j)
-    return Gradients(dC_dw, dC_db, C(), ar, reduction, len(xs))
+    with ar.context():  # the arithmetic's state, set up once for all the passes
+        for l in range(1, L + 1):
+            dC_dw.append([[None] * n[l - 1] for j in range(n[l])])
+            dC_db.append([None] * n[l])
+            for j in range(n[l]):
+                for k in range(n[l - 1]):
+                    if wanted is None or f"dC/dw[{l}][{j}][{k}]" in wanted:
+                        dC_dw[l][j][k] = derivative(params.w[l][j], k)
+                if wanted is None or f"dC/db[{l}][{j}]" in wanted:
+                    dC_db[l][j] = derivative(params.b[l], j)
+        return Gradients(dC_dw, dC_db, C(), ar, reduction, len(xs))
