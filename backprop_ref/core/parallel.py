@@ -122,12 +122,6 @@ def gradient_sums(params: Parameters, xs: Sequence, ys: Sequence, cost: Cost, wo
     Each of the two rounds is cut into ``workers`` tasks at most.
     """
     net, ar = params.net, params.arithmetic
-    for method in ("to_exact", "from_exact"):
-        if not callable(getattr(ar, method, None)):
-            raise TypeError(
-                f"{ar!r} has no {method}: its numbers cannot cross between processes "
-                "(workers > 1 and executor= need to_exact and from_exact); use workers=1"
-            )
     x = [example(net, ar, xs[i], f"xs[{i}]") for i in range(len(xs))]
     y = [target(net, ar, cost, ys[i], f"ys[{i}]") for i in range(len(ys))]
     chunks = cut(len(x), workers)
