@@ -218,13 +218,20 @@ def zeros(net: Network, ar: Any) -> tuple:
 
 
 def backward_pass(params: Parameters, fwd: Forward, y: list, cost: Cost,
-                  dC_dw: list | None, dC_db: list | None) -> Backward:
+                  dC_dw: list, dC_db: list) -> Backward:
     """(5)/BP1, BP2, BP3, BP4 on one example; BP3 and BP4 are *added* to ``dC_db``, ``dC_dw``.
 
     Adding lets a batch accumulate its gradient example by example with no per-example copies;
-    for one example, start from :func:`zeros`. With ``dC_dw`` and ``dC_db`` None, only the deltas
-    are computed (:mod:`backprop_ref.core.parallel` adds BP3 and BP4 later, split by rows).
+    for one example, start from :func:`zeros`.
     """
+    delta, dC_da, C = deltas(params, fwd, y, cost)  # every delta[l][j]: BP1 or the sum 5, then BP2
+    add_gradient(params.net.n, params.net.L, fwd.a, delta, dC_dw, dC_db)  # BP3 and BP4, added
+    return Backward(delta, dC_dw, dC_db, dC_da, C, params.arithmetic)
+
+
+def deltas(params: Parameters, fwd: Forward, y: list, cost: Cost) -> tuple[list, list, Any]:
+    """(5)/BP1 and BP2 on one example: ``(delta, dC_da, C)``, the deltas of every layer, the
+    derivatives of the cost by the outputs, and the cost."""
     ar, w = params.arithmetic, params.w
     L, n, sigma = params.net.L, params.net.n, params.net.sigma
     z, a = fwd.z, fwd.a
@@ -249,10 +256,7 @@ def backward_pass(params: Parameters, fwd: Forward, y: list, cost: Cost,
                 delta[l][j] += delta[l + 1][k] * w[l + 1][k][j]  # (BP2) sum_k delta_k^[l+1] w_kj^[l+1]
             delta[l][j] *= sigma[l].prime(ar, z[l][j], a[l][j])  # (BP2) ... times sigma'(z_j^[l])
 
-    if dC_dw is not None:
-        add_gradient(n, L, a, delta, dC_dw, dC_db)  # (BP3), (BP4)
-
-    return Backward(delta, dC_dw, dC_db, dC_da, cost.value(ar, a[L], y), ar)
+    return delta, dC_da, cost.value(ar, a[L], y)
 
 
 def add_gradient(n: list, L: int, a: list, delta: list, dC_dw: list, dC_db: list) -> None:

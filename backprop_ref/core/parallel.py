@@ -21,8 +21,8 @@ and adding the chunks' sums, ``(t_0 + t_1) + (t_2 + t_3)``, changes the last bit
 done in two rounds of tasks:
 
 1. **By examples.** The batch is cut into consecutive chunks; a task computes, for each example of
-   its chunk, the forward pass and the deltas (:func:`~backprop_ref.core.backprop.backward_pass`
-   with no gradient to add to) and sends back ``a[1..L-1]``, ``delta[1..L]`` and the cost ``C``:
+   its chunk, the forward pass and the deltas (:func:`~backprop_ref.core.backprop.deltas`, the
+   first half of the backward pass) and sends back ``a[1..L-1]``, ``delta[1..L]`` and the cost ``C``:
    a few numbers per node, not one per weight.
 2. **By rows.** The rows ``(l, j)`` of every layer are cut into groups of about equal work (a row
    of layer ``l`` costs ``n[l - 1]`` products); a task adds, for the rows of its group, the terms
@@ -77,7 +77,7 @@ from typing import Any
 from .backprop import (
     Parameters,
     add_gradient,
-    backward_pass,
+    deltas,
     example,
     forward_pass,
     target,
@@ -263,10 +263,9 @@ def _deltas(job: tuple | None, chunk: range) -> list:
     found = []
     for i in chunk:
         fwd = forward_pass(params, x[i])
-        bwd = backward_pass(params, fwd, y[i], cost, None, None)
+        delta, _, C = deltas(params, fwd, y[i], cost)
         a = [None] + [_exact(ar, fwd.a[l]) for l in range(1, L)]
-        delta = [None] + [_exact(ar, bwd.delta[l]) for l in range(1, L + 1)]
-        found.append((a, delta, ar.to_exact(bwd.C)))
+        found.append((a, [None] + [_exact(ar, delta[l]) for l in range(1, L + 1)], ar.to_exact(C)))
     return found
 
 

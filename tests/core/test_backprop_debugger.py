@@ -113,7 +113,7 @@ def test_session_values_are_the_engines(monkeypatch):
     stops = [out for command, out in zip(commands, outputs, strict=True) if command == "continue"]
     assert stops, "the session never continues to the breakpoint"
     for out in stops:
-        assert out.splitlines()[0] == f"> .../backprop_ref/core/backprop.py({line})backward_pass()"
+        assert out.splitlines()[0] == f"> .../backprop_ref/core/backprop.py({line})deltas()"
         assert TAG in out.splitlines()[1]
 
     where = [out for command, out in zip(commands, outputs, strict=True) if command == "p l, j, k"]
