@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import re
 from fractions import Fraction
 
 import pytest
-from helpers import bits, flat, flat_hv, make_batch, need, network, random_direction
+from helpers import README, bits, flat, flat_hv, make_batch, need, network, random_direction
 
 import backprop_ref as br
 from backprop_ref.arithmetic import UndecidableBranch
@@ -199,3 +200,22 @@ def test_bad_batches_and_costs_are_refused_as_by_gradients():
         br.hvp(net, xs, ys, v_w, v_b, reduction="avg")
     with pytest.raises(ValueError, match="cross_entropy needs a softmax output layer"):
         br.hvp(net, xs, ys, v_w, v_b, cost="cross_entropy")
+
+
+def _readme_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    assert "\n## Second order\n" in text, "the README has no section 'Second order'"
+    return text.split("\n## Second order\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_example_prints_what_the_readme_shows(capsys):
+    section = _readme_section()
+    code, dual = re.findall(r"```python\n(.*?)```", section, re.S)[:2]
+    shown = re.search(r"```text\n(.*?)```", section, re.S).group(1)
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out == shown
+    namespace: dict = {"br": br}  # the second block follows the first
+    exec(compile(dual, "README.md", "exec"), namespace)
+    ar, y = namespace["ar"], namespace["y"]
+    assert (ar.value(y), ar.tangent(y)) == (Fraction(21), Fraction(25))
+    assert "(Fraction(21, 1), Fraction(25, 1))" in dual
