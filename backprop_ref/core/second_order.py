@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..arithmetic import Dual, Mp
+from . import check
 from .backprop import Parameters
-from .network import Network, to_number
+from .network import Network
 from .training import divide, prepare, sums
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -138,52 +139,36 @@ def _out_of_range(net: Network, ar: Dual, dw: list, db: list, l: int, error: Exc
 
 
 def direction(net: Network, v_w: Sequence, v_b: Sequence) -> tuple:
-    """Checked copies of ``v_w`` and ``v_b``: the network's layout (entry 0 None), numbers."""
-    v_w = _listed(v_w, "v_w")
-    v_b = _listed(v_b, "v_b")
+    """Checked copies of ``v_w`` and ``v_b``: the network's layout (entry 0 None), numbers; by the
+    rules of :mod:`backprop_ref.core.check`, in the words the network's own checks use."""
     L, n = net.L, net.n
-    for name, v in (("v_w", v_w), ("v_b", v_b)):
-        if len(v) != L + 1:
-            raise ValueError(
-                f"{name} has {len(v)} entries, but the network has L = {L} layers: it needs "
-                f"{name}[0] = None and one entry per layer 1..{L}, as the gradient"
-            )
-        if v[0] is not None:
+    v: dict = {}
+    for name, given in (("v_w", v_w), ("v_b", v_b)):
+        v[name] = check.items(given, name, f" with one entry per layer 0..{L} ({name}[0] = None)")
+        check.length(v[name], L + 1, name, f"the network has L = {L} layers; {name}[0] is None")
+        if v[name][0] is not None:
             raise ValueError(f"{name}[0] must be None: layer 0 is the input and has no parameters")
     dw: list = [None]
     db: list = [None]
     for l in range(1, L + 1):
-        rows = _listed(v_w[l], f"v_w[{l}]")
-        if len(rows) != n[l]:
-            raise ValueError(f"v_w[{l}] has {len(rows)} rows, but layer {l} has {n[l]} nodes")
+        rows = check.items(v["v_w"][l], f"v_w[{l}]", " of rows (a matrix)")
+        check.length(rows, n[l], f"v_w[{l}]", f"one per node of layer {l}", noun="rows")
         dw.append([None] * n[l])
         for j in range(n[l]):
-            row = _listed(rows[j], f"v_w[{l}][{j}]")
-            if len(row) != n[l - 1]:
-                raise ValueError(
-                    f"v_w[{l}][{j}] has {len(row)} entries, but layer {l - 1} has {n[l - 1]} "
-                    f"nodes (k = 0..{n[l - 1] - 1})"
-                )
+            row = check.items(rows[j], f"v_w[{l}][{j}]", f" of {n[l - 1]} numbers")
+            check.same_length(row, n[l - 1], f"v_w[{l}][{j}]",
+                              f"layer {l - 1} has {n[l - 1]} nodes (k = 0..{n[l - 1] - 1})")
             dw[l][j] = _numbers(row, f"v_w[{l}][{j}]")
-        bias = _listed(v_b[l], f"v_b[{l}]")
-        if len(bias) != n[l]:
-            raise ValueError(f"v_b[{l}] has {len(bias)} entries, but layer {l} has {n[l]} nodes")
+        bias = check.items(v["v_b"][l], f"v_b[{l}]", f" of {n[l]} numbers (one per node of layer {l})")
+        check.same_length(bias, n[l], f"v_b[{l}]", f"layer {l} has {n[l]} nodes")
         db.append(_numbers(bias, f"v_b[{l}]"))
     return dw, db
 
 
 def _numbers(row: list, where: str) -> list:
-    """The entries of ``row`` as numbers (:func:`to_number`); one that is not is named by its index."""
+    """The entries of ``row`` as numbers (:func:`check.number`); one that is not is named by its
+    index (the names are made only then: a direction has as many entries as the weights)."""
     try:
-        return [to_number(value, where, "directions") for value in row]
+        return [check.number(value, where, "directions") for value in row]
     except (TypeError, ValueError):
-        return [to_number(row[k], f"{where}[{k}]", "directions") for k in range(len(row))]
-
-
-def _listed(value: Any, where: str) -> list:
-    """``value`` (a list, tuple, NumPy array or tensor) as a list, or a TypeError naming ``where``."""
-    if hasattr(value, "tolist") and not isinstance(value, list):
-        value = value.tolist()
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise TypeError(f"{where} must be a list, got {type(value).__name__}")
-    return list(value)
+        return [check.number(row[k], f"{where}[{k}]", "directions") for k in range(len(row))]

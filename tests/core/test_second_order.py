@@ -159,13 +159,14 @@ def _set(which, path, value):
 BAD = [
     ("row-short", _set("w", [2, 1], [1, 2, 3]), ValueError,
      r"v_w\[2\]\[1\] has 3 entries, but layer 1 has 4 nodes \(k = 0..3\)"),
-    ("rows", _set("w", [1], [[1, 2, 3]]), ValueError, r"v_w\[1\] has 1 rows, but layer 1 has 4 nodes"),
+    ("rows", _set("w", [1], [[1, 2, 3]]), ValueError, r"v_w\[1\] has 1 rows, expected 4 \(one per node of layer 1\)"),
     ("bias-length", _set("b", [2], [1]), ValueError, r"v_b\[2\] has 1 entries, but layer 2 has 2 nodes"),
     ("first-not-none", _set("w", [0], [1]), ValueError, r"v_w\[0\] must be None"),
     ("nan", _set("w", [1, 0, 2], float("nan")), ValueError, r"v_w\[1\]\[0\]\[2\] is nan: directions must be finite"),
     ("word", _set("b", [1, 3], "abc"), ValueError, r"v_b\[1\]\[3\] is the string 'abc'"),
     ("boolean", _set("w", [2, 0, 0], True), TypeError, r"v_w\[2\]\[0\]\[0\] is True: a boolean is not a number"),
-    ("not-a-list", _set("w", [1, 2], 5), TypeError, r"v_w\[1\]\[2\] must be a list, got int"),
+    ("not-a-list", _set("w", [1, 2], 5), TypeError,
+     r"v_w\[1\]\[2\] is the number 5, not a list: v_w\[1\]\[2\] must be a list of 3"),
 ]
 
 
@@ -178,11 +179,12 @@ def test_a_bad_direction_is_named_where_it_is(spoil, error, message):
 
 def test_a_direction_of_the_wrong_depth_is_named():
     net, xs, ys, v_w, v_b = small()
-    with pytest.raises(ValueError, match=r"v_w has 2 entries, but the network has L = 2 layers"):
+    depth = r"v_w has 2 entries, expected 3 \(the network has L = 2 layers; v_w\[0\] is None\)"
+    with pytest.raises(ValueError, match=depth):
         br.hvp(net, xs, ys, v_w[:2], v_b, cost="mse")
-    with pytest.raises(ValueError, match=r"v_b has 4 entries, but the network has L = 2 layers"):
+    with pytest.raises(ValueError, match=r"v_b has 4 entries, expected 3"):
         br.hvp(net, xs, ys, v_w, v_b + [[0]], cost="mse")
-    with pytest.raises(TypeError, match=r"v_w must be a list, got str"):
+    with pytest.raises(TypeError, match=r"v_w is the string 'v', not a list"):
         br.hvp(net, xs, ys, "v", v_b, cost="mse")
 
 
