@@ -17,11 +17,12 @@ It is a reference, slow by design: no NumPy in the loops, no vectorisation.
 
 from . import interop, testing  # interop imports PyTorch and NumPy on call
 from ._version import __version__ as __version__
-from .arithmetic import Exact, Float, Interval, Mp, NotRational, UndecidableBranch
+from .arithmetic import Dual, Exact, Float, Interval, Mp, NotRational, UndecidableBranch
 from .core.activations import Activation, get_activation
 from .core.backprop import Backward, Forward, backward, forward
 from .core.costs import Cost, get_cost
 from .core.network import Network
+from .core.second_order import HessianVectorProduct, hvp
 from .core.training import Gradients, History, cost_of, gradients, step, train
 from .io.casefile import Case, CaseError, load_case, save_case
 from .oracle.numerical import numerical_gradients
@@ -37,12 +38,14 @@ __all__ = [
     "CaseError",
     "Cost",
     "DTYPES",
+    "Dual",
     "Exact",
     "Exercise",
     "Explanation",
     "Float",
     "Forward",
     "Gradients",
+    "HessianVectorProduct",
     "History",
     "Interval",
     "Mp",
@@ -58,6 +61,7 @@ __all__ = [
     "get_activation",
     "get_cost",
     "gradients",
+    "hvp",
     "interop",
     "load_case",
     "numerical_gradients",

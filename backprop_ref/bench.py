@@ -11,6 +11,8 @@ The rows, with the targets the package is held to on a 2-core machine:
   says about 2 (BP4 repeats the products of (1)), conversions included on both sides;
 * Mp(50) / Float and Interval(50) / Mp(50), one gradient;
 * the rounding-budget verification / a plain Mp(50) gradient;
+* a Hessian-vector product (the passes in dual numbers over Mp(50)) / the Mp(50) gradient: about
+  3, since a dual product costs three base operations;
 * numerical differentiation of every parameter at 50 digits / backpropagation at 50 digits: the
   reason backpropagation exists (timed on a sample of parameters and scaled up);
 * micrograd (a scalar autograd engine) / the Float loops, on the same weights;
@@ -46,6 +48,7 @@ from .arithmetic import Float, Interval, Mp
 from .core import check
 from .core.backprop import forward
 from .core.network import Network
+from .core.second_order import hvp
 from .core.training import gradients
 from .oracle.numerical import numerical_gradients
 
@@ -253,6 +256,22 @@ def _verification(net: Network, x: list, y: list) -> Callable | None:
     return lambda: verify(net, [x], [y], dC_dw, dC_db, cost="half_squared_error", dtype="float32")
 
 
+def hvp_row(sizes: list, repeat: int, targets: bool) -> Row:
+    """One Hessian-vector product / one gradient, Mp(50), the same example, a seeded direction."""
+    net = Network.random(sizes, "sigmoid", seed=0)
+    (x,), (y,) = examples(sizes, 1)
+    rng = random.Random(2)
+    v_w = [None] + [[[rng.gauss(0, 1) for _ in row] for row in net.w[l]] for l in range(1, net.L + 1)]
+    v_b = [None] + [[rng.gauss(0, 1) for _ in net.b[l]] for l in range(1, net.L + 1)]
+    mp = Mp(50)
+    t = interleaved({
+        "hvp": lambda: hvp(net, [x], [y], v_w, v_b, arithmetic=mp),
+        "gradient": lambda: gradients(net, [x], [y], arithmetic=mp),
+    }, repeat)
+    return Row(f"hvp/grad {size_name(sizes)}", "hvp / gradient, Mp(50)", size_name(sizes),
+               t["hvp"] / t["gradient"], target=("<=", 3) if targets else None)
+
+
 def batch_rows(sizes: list, repeat: int, count: int = 10) -> list:
     """Absolute times of a batch, for the README's table."""
     net = Network.random(sizes, "sigmoid", seed=0)
@@ -437,6 +456,7 @@ def measure(which: str = "all", repeat: int = 5, mpmath_only: bool = False) -> l
               for sizes in ([SMALL, MEDIUM, BIG] if full else [SMALL])]
     rows = [block[i] for i in range(len(blocks[0])) for block in blocks]  # each kind, every size
     rows.append(numerical_row(medium, repeat, full))
+    rows += [hvp_row(sizes, repeat, full and sizes == BIG) for sizes in ([SMALL, MEDIUM, BIG] if full else [SMALL])]
     if not mpmath_only:
         if full:
             rows += micrograd_rows(MEDIUM, repeat, 30) + micrograd_rows(BIG, repeat, 300)

@@ -13,6 +13,7 @@ import random
 import re
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -514,3 +515,53 @@ def small_net(activations=("tanh", "identity"), seed=1) -> br.Network:
 def float64_gradients(net, xs=VERIFY_XS, ys=VERIFY_YS, cost="mse", reduction="mean") -> tuple:
     """Float gradients in the plain-list layout, as a float64 implementation gives them."""
     return plain(br.gradients(net, xs, ys, cost, reduction=reduction))
+
+
+# ---------------------------------------------------------------------------------------------
+# Second order: directions, and the directional derivative of the gradient by differences
+# ---------------------------------------------------------------------------------------------
+
+def random_direction(net: br.Network, seed: int) -> tuple:
+    """``(v_w, v_b)`` of the network's layout, entries drawn from N(0, 1) as floats."""
+    rng = random.Random(seed)
+    v_w: list = [None]
+    v_b: list = [None]
+    for l in range(1, net.L + 1):
+        v_w.append([[rng.gauss(0, 1) for k in range(net.n[l - 1])] for j in range(net.n[l])])
+        v_b.append([rng.gauss(0, 1) for j in range(net.n[l])])
+    return v_w, v_b
+
+
+def flat_hv(h) -> list:
+    """Every entry of a Hessian-vector product, in the order of ``flat``: Hv/w[1], Hv/b[1], ..."""
+    return flat(SimpleNamespace(dC_dw=h.Hv_w, dC_db=h.Hv_b))
+
+
+STENCIL = [(1, Fraction(4, 5)), (2, Fraction(-1, 5)), (3, Fraction(4, 105)), (4, Fraction(-1, 280))]
+r"""The central difference of order 8: :math:`f'(0) = \frac1h \sum_m c_m (f(mh) - f(-mh)) + O(h^8)`,
+exact for polynomials of degree up to 8."""
+
+
+def gradient_along(net: br.Network, xs: list, ys: list, cost: str, v_w: list, v_b: list,
+                   arithmetic, h, reduction: str = "mean") -> list:
+    r"""The derivative of the gradient along ``v``, :math:`\frac{d}{dt} g(w + t v)` at 0, by
+    ``STENCIL`` with step ``h``, every gradient computed in ``arithmetic`` (Mp or Exact) on a
+    network whose weights are :math:`w + t v` in that arithmetic; flat, in the order of ``flat``.
+
+    No dual number is used: the gradients are the ordinary loops', eight of them."""
+    ar = arithmetic
+    h = ar.convert(h)
+
+    def g(t) -> list:
+        w = [None] + [[[ar.convert(net.w[l][j][k]) + t * ar.convert(v_w[l][j][k])
+                        for k in range(net.n[l - 1])] for j in range(net.n[l])] for l in range(1, net.L + 1)]
+        b = [None] + [[ar.convert(net.b[l][j]) + t * ar.convert(v_b[l][j]) for j in range(net.n[l])]
+                      for l in range(1, net.L + 1)]
+        return flat(br.gradients(net.with_parameters(w, b), xs, ys, cost, ar, reduction))
+
+    total = None
+    for m, c in STENCIL:
+        plus, minus = g(m * h), g(-m * h)
+        term = [ar.convert(c) * (plus[i] - minus[i]) for i in range(len(plus))]
+        total = term if total is None else [total[i] + term[i] for i in range(len(term))]
+    return [total[i] / h for i in range(len(total))]

@@ -21,14 +21,15 @@ import backprop_ref as br
 N = None
 
 NOT_CALLED = {
-    # arithmetic types: built from one int (dps), they take no caller lists
-    "Float", "Mp", "Interval", "Exact",
+    # arithmetic types: built from one int (dps) or one arithmetic (Dual), they take no caller lists
+    "Float", "Mp", "Interval", "Exact", "Dual",
     # exception types
     "NotRational", "UndecidableBranch", "CaseError",
     # base classes of activations and costs (their instances are called below, through names)
     "Activation", "Cost",
     # result records (dataclasses that the functions fill; they hold what they are given)
     "Forward", "Backward", "Gradients", "History", "Explanation", "Report", "Exercise",
+    "HessianVectorProduct",
 }
 
 COVERED: set = set()
@@ -135,6 +136,24 @@ def test_gradients_cost_of_and_step(ar, reduction):
         assert snapshot((g.dC_dw, g.dC_db)) == g_kept
         assert (net.w, net.b) == net_kept and new.w != net.w
         return new
+    check_unchanged(call)
+
+
+@covers("hvp")
+@pytest.mark.parametrize("ar", [br.Float(), br.Mp(30)], ids=repr)
+def test_hvp(ar):
+    def call(d):
+        net = br.Network(d["w"], d["b"], d["activations"])
+        net_kept = copy.deepcopy((net.w, net.b))
+        v_w = [N, [[1, "0.5"], [Fraction(-1, 3), mpmath.mpf("0.25")], [0, 2]], [[1, 0, -1], ["0.5", 1, 1]]]
+        v_b = [N, ["-0.25", 1, 0], [Fraction(1, 7), 0.5]]
+        kept = copy.deepcopy((v_w, v_b))
+        h = br.hvp(net, d["xs"], d["ys"], v_w, v_b, "cross_entropy", "mean", ar)
+        assert (v_w, v_b) == kept and (net.w, net.b) == net_kept
+        assert h.Hv_w[1] is not v_w[1] and h.Hv_b[2] is not v_b[2]
+        h.Hv_w[1][0][0] = 99  # the result's lists are its own
+        assert v_w[1][0][0] == 1
+        return h
     check_unchanged(call)
 
 

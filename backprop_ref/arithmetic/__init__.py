@@ -7,10 +7,11 @@ every member and who uses it) and gives the defaults (:class:`ArithmeticBase`); 
 """
 
 from .dtypes import DTYPES, Dtype, get_dtype
+from .dual import Dual, DualNumber
 from .exact import Exact
 from .floats import Float
 from .multiprecision import Interval, Mp
 from .protocol import Arithmetic, ArithmeticBase, NotRational, UndecidableBranch
 
-__all__ = ["DTYPES", "Arithmetic", "ArithmeticBase", "Dtype", "Exact", "Float", "Interval", "Mp",
-           "NotRational", "UndecidableBranch", "get_dtype"]
+__all__ = ["DTYPES", "Arithmetic", "ArithmeticBase", "Dtype", "Dual", "DualNumber", "Exact", "Float",
+           "Interval", "Mp", "NotRational", "UndecidableBranch", "get_dtype"]

@@ -18,6 +18,7 @@ LABELS = [
     "one gradient, Float",
     "one gradient, Mp(50)",
     "numerical differentiation at 50 digits, all parameters / backprop Mp(50)",
+    "hvp / gradient, Mp(50)",
     "micrograd forward + backward / Float gradient",
     "the same, Python's garbage collector off",
     "peak memory, Mp(50), batch of 100 / batch of 10",
