@@ -17,7 +17,17 @@ It is a reference, slow by design: no NumPy in the loops, no vectorisation.
 
 from . import interop, testing  # interop imports PyTorch and NumPy on call
 from ._version import __version__ as __version__
-from .arithmetic import Dual, Exact, Float, Interval, Mp, NotRational, UndecidableBranch
+from .arithmetic import (
+    Arithmetic,
+    ArithmeticBase,
+    Dual,
+    Exact,
+    Float,
+    Interval,
+    Mp,
+    NotRational,
+    UndecidableBranch,
+)
 from .core.activations import Activation, get_activation
 from .core.backprop import Backward, Forward, backward, forward
 from .core.costs import Cost, get_cost
@@ -33,6 +43,8 @@ from .teaching.plot import plot_backward, plot_network, plot_report, plot_traini
 
 __all__ = [
     "Activation",
+    "Arithmetic",
+    "ArithmeticBase",
     "Backward",
     "Case",
     "CaseError",

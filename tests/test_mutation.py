@@ -23,6 +23,8 @@ N = None
 NOT_CALLED = {
     # arithmetic types: built from one int (dps) or one arithmetic (Dual), they take no caller lists
     "Float", "Mp", "Interval", "Exact", "Dual",
+    # the protocol every arithmetic follows, and the base class with its defaults
+    "Arithmetic", "ArithmeticBase",
     # exception types
     "NotRational", "UndecidableBranch", "CaseError",
     # base classes of activations and costs (their instances are called below, through names)

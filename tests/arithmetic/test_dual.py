@@ -210,3 +210,13 @@ def test_float_base_keeps_floats_semantics():
     assert ar.value(y) == math.inf
     x = ar.seed(0.1, 1)
     assert type(ar.value(x * 3)) is float and ar.tangent(x * 3) == 3.0
+
+
+@pytest.mark.parametrize("base", [br.Float(), br.Mp(30), br.Exact()], ids=repr)
+def test_dual_passes_the_conformance_check_of_every_arithmetic(base):
+    from backprop_ref.arithmetic import Arithmetic
+    from backprop_ref.testing import check_arithmetic
+
+    ar = br.Dual(base)
+    assert isinstance(ar, Arithmetic)
+    check_arithmetic(ar)  # raises, naming the member, if Dual lacks or breaks one
