@@ -435,7 +435,8 @@ def _spin(jobs: int, processes: int) -> None:
 
     from .core.parallel import start_method
 
-    child = multiprocessing.get_context(start_method()).Process(target=_spin_loop, daemon=True)
+    context: Any = multiprocessing.get_context(start_method())  # a context of any start method
+    child = context.Process(target=_spin_loop, daemon=True)
     child.start()
     for _ in range(jobs - 1):
         _spin_loop()

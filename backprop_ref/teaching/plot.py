@@ -270,7 +270,7 @@ def plot_network(net: Network, fwd: Any = None, *, ax: Any = None, labels: Any =
         _check_pass(net, getattr(fwd, "a", None), "fwd.a", 0)
         texts = [[_fmt(_float(fwd.a[l][j], fwd.arithmetic), digits) for j in range(net.n[l])]
                  for l in range(net.L + 1)]
-    w = [None] + [[[_float(v) for v in row] for row in net.w[l]] for l in range(1, net.L + 1)]
+    w: list = [None] + [[[_float(v) for v in row] for row in net.w[l]] for l in range(1, net.L + 1)]
     largest = max(abs(v) for l in range(1, net.L + 1) for row in w[l] for v in row)
     norm = Normalize(-largest, largest) if largest > 0 else Normalize(-1, 1)
     cmap = plt.get_cmap("RdBu_r")
@@ -306,14 +306,15 @@ def plot_backward(net: Network, fwd: Any, bwd: Any, *, ax: Any = None, labels: A
     _check_pass(net, getattr(fwd, "a", None), "fwd.a", 0)
     _check_pass(net, getattr(bwd, "delta", None), "bwd.delta", 1)
     _check_pass(net, getattr(bwd, "dC_dw", None), "bwd.dC_dw", 1)
-    delta = [None] + [[_float(v, bwd.arithmetic) for v in bwd.delta[l]] for l in range(1, net.L + 1)]
-    grad = [None] + [[[_float(v, bwd.arithmetic) for v in row] for row in bwd.dC_dw[l]] for l in range(1, net.L + 1)]
+    delta: list = [None] + [[_float(v, bwd.arithmetic) for v in bwd.delta[l]] for l in range(1, net.L + 1)]
+    grad: list = [None] + [[[_float(v, bwd.arithmetic) for v in row] for row in bwd.dC_dw[l]]
+                         for l in range(1, net.L + 1)]
     largest = max(abs(v) for l in range(1, net.L + 1) for v in delta[l])
     norm = Normalize(-largest, largest) if largest > 0 else Normalize(-1, 1)
     cmap = plt.get_cmap("RdBu_r")
     colours = [["#d9d9d9"] * net.n[0]] + [[cmap(norm(v)) for v in delta[l]]
                                            for l in range(1, net.L + 1)]
-    texts = None
+    texts: list | None = None
     if values:
         texts = [None] + [[r"$\delta$ = " + _fmt(v, digits) for v in delta[l]]
                           for l in range(1, net.L + 1)]
