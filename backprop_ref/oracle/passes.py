@@ -16,7 +16,6 @@ examples with the core's one loop, :func:`backprop_ref.core.batch.each_example`.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -67,13 +66,6 @@ class Computation:
             self.progress(stage, i + 1, len(self.xs))
 
 
-def entered(ar: Any) -> contextlib.AbstractContextManager:
-    """``ar.context()``, which a pass enters once around its loops (nothing, for an arithmetic
-    that has no state to set up and no ``context`` method)."""
-    context = getattr(ar, "context", None)
-    return contextlib.nullcontext() if context is None else context()
-
-
 def _flatten(dC_dw: list, dC_db: list, out: list) -> None:
     """Append every entry in layout order: ``dC/dw[l]`` row by row, then ``dC/db[l]``."""
     for l in range(1, len(dC_dw)):
@@ -99,7 +91,7 @@ def reference_pass(job: Computation, ar: Any, stage: str) -> list:
         return out
     dC_dw: Any = None
     dC_db: Any = None
-    with entered(ar):
+    with ar.context():
         for e in each_example(convert(job.net, ar), job.xs, job.ys, job.cost,
                               separate=job.per_example):
             dC_dw, dC_db = e.dC_dw, e.dC_db
@@ -145,7 +137,7 @@ def _agreement_accuracy(ar: Any, check: Any, more: list, refs: list, expected: l
     """Digits on which the reference and a more precise run agree; twice their distance is
     each entry's uncertainty. The check is the same kind of arithmetic as the reference, at a
     higher precision, so its ``distance`` takes the reference's numbers as they are."""
-    with entered(check):
+    with check.context():
         distances = list(map(check.distance, refs, more))  # map: no Python frame per entry
     worst_rel = 0.0
     where = None
@@ -227,7 +219,7 @@ def budget_pass(job: Computation, ar: Budget) -> tuple[list[float], list[float],
     stage = f"rounding budgets for {ar.dtype.name}"
     dC_dw: Any = None
     dC_db: Any = None
-    with entered(ar):
+    with ar.context():
         for e in each_example(params, job.xs, job.ys, job.cost, separate=job.per_example):
             dC_dw, dC_db = e.dC_dw, e.dC_db
             if ar.flips:
