@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .backprop import Forward, Parameters, backward_pass, example, forward_pass, target, zeros
+from .backprop import Forward, Parameters, backward_pass, deltas, example, forward_pass, target, zeros
 from .costs import get_cost
 
 __all__ = ["ExampleResult", "each_example"]
@@ -31,7 +31,8 @@ __all__ = ["ExampleResult", "each_example"]
 @dataclass(frozen=True)
 class ExampleResult:
     """What the loop knows after example ``i``: its input ``x`` and target ``y`` (converted), its
-    forward pass, its cost ``C``, and the gradient so far (``None`` without the backward pass)."""
+    forward pass, its cost ``C``, the gradient so far (``None`` without BP3 and BP4), and its
+    deltas (``None`` without the backward pass)."""
 
     i: int
     x: list
@@ -40,14 +41,16 @@ class ExampleResult:
     C: Any
     dC_dw: list | None
     dC_db: list | None
+    delta: list | None = None
 
 
 def each_example(params: Parameters, xs: Sequence, ys: Sequence, cost: Any, first: int = 0, *,
-                 backward: bool = True, separate: bool = False,
+                 backward: bool = True, gradient: bool = True, separate: bool = False,
                  converted: bool = False) -> Iterator[ExampleResult]:
     """For ``i`` in ``range(len(xs))``: ``x``, ``y``, the forward pass, and with ``backward`` the
     backward pass, whose BP3 and BP4 are added into one running sum (``separate``: into zeros
-    for each example, so ``dC_dw`` is that example's own gradient).
+    for each example, so ``dC_dw`` is that example's own gradient; ``gradient=False``: the
+    deltas alone, no BP3 or BP4, as a pool's first round needs).
 
     ``first`` numbers the examples in messages (``xs[first + i]``); ``converted``: ``xs`` and
     ``ys`` are already numbers of the arithmetic (as ``x`` and ``y`` of an earlier result).
@@ -55,7 +58,7 @@ def each_example(params: Parameters, xs: Sequence, ys: Sequence, cost: Any, firs
     cost = get_cost(cost)
     net, ar = params.net, params.arithmetic
     L = net.L
-    dC_dw, dC_db = zeros(net, ar) if backward else (None, None)
+    dC_dw, dC_db = zeros(net, ar) if backward and gradient else (None, None)
     for i in range(len(xs)):
         if converted:
             x, y = xs[i], ys[i]
@@ -66,7 +69,11 @@ def each_example(params: Parameters, xs: Sequence, ys: Sequence, cost: Any, firs
         if not backward:
             yield ExampleResult(first + i, x, y, fwd, cost.value(ar, fwd.a[L], y), None, None)
             continue
+        if not gradient:
+            delta, _, C = deltas(params, fwd, y, cost)  # (5)/(BP1), (BP2)
+            yield ExampleResult(first + i, x, y, fwd, C, None, None, delta)
+            continue
         if separate and i > 0:
             dC_dw, dC_db = zeros(net, ar)
-        C = backward_pass(params, fwd, y, cost, dC_dw, dC_db).C  # (5)/(BP1), (BP2), (BP3), (BP4)
-        yield ExampleResult(first + i, x, y, fwd, C, dC_dw, dC_db)
+        bwd = backward_pass(params, fwd, y, cost, dC_dw, dC_db)  # (5)/(BP1), (BP2), (BP3), (BP4)
+        yield ExampleResult(first + i, x, y, fwd, bwd.C, dC_dw, dC_db, bwd.delta)

@@ -74,14 +74,8 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
-from .backprop import (
-    Parameters,
-    add_gradient,
-    deltas,
-    example,
-    forward_pass,
-    target,
-)
+from .backprop import Parameters, add_gradient, example, target
+from .batch import each_example
 from .costs import Cost
 from .network import Network
 
@@ -261,11 +255,12 @@ def _deltas(job: tuple | None, chunk: range) -> list:
     params, x, y, cost = _rebuilt(*job) if job is not None else _inherited()
     ar, L = params.arithmetic, params.net.L
     found = []
-    for i in chunk:
-        fwd = forward_pass(params, x[i])
-        delta, _, C = deltas(params, fwd, y[i], cost)
-        a = [None] + [_exact(ar, fwd.a[l]) for l in range(1, L)]
-        found.append((a, [None] + [_exact(ar, delta[l]) for l in range(1, L + 1)], ar.to_exact(C)))
+    mine = [x[i] for i in chunk], [y[i] for i in chunk]
+    for e in each_example(params, *mine, cost, chunk.start, gradient=False, converted=True):
+        assert e.delta is not None  # the backward pass ran, up to its deltas
+        a: list = [None] + [_exact(ar, e.fwd.a[l]) for l in range(1, L)]
+        delta: list = [None] + [_exact(ar, e.delta[l]) for l in range(1, L + 1)]
+        found.append((a, delta, ar.to_exact(e.C)))
     return found
 
 

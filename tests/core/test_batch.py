@@ -102,3 +102,13 @@ def test_every_pass_of_the_oracle_goes_through_the_loop(counted):
     counted["loop"] = 0
     assert br.verify(net, XS, YS, [p[0] for p in per], [p[1] for p in per], per_example=True).ok
     assert counted == {"loop": 3 * 2, "around": 0}
+
+
+def test_a_pools_first_round_goes_through_the_loop(counted):
+    from concurrent.futures import ThreadPoolExecutor  # threads: the counters are this process's
+
+    net = small()
+    with ThreadPoolExecutor(2) as pool:
+        many = br.gradients(net, XS, YS, "mse", workers=2, executor=pool)
+    assert counted == {"loop": 2, "around": 0}
+    assert many.dC_db == br.gradients(net, XS, YS, "mse").dC_db
