@@ -31,7 +31,7 @@ from ..arithmetic import Dual, Mp
 from . import check
 from .backprop import Parameters
 from .network import Network
-from .training import divide, prepare, sums
+from .training import named_entries, prepare, reduced, sums
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -54,14 +54,7 @@ class HessianVectorProduct:
     def entries(self) -> list:
         """``(name, value)`` for every entry of :math:`Hv`, ``("Hv/w[1][0][0]", ...)`` first,
         layer by layer, in the order of :meth:`backprop_ref.Gradients.entries`."""
-        out = []
-        for l in range(1, len(self.Hv_w)):
-            for j in range(len(self.Hv_w[l])):
-                for k in range(len(self.Hv_w[l][j])):
-                    out.append((f"Hv/w[{l}][{j}][{k}]", self.Hv_w[l][j][k]))
-            for j in range(len(self.Hv_b[l])):
-                out.append((f"Hv/b[{l}][{j}]", self.Hv_b[l][j]))
-        return out
+        return named_entries(self.Hv_w, self.Hv_b, "Hv/w", "Hv/b")
 
 
 def hvp(net: Network, xs: Sequence, ys: Sequence, v_w: Sequence, v_b: Sequence,
@@ -93,9 +86,7 @@ def hvp(net: Network, xs: Sequence, ys: Sequence, v_w: Sequence, v_b: Sequence,
     params = seeded(net, ar, dw, db)
     dC_dw, dC_db, C = sums(params, examples, targets, cost)
     count = len(examples)
-    if reduction == "mean" and count > 1:  # as gradients: the mean of one example is its sum
-        divide(dC_dw, dC_db, count)
-        C = C / count
+    C = reduced(dC_dw, dC_db, C, count, reduction)
     Hv_w: list = [None]
     Hv_b: list = [None]
     g_w: list = [None]

@@ -44,14 +44,20 @@ class Gradients:
 
     def entries(self) -> list:
         """``(name, value)`` for every entry, ``("dC/dw[1][0][0]", ...)`` first, layer by layer."""
-        out = []
-        for l in range(1, len(self.dC_dw)):
-            for j in range(len(self.dC_dw[l])):
-                for k in range(len(self.dC_dw[l][j])):
-                    out.append((f"dC/dw[{l}][{j}][{k}]", self.dC_dw[l][j][k]))
-            for j in range(len(self.dC_db[l])):
-                out.append((f"dC/db[{l}][{j}]", self.dC_db[l][j]))
-        return out
+        return named_entries(self.dC_dw, self.dC_db, "dC/dw", "dC/db")
+
+
+def named_entries(w: list, b: list, w_name: str, b_name: str) -> list:
+    """``(name, value)`` for every entry of ``w[l][j][k]`` and ``b[l][j]`` in the gradient's
+    layout: layer by layer, a layer's weights row by row, then its biases."""
+    out = []
+    for l in range(1, len(w)):
+        for j in range(len(w[l])):
+            for k in range(len(w[l][j])):
+                out.append((f"{w_name}[{l}][{j}][{k}]", w[l][j][k]))
+        for j in range(len(b[l])):
+            out.append((f"{b_name}[{l}][{j}]", b[l][j]))
+    return out
 
 
 def batch(xs: Any, ys: Any) -> tuple[list, list]:
@@ -104,10 +110,17 @@ def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_square
         dC_dw, dC_db, C = sums(convert(net, ar), xs, ys, cost)
     else:
         dC_dw, dC_db, C = gradient_sums(convert(net, ar), xs, ys, cost, workers, executor)
-    if reduction == "mean" and len(xs) > 1:  # the mean of one example is its sum, as it is
-        divide(dC_dw, dC_db, len(xs))
-        C = C / len(xs)
+    C = reduced(dC_dw, dC_db, C, len(xs), reduction)
     return Gradients(dC_dw, dC_db, C, ar, reduction, len(xs))
+
+
+def reduced(dC_dw: list, dC_db: list, C: Any, count: int, reduction: str) -> Any:
+    """The sums over ``count`` examples made their mean, in place, for ``"mean"``; the cost is
+    returned. The mean of one example is its sum, left as it is (not divided by 1)."""
+    if reduction == "mean" and count > 1:
+        divide(dC_dw, dC_db, count)
+        return C / count
+    return C
 
 
 def sums(params: Any, xs: Sequence, ys: Sequence, cost: Any, first: int = 0) -> tuple:
