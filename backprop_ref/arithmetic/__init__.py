@@ -3,8 +3,9 @@
 Nothing here imports from the rest of the package; every layer above may import from here.
 :mod:`.protocol` says what a number system must provide (:class:`Arithmetic`, with a table of
 every member and who uses it) and gives the defaults (:class:`ArithmeticBase`); :mod:`.floats`,
-:mod:`.multiprecision` and :mod:`.exact` hold the four built in, :mod:`.gmp` (gmpy2: :class:`Mpfr`, exact ``mpq``)
-and :mod:`.balls` (python-flint: :class:`Ball`) the optional native ones, imported when made; :mod:`.dtypes` the formats.
+:mod:`.multiprecision` and :mod:`.exact` hold the four built in; :mod:`.gmp` (gmpy2:
+:class:`Mpfr`, exact ``mpq``) and :mod:`.balls` (python-flint: :class:`Ball`) the optional
+native ones, whose libraries are imported when one is made; :mod:`.dtypes` the formats.
 """
 
 from .balls import Ball

@@ -160,7 +160,7 @@ class Ball(ArithmeticBase):
 
     def to_decimal(self, x: Any, digits: int) -> str:
         man, exp = x.mid().man_exp()
-        return libmp.to_str(libmp.from_man_exp(int(man), int(exp)), digits)  # type: ignore[no-any-return]
+        return libmp.to_str(libmp.from_man_exp(int(man), int(exp)), digits)
 
     def to_exact(self, x: Any) -> tuple:
         (m, e), (r, f) = x.mid().man_exp(), x.rad().man_exp()

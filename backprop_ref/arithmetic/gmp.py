@@ -83,7 +83,7 @@ class Mpfr(ArithmeticBase):
 
     def context(self) -> contextlib.AbstractContextManager:
         """A fresh gmpy2 context at this precision, current inside the ``with``."""
-        return self._gmpy2.context(precision=self.prec)  # type: ignore[no-any-return]
+        return self._gmpy2.context(precision=self.prec)
 
     def convert(self, x: Any) -> Any:
         if type(x) is float:
@@ -124,7 +124,7 @@ class Mpfr(ArithmeticBase):
         return libmp.fnan if self._gmpy2.is_nan(x) else libmp.finf if x > 0 else libmp.fninf
 
     def to_decimal(self, x: Any, digits: int) -> str:
-        return libmp.to_str(self.mpf(x), digits)  # type: ignore[no-any-return]
+        return libmp.to_str(self.mpf(x), digits)
 
     def to_exact(self, x: Any) -> Any:
         if not self._gmpy2.is_finite(x):
