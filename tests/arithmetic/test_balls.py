@@ -85,3 +85,18 @@ def test_without_python_flint_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "flint", None)
     with pytest.raises(ImportError, match=r"backprop_ref\[rigorous\]"):
         br.Ball(50)
+
+
+def test_balls_in_a_process_pool_and_threads_are_bit_identical_to_one_process():
+    from concurrent.futures import ThreadPoolExecutor
+
+    ar = br.Ball(50)
+    net = network([4, 5, 3], "sigmoid", "sigmoid", 2)
+    xs, ys = make_batch(4, 3, 6, "mse", 2)
+    one = br.gradients(net, xs, ys, "mse", ar)
+    pool = br.gradients(net, xs, ys, "mse", ar, workers=2)
+    with ThreadPoolExecutor(2) as executor:  # the lock keeps the threads' passes apart
+        threads = br.gradients(net, xs, ys, "mse", ar, executor=executor)
+    for (name, a), (_, b), (_, c) in zip(one.entries(), pool.entries(), threads.entries(), strict=True):
+        assert ar.to_exact(a) == ar.to_exact(b) == ar.to_exact(c), name
+    assert flint.ctx.prec == 53

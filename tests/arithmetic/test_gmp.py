@@ -108,3 +108,17 @@ def test_without_gmpy2_the_error_names_the_extra(monkeypatch):
         br.Mpfr(50)
     with pytest.raises(ImportError, match=r"backprop_ref\[fast\]"):
         br.Exact(backend="gmpy2")
+
+
+def test_mpfr_in_a_process_pool_and_threads_is_bit_identical_to_one_process():
+    from concurrent.futures import ThreadPoolExecutor
+
+    ar = br.Mpfr(50)
+    net = network([4, 5, 3], "tanh", "tanh", 2)
+    xs, ys = make_batch(4, 3, 6, "mse", 2)
+    one = br.gradients(net, xs, ys, "mse", ar)
+    pool = br.gradients(net, xs, ys, "mse", ar, workers=2)
+    with ThreadPoolExecutor(2) as executor:
+        threads = br.gradients(net, xs, ys, "mse", ar, executor=executor)
+    for (name, a), (_, b), (_, c) in zip(one.entries(), pool.entries(), threads.entries(), strict=True):
+        assert ar.to_exact(a) == ar.to_exact(b) == ar.to_exact(c), name
