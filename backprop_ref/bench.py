@@ -10,6 +10,9 @@ The rows, with the targets the package is held to on a 2-core machine:
 * gradient (forward and backward) / forward alone, in Float and in Mp(50): the operation count
   says about 2 (BP4 repeats the products of (1)), conversions included on both sides;
 * Mp(50) / Float and Interval(50) / Mp(50), one gradient;
+* the native backends: Mpfr(50) / Float and Ball(50) / Float, one gradient, and the speed-up of
+  ``Exact(backend="gmpy2")`` over Fractions on a batch of 8 (rows say so when gmpy2 or
+  python-flint is not installed);
 * the rounding-budget verification / a plain Mp(50) gradient;
 * a Hessian-vector product (the passes in dual numbers over Mp(50)) / the Mp(50) gradient: about
   3, since a dual product costs three base operations;
@@ -44,7 +47,7 @@ from typing import Any, TextIO
 
 import mpmath
 
-from .arithmetic import Float, Interval, Mp
+from .arithmetic import Ball, Exact, Float, Interval, Mp, Mpfr
 from .core import check
 from .core.backprop import forward
 from .core.network import Network
@@ -240,6 +243,43 @@ def one_gradient_rows(sizes: list, repeat: int, targets: bool) -> list:
             unit="s"),
     ]
     return rows
+
+
+def native_rows(sizes: list, repeat: int, targets: bool, count: int = 8) -> list:
+    """Mpfr(50) / Float and Ball(50) / Float, one gradient; Exact on Fractions / Exact on gmpy2,
+    a batch of ``count`` (ReLU, so that the network is rational); a row whose library is not
+    installed says so."""
+    size = size_name(sizes)
+    labels = {"mpfr": "Mpfr(50) / Float, one gradient", "ball": "Ball(50) / Float, one gradient",
+              "exact": f"Exact Fraction / Exact gmpy2, batch of {count} (speed-up)"}
+    goals = {"mpfr": ("<=", 5), "ball": ("<=", 5), "exact": (">=", 4)}
+    net = Network.random(sizes, "sigmoid", seed=0)
+    (x,), (y,) = examples(sizes, 1)
+    rational = Network.random(sizes, "relu", seed=0)
+    xs, ys = examples(sizes, count)
+    fl = Float()
+    functions: dict = {"float": lambda: gradients(net, [x], [y], arithmetic=fl)}
+    missing = {}
+    for key, make in (("mpfr", lambda: Mpfr(50)), ("ball", lambda: Ball(50)),
+                      ("exact", lambda: Exact(backend="gmpy2"))):
+        try:
+            ar = make()
+        except ImportError as error:
+            missing[key] = f"not available: {error}"
+            continue
+        if key == "exact":
+            functions["exact gmpy2"] = lambda ar=ar: gradients(rational, xs, ys, arithmetic=ar)
+            functions["exact fraction"] = lambda: gradients(rational, xs, ys, arithmetic=Exact())
+        else:
+            functions[key] = lambda ar=ar: gradients(net, [x], [y], arithmetic=ar)
+    t = interleaved(functions, repeat)
+    value = {"mpfr": t["mpfr"] / t["float"] if "mpfr" in t else None,
+             "ball": t["ball"] / t["float"] if "ball" in t else None,
+             "exact": t["exact fraction"] / t["exact gmpy2"] if "exact gmpy2" in t else None}
+    return [Row(f"{key}/float {size}" if key != "exact" else f"exact fraction/gmpy2 {size}", labels[key], size,
+                value[key], target=goals[key] if targets else None, note=missing.get(key, ""),
+                mpmath_dependent=False)
+            for key in ("mpfr", "ball", "exact")]
 
 
 def _verification(net: Network, x: list, y: list) -> Callable | None:
@@ -456,6 +496,8 @@ def measure(which: str = "all", repeat: int = 5, mpmath_only: bool = False) -> l
     blocks = [one_gradient_rows(sizes, repeat, full and sizes == BIG)
               for sizes in ([SMALL, MEDIUM, BIG] if full else [SMALL])]
     rows = [block[i] for i in range(len(blocks[0])) for block in blocks]  # each kind, every size
+    if not mpmath_only:
+        rows += native_rows(big, repeat, full)
     rows.append(numerical_row(medium, repeat, full))
     rows += [hvp_row(sizes, repeat, full and sizes == BIG) for sizes in ([SMALL, MEDIUM, BIG] if full else [SMALL])]
     if not mpmath_only:

@@ -57,11 +57,11 @@ def check_arithmetic(ar: Any) -> None:
     r"""Check that ``ar`` is a working :class:`~backprop_ref.arithmetic.Arithmetic`; raise
     AssertionError naming the first member that fails, and why.
 
-    What is checked, in order: every member exists (``name``, ``exact``, ``encloses`` and
+    What is checked (``context()`` right after ``convert``): every member exists (``name``, ``exact``, ``encloses`` and
     ``digits`` of the right types); ``endpoints`` and the constants ``zero``, ``one``, ``pi``;
     ``convert`` of an int, a float, a Fraction and a decimal string's Fraction; ``+ - * /``,
     ``+=``, ``*=``, unary ``-`` and ``abs`` of numbers with each other, with the constants and
-    with ints; ``exp``, ``log``, ``log1p``, ``tanh``, ``sqrt`` and
+    with ints (inside ``context()``, as a pass uses them); ``exp``, ``log``, ``log1p``, ``tanh``, ``sqrt`` and
     ``ncdf`` near known values (an exact arithmetic must raise :class:`NotRational` instead);
     ``sign`` of a negative number, zero and a positive number; ``positive_part``; ``largest``;
     ``to_float``; ``to_exact``/``from_exact`` through pickle, bit for bit; ``to_decimal``;
@@ -116,11 +116,13 @@ class _Conformance:
         self.true.dps = (30 if digits is None else digits) + 30
         self.constants()
         self.conversions()
-        self.operators()
+        self.contexts()  # first: the operators below are checked inside context()
+        with ar.context():  # operators are asked for inside a pass, as the loops use them
+            self.operators()
         self.functions()
         self.branches()
-        self.exact_forms()
-        self.contexts()
+        with ar.context():
+            self.exact_forms()
         self.gradient()
 
     # --- helpers -------------------------------------------------------------------------------

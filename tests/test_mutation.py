@@ -22,7 +22,7 @@ N = None
 
 NOT_CALLED = {
     # arithmetic types: built from one int (dps) or one arithmetic (Dual), they take no caller lists
-    "Float", "Mp", "Interval", "Exact", "Dual",
+    "Float", "Mp", "Interval", "Exact", "Dual", "Mpfr", "Ball",
     # the protocol every arithmetic follows, and the base class with its defaults
     "Arithmetic", "ArithmeticBase",
     # exception types

@@ -190,8 +190,9 @@ def _two_rounds(executor: Executor, job: tuple | None, x: list, y: list, ar: Any
             dC_dw[l][j0:j1] = [_numbers(ar, dW[r]) for r in range(j1 - j0)]
             dC_db[l][j0:j1] = _numbers(ar, dB)
     C = ar.zero
-    for i in range(len(found)):
-        C += ar.from_exact(found[i][2])
+    with ar.context():
+        for i in range(len(found)):
+            C += ar.from_exact(found[i][2])
     return dC_dw, dC_db, C
 
 
@@ -256,11 +257,12 @@ def _deltas(job: tuple | None, chunk: range) -> list:
     ar, L = params.arithmetic, params.net.L
     found = []
     mine = [x[i] for i in chunk], [y[i] for i in chunk]
-    for e in each_example(params, *mine, cost, chunk.start, gradient=False, converted=True):
-        assert e.delta is not None  # the backward pass ran, up to its deltas
-        a: list = [None] + [_exact(ar, e.fwd.a[l]) for l in range(1, L)]
-        delta: list = [None] + [_exact(ar, e.delta[l]) for l in range(1, L + 1)]
-        found.append((a, delta, ar.to_exact(e.C)))
+    with ar.context():  # the arithmetic's state, set up once for the chunk
+        for e in each_example(params, *mine, cost, chunk.start, gradient=False, converted=True):
+            assert e.delta is not None  # the backward pass ran, up to its deltas
+            a: list = [None] + [_exact(ar, e.fwd.a[l]) for l in range(1, L)]
+            delta: list = [None] + [_exact(ar, e.delta[l]) for l in range(1, L + 1)]
+            found.append((a, delta, ar.to_exact(e.C)))
     return found
 
 
@@ -274,10 +276,11 @@ def _rows(ar: Any, slices: list, a_in: list, delta_in: list) -> list:
         n = [len(a_in[s][0]), j1 - j0]  # the slice as a layer of its own, with inputs a[l - 1]
         dW = [[ar.zero] * n[0] for _ in range(n[1])]
         dB = [ar.zero] * n[1]
-        for i in range(len(a_in[s])):
-            a = [_numbers(ar, a_in[s][i])]
-            delta = [None, _numbers(ar, delta_in[s][i])]
-            add_gradient(n, 1, a, delta, [None, dW], [None, dB])  # (BP3), (BP4) of example i
+        with ar.context():  # the arithmetic's state, set up once for the slice
+            for i in range(len(a_in[s])):
+                a = [_numbers(ar, a_in[s][i])]
+                delta = [None, _numbers(ar, delta_in[s][i])]
+                add_gradient(n, 1, a, delta, [None, dW], [None, dB])  # (BP3), (BP4) of example i
         out.append(([_exact(ar, dW[r]) for r in range(n[1])], _exact(ar, dB)))
     return out
 

@@ -31,7 +31,7 @@ from ..arithmetic import Dual, Mp
 from . import check
 from .backprop import Parameters
 from .network import Network
-from .training import named_entries, prepare, reduced, sums
+from .training import named_entries, prepare, sums
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -84,9 +84,8 @@ def hvp(net: Network, xs: Sequence, ys: Sequence, v_w: Sequence, v_b: Sequence,
     cost, ar, examples, targets = prepare(net, xs, ys, cost, ar, reduction)
     dw, db = direction(net, v_w, v_b)
     params = seeded(net, ar, dw, db)
-    dC_dw, dC_db, C = sums(params, examples, targets, cost)
     count = len(examples)
-    C = reduced(dC_dw, dC_db, C, count, reduction)
+    dC_dw, dC_db, C = sums(params, examples, targets, cost, count=count if reduction == "mean" else 1)
     Hv_w: list = [None]
     Hv_b: list = [None]
     g_w: list = [None]

@@ -106,25 +106,21 @@ def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_square
     cost, ar, xs, ys = prepare(net, xs, ys, cost, arithmetic, reduction)
     check.whole(workers, "workers", 1)
     check_executor(executor)
+    count = len(xs) if reduction == "mean" else 1  # the mean of one example is its sum, as it is
     if executor is None and (workers == 1 or in_place()):
-        dC_dw, dC_db, C = sums(convert(net, ar), xs, ys, cost)
+        dC_dw, dC_db, C = sums(convert(net, ar), xs, ys, cost, count=count)
     else:
         dC_dw, dC_db, C = gradient_sums(convert(net, ar), xs, ys, cost, workers, executor)
-    C = reduced(dC_dw, dC_db, C, len(xs), reduction)
+        if count > 1:
+            with ar.context():
+                divide(dC_dw, dC_db, count)
+                C = C / count
     return Gradients(dC_dw, dC_db, C, ar, reduction, len(xs))
 
 
-def reduced(dC_dw: list, dC_db: list, C: Any, count: int, reduction: str) -> Any:
-    """The sums over ``count`` examples made their mean, in place, for ``"mean"``; the cost is
-    returned. The mean of one example is its sum, left as it is (not divided by 1)."""
-    if reduction == "mean" and count > 1:
-        divide(dC_dw, dC_db, count)
-        return C / count
-    return C
-
-
-def sums(params: Any, xs: Sequence, ys: Sequence, cost: Any, first: int = 0) -> tuple:
-    """The sums over examples of ``dC_dw``, ``dC_db`` and ``C`` (example numbers from ``first``)."""
+def sums(params: Any, xs: Sequence, ys: Sequence, cost: Any, first: int = 0, count: int = 1) -> tuple:
+    """The sums over examples of ``dC_dw``, ``dC_db`` and ``C`` (example numbers from ``first``),
+    divided by ``count`` when it is more than 1 (the mean)."""
     ar = params.arithmetic
     dC_dw, dC_db = zeros(params.net, ar)  # the sums of an empty batch
     C = ar.zero
@@ -132,6 +128,9 @@ def sums(params: Any, xs: Sequence, ys: Sequence, cost: Any, first: int = 0) -> 
         for e in each_example(params, xs, ys, cost, first):
             dC_dw, dC_db = e.dC_dw, e.dC_db  # the running sums of (BP3), (BP4)
             C += e.C
+        if count > 1:
+            divide(dC_dw, dC_db, count)
+            C = C / count
     return dC_dw, dC_db, C
 
 
@@ -162,13 +161,14 @@ def step(net: Network, g: Gradients, alpha: Any) -> Network:
     params = convert(net, ar)
     w: list = [None]
     b: list = [None]
-    for l in range(1, net.L + 1):
-        w.append([[None] * net.n[l - 1] for j in range(net.n[l])])
-        b.append([None] * net.n[l])
-        for j in range(net.n[l]):
-            b[l][j] = params.b[l][j] - alpha * g.dC_db[l][j]  # (4) b' = b - alpha dC/db
-            for k in range(net.n[l - 1]):
-                w[l][j][k] = params.w[l][j][k] - alpha * g.dC_dw[l][j][k]  # (3) w' = w - alpha dC/dw
+    with ar.context():
+        for l in range(1, net.L + 1):
+            w.append([[None] * net.n[l - 1] for j in range(net.n[l])])
+            b.append([None] * net.n[l])
+            for j in range(net.n[l]):
+                b[l][j] = params.b[l][j] - alpha * g.dC_db[l][j]  # (4) b' = b - alpha dC/db
+                for k in range(net.n[l - 1]):
+                    w[l][j][k] = params.w[l][j][k] - alpha * g.dC_dw[l][j][k]  # (3) w' = w - alpha dC/dw
     return net.with_parameters(w, b)
 
 

@@ -2,7 +2,7 @@
 
 For every activation and every cost, on several small random networks and batches:
 
-* ``Mp(50)`` backpropagation agrees with :func:`backprop_ref.numerical_gradients` (mpmath's
+* ``Mp(50)`` backpropagation, and ``Mpfr(50)``'s, agrees with :func:`backprop_ref.numerical_gradients` (mpmath's
   ``diff`` of the cost, forward passes only, no backward code) to 1e-40 relative, entry by entry;
 * ``Float()`` agrees with ``Mp(50)`` to 1e-13 normwise.
 
@@ -17,6 +17,7 @@ from fractions import Fraction
 import mpmath
 import pytest
 from helpers import case_id, cases, flat, make_batch, names, network, smallest_abs_z
+from mpmath.ctx_mp import MPContext
 
 import backprop_ref as br
 from backprop_ref.core.activations import get_activation
@@ -68,23 +69,34 @@ def test_cases_cover_every_activation_and_cost():
     assert {c for h, o, c in ALL} == set(br.core.costs.NAMES)
 
 
+READ = MPContext()
+READ.dps = 70  # Mpfr's results read as mpf through their decimal strings, every digit kept
+
+FIFTY_DIGITS = [br.Mp(50), br.Mpfr(50)]
+"""The arithmetics at 50 digits whose backpropagation is held to numerical differentiation."""
+
+
+@pytest.mark.parametrize("ar", FIFTY_DIGITS, ids=repr)
 @pytest.mark.parametrize("index,case", list(enumerate(ALL)), ids=[case_id(c) for c in ALL])
-def test_mp50_backprop_equals_numerical_differentiation(index, case):
+def test_mp50_backprop_equals_numerical_differentiation(index, case, ar):
     hidden, output, cost = case
     for net, xs, ys in instances(case, index):
         if "relu" in hidden:
             # the cost must be smooth around every parameter for diff to mean anything
             assert smallest_abs_z(net, xs) > 1e-10, "a ReLU input is at its kink; pick another seed"
-        bp = br.gradients(net, xs, ys, cost, br.Mp(50))
+        bp = br.gradients(net, xs, ys, cost, ar)
         nd = br.numerical_gradients(net, xs, ys, cost, dps=50)
-        assert bp.arithmetic == br.Mp(50)
-        assert abs(bp.C - nd.C) <= REL * abs(bp.C) + ABS
-        for name, got, want in zip(names(net), flat(bp), flat(nd), strict=True):
+        assert bp.arithmetic == ar
+        # every entry read exactly, as mpf: the comparison is made at mpmath's precision
+        got_C = READ.mpf(ar.to_decimal(bp.C, 60)) if ar != br.Mp(50) else bp.C
+        assert abs(got_C - nd.C) <= REL * abs(nd.C) + ABS
+        values = [READ.mpf(ar.to_decimal(v, 60)) for v in flat(bp)] if ar != br.Mp(50) else flat(bp)
+        for name, got, want in zip(names(net), values, flat(nd), strict=True):
             assert abs(got - want) <= REL * abs(want) + ABS, (
                 f"{case_id(case)} {net!r}: {name} backprop {got} numerical {want}"
             )
         # not all zero: the comparison has something to compare
-        assert max(abs(v) for v in flat(bp)) > mpmath.mpf("1e-6")
+        assert max(abs(v) for v in values) > mpmath.mpf("1e-6")
 
 
 def norm(values: list) -> float:

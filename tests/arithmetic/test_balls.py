@@ -1,0 +1,102 @@
+"""Ball (python-flint arb): conformance, the saved and restored global precision, undecidable
+branches, and enclosure of Mp(100) gradients on every activation and cost."""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+
+import flint
+import pytest
+from helpers import case_id, cases, make_batch, network
+
+import backprop_ref as br
+from backprop_ref.testing import check_arithmetic
+
+ALL = cases()
+
+
+@pytest.mark.parametrize("dps", [15, 30, 50])
+def test_ball_passes_the_conformance_check(dps):
+    check_arithmetic(br.Ball(dps))
+
+
+@pytest.mark.parametrize("index,case", list(enumerate(ALL)), ids=[case_id(c) for c in ALL])
+def test_ball50_encloses_mp100_gradients(index, case):
+    hidden, output, cost = case
+    net = network([3, 4, 2], hidden, output, index)
+    xs, ys = make_batch(3, 2, 3, cost, index)
+    ball, mp = br.Ball(50), br.Mp(100)
+    got = br.gradients(net, xs, ys, cost, ball)
+    want = br.gradients(net, xs, ys, cost, mp)
+    for (name, g), (_, w) in zip([*got.entries(), ("C", got.C)], [*want.entries(), ("C", want.C)], strict=True):
+        lo, hi = ball.endpoints(g)
+        truth = mp.endpoints(w)[0]
+        slack = abs(truth) * Fraction(1, 10**95)  # Mp(100)'s own error
+        assert lo - slack <= truth <= hi + slack, f"{case_id(case)} {name}: {g} misses {w}"
+        assert hi - lo <= Fraction(1, 10**40) * max(abs(truth), Fraction(1, 10**10)), f"{case_id(case)} {name}: {g}"
+
+
+def test_flints_precision_is_saved_and_restored():
+    before = flint.ctx.prec
+    net = network([3, 4, 2], "gelu", "softmax", 3)
+    xs, ys = make_batch(3, 2, 2, "cross_entropy", 3)
+    br.gradients(net, xs, ys, "cross_entropy", br.Ball(50))
+    assert flint.ctx.prec == before
+    ar = br.Ball(30)
+    with ar.context():
+        assert flint.ctx.prec == ar.prec
+        with br.Ball(50).context():
+            assert flint.ctx.prec == br.Ball(50).prec
+        assert flint.ctx.prec == ar.prec
+    with pytest.raises(ZeroDivisionError), ar.context():
+        raise ZeroDivisionError
+    assert flint.ctx.prec == before
+
+
+def test_a_ball_around_zero_has_no_sign():
+    ar = br.Ball(50)
+    around = flint.arb(0, flint.fmpq(1, 10**30))
+    with pytest.raises(br.UndecidableBranch, match="contains 0"):
+        ar.sign(around)
+    lo, hi = ar.endpoints(ar.positive_part(around))
+    assert lo == 0 and hi >= Fraction(1, 10**30)
+    assert ar.sign(ar.zero) == 0
+
+
+def test_relu_at_a_straddling_input_is_refused():
+    net = br.Network([None, [[1, -1]]], [None, [0]], "relu")
+    ar = br.Ball(50)
+    with pytest.raises(br.UndecidableBranch):
+        br.gradients(net, [[ar.convert(Fraction(1, 3)), ar.convert(Fraction(1, 3))]], [[0]], "mse", ar)
+
+
+def test_the_transport_form_rebuilds_the_ball_bit_for_bit():
+    ar = br.Ball(50)
+    net = network([3, 4, 2], "tanh", "sigmoid", 5)
+    xs, ys = make_batch(3, 2, 2, "binary_cross_entropy", 5)
+    g = br.gradients(net, xs, ys, "binary_cross_entropy", ar)
+    for name, x in g.entries():
+        back = ar.from_exact(ar.to_exact(x))
+        assert ar.to_exact(back) == ar.to_exact(x) and ar.endpoints(back) == ar.endpoints(x), name
+
+
+def test_without_python_flint_the_error_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "flint", None)
+    with pytest.raises(ImportError, match=r"backprop_ref\[rigorous\]"):
+        br.Ball(50)
+
+
+def test_balls_in_a_process_pool_and_threads_are_bit_identical_to_one_process():
+    from concurrent.futures import ThreadPoolExecutor
+
+    ar = br.Ball(50)
+    net = network([4, 5, 3], "sigmoid", "sigmoid", 2)
+    xs, ys = make_batch(4, 3, 6, "mse", 2)
+    one = br.gradients(net, xs, ys, "mse", ar)
+    pool = br.gradients(net, xs, ys, "mse", ar, workers=2)
+    with ThreadPoolExecutor(2) as executor:  # the lock keeps the threads' passes apart
+        threads = br.gradients(net, xs, ys, "mse", ar, executor=executor)
+    for (name, a), (_, b), (_, c) in zip(one.entries(), pool.entries(), threads.entries(), strict=True):
+        assert ar.to_exact(a) == ar.to_exact(b) == ar.to_exact(c), name
+    assert flint.ctx.prec == 53
