@@ -7,6 +7,12 @@ import sys
 
 sys.path.insert(0, os.path.abspath(".."))
 
+# Sphinx reads only what is under docs/: the notebooks (run by the tests where they are) are
+# reached through the link docs/notebooks -> ../notebooks, which a source distribution leaves out.
+here = os.path.dirname(os.path.abspath(__file__))
+if not os.path.lexists(os.path.join(here, "notebooks")):
+    os.symlink(os.path.join("..", "notebooks"), os.path.join(here, "notebooks"))
+
 from backprop_ref import __version__  # noqa: E402
 
 project = "backprop_ref"
