@@ -5,11 +5,11 @@ their outputs, not executed again)."""
 import os
 import sys
 
-sys.path.insert(0, os.path.abspath(".."))
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(here))  # the package of this tree, not an installed one
 
 # Sphinx reads only what is under docs/: the notebooks (run by the tests where they are) are
 # reached through the link docs/notebooks -> ../notebooks, which a source distribution leaves out.
-here = os.path.dirname(os.path.abspath(__file__))
 if not os.path.lexists(os.path.join(here, "notebooks")):
     os.symlink(os.path.join("..", "notebooks"), os.path.join(here, "notebooks"))
 
