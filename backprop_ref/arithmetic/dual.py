@@ -216,15 +216,15 @@ class Dual:
     here (the table of :mod:`backprop_ref.arithmetic.numbers`): the elementary functions carry
     their derivatives,
 
-    ========================  ===========================================================
-    :math:`\exp x`            :math:`\exp(x)\,x'`
-    :math:`\log x`            :math:`x' / x`
+    ==============================  ===========================================================
+    :math:`\exp x`                  :math:`\exp(x)\,x'`
+    :math:`\log x`                  :math:`x' / x`
     :math:`\operatorname{log1p} x`  :math:`x' / (1 + x)`
-    :math:`\tanh x`           :math:`(1 - \tanh^2 x)\,x'`
-    :math:`\sqrt x`           :math:`x' / (2\sqrt x)`
-    :math:`\Phi(x)`           :math:`\varphi(x)\,x'`, :math:`\varphi(x) = e^{-x^2/2}/\sqrt{2\pi}`
-                              with the base's :math:`\pi`
-    ========================  ===========================================================
+    :math:`\tanh x`                 :math:`(1 - \tanh^2 x)\,x'`
+    :math:`\sqrt x`                 :math:`x' / (2\sqrt x)`
+    :math:`\Phi(x)`                 :math:`\varphi(x)\,x'`, :math:`\varphi(x) = e^{-x^2/2}/\sqrt{2\pi}`
+                                    with the base's :math:`\pi`
+    ==============================  ===========================================================
 
     and the rest (``sign``, ``largest``, ``to_float``, ``to_decimal``, ``distance``,
     ``endpoints``, ``exact``, ``encloses``, ``digits``, ``context``) are the base's, applied to the
