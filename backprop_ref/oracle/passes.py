@@ -30,7 +30,7 @@ from ..core.costs import Cost
 from ..core.network import Network
 from ..core.training import divide, gradients
 from .budget import Budget
-from .report import OK, SUSPICIOUS, UNDECIDABLE, WRONG, Accuracy, Layout
+from .report import NOT_GIVEN, OK, SUSPICIOUS, UNDECIDABLE, WRONG, Accuracy, Layout
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -337,6 +337,13 @@ def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: 
     for pos in range(size):
         g = got[pos]
         ef = expected[pos]
+        if g is None:  # not given: never judged
+            abs_error[pos] = ratio[pos] = math.nan
+            budget[pos] = worst[pos] + uncertainty[pos]
+            typ[pos] = typical[pos] + uncertainty[pos]
+            status[pos] = NOT_GIVEN
+            why[pos] = "not given by the implementation"
+            continue
         if type(g) is float and abs(g - ef) > abs(ef) * 1e-13:  # far above double rounding
             err = abs(g - ef)
         else:
