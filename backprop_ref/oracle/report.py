@@ -402,13 +402,14 @@ class Report:
         reasons: dict[str, int] = {}
         for pos, s in enumerate(self.columns.status):
             if s == UNDECIDABLE:
-                reason = self.columns.reasons.get(pos, "")
+                reason = self.columns.reasons.get(pos, "").split(": ", 1)[0]  # the cause, not the value
                 reasons[reason] = reasons.get(reason, 0) + 1
         undecidable = self.counts["undecidable"]
         if not reasons:
             return "no entry was given" if undecidable == 0 else f"{undecidable} undecidable"
         common = max(reasons, key=lambda r: reasons[r])
-        more = "" if len(reasons) == 1 else f" ({len(reasons) - 1} other reasons: see above)"
+        others = len(reasons) - 1
+        more = "" if others == 0 else f" ({others} other reason{'s' * (others > 1)}: see above)"
         return f"{undecidable} undecidable, e.g. {common or 'no reason recorded'}{more}"
 
     # -- output ---------------------------------------------------------------------------------

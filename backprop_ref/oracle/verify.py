@@ -121,9 +121,9 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
         expected = list(map(ar.to_float, refs))
         accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, options.checks)
     budget_ar = options.budget
-    worst, typical, reasons, overflows = budget_pass(job, budget_ar)
+    worst, typical, reasons, overflows, saturated = budget_pass(job, budget_ar)
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons, overflows,
-                     budget_ar.dtype)
+                     budget_ar.dtype, saturated)
 
     columns = Columns(layout=layout, arithmetic=ar, got=got, reference=refs, expected=expected,
                       abs_error=verdicts.abs_error, budget=verdicts.budget,
