@@ -117,7 +117,12 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
         ar, refs, expected, accuracy, uncertainty = _reuse(reference, net, key)
     else:
         ar = options.reference
-        refs = reference_pass(job, ar, f"reference {ar!r}")
+        try:
+            refs = reference_pass(job, ar, f"reference {ar!r}")
+        except ValueError as error:  # an output saturated even at dps digits
+            raise ValueError(f"the reference {ar!r} cannot compute this case: "
+                             f"{' '.join(str(error).split())} (at dps={options.dps}; a larger "
+                             "dps gives the reference the digits it needs)") from None
         expected = list(map(ar.to_float, refs))
         accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, options.checks)
     budget_ar = options.budget
