@@ -544,7 +544,7 @@ def _texts(values: Any, where: str) -> Any:
     return exact_text(values, where)
 
 
-def _layers_text(values: Any, where: str) -> list:
+def _layers_text(values: Any, where: str) -> list | None:
     """Per-layer values in this package's layout (entry 0 None) as the file's layers 1..L."""
     if values is None:  # a gradient not given at all
         return None

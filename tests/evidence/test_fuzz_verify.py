@@ -52,9 +52,9 @@ def _case(rng: random.Random) -> tuple:
     b: list = [None]
     for l in range(1, 3):
         rows = []
-        for j in range(n[l]):
+        for _j in range(n[l]):
             row = []
-            for k in range(n[l - 1]):
+            for _k in range(n[l - 1]):
                 if kind == "subnormal" and rng.random() < 0.6:
                     row.append(rng.choice(SUBNORMALS))
                 elif kind == "float16_large":
