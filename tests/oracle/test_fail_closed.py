@@ -184,3 +184,20 @@ def test_partial_gradients_round_trip_through_a_case_file(tmp_path, capsys):
     path.write_text(json.dumps(doc))
     assert cli.main(["verify", str(path)]) == 2  # nothing given: an input error
     assert "at least one entry must be given" in capsys.readouterr().err
+
+
+def test_the_readme_shows_what_verify_prints_for_inconclusive_and_partial_cases():
+    import doctest
+    import re
+
+    from helpers import README
+
+    section = README.read_text().split("## Verifying an implementation", 1)[1].split("\n## ", 1)[0]
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S)
+              if "INCONCLUSIVE" in b or "not_given" in b]
+    assert len(blocks) == 2
+    for block in blocks:
+        test = doctest.DocTestParser().get_doctest(block, {"br": br}, "README", "README.md", 0)
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+        runner.run(test)
+        assert runner.failures == 0 and runner.tries >= 4
