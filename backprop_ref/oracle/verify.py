@@ -22,6 +22,9 @@ one status:
                    result overflow; ``reason`` says which
 =================  ==========================================================================
 
+Entries given as None are not judged; a report that decided no entry is inconclusive, and does
+not pass.
+
 >>> import backprop_ref as br
 >>> net = br.Network([None, [[1, -2], [3, 1]], [[2, -1]]], [None, [0, 1], ["0.5"]], "sigmoid")
 >>> g = br.gradients(net, [[1, 2]], [[0]], cost="mse")           # a float64 implementation
@@ -74,6 +77,12 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 of each is
     None): nested lists of floats, ints, Fractions, decimal or hexadecimal strings, NumPy or
     PyTorch scalars (rows may be arrays). NaN and infinity are accepted, and reported wrong.
+    ``None`` for either, for a layer or for one entry marks what the implementation did not give:
+    counted and listed as not given, never judged (at least one entry must be given).
+
+    A report on which no entry could be decided is inconclusive: ``ok`` and ``conclusive`` are
+    False. Outputs saturated in ``dtype`` are judged against the fused output delta's budget
+    (:mod:`backprop_ref.oracle.fused`).
 
     Options:
 
