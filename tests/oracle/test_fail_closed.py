@@ -201,3 +201,14 @@ def test_the_readme_shows_what_verify_prints_for_inconclusive_and_partial_cases(
         runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
         runner.run(test)
         assert runner.failures == 0 and runner.tries >= 4
+
+
+def test_per_example_gradients_may_be_partial_too():
+    net, _ = small()
+    xs, ys = [[1, 2], [0, 1]], [[0], [1]]
+    gs = [br.gradients(net, [xs[i]], [ys[i]], cost="mse") for i in range(2)]
+    report = br.verify(net, xs, ys, [gs[0].dC_dw, None], [None, gs[1].dC_db], cost="mse",
+                       dtype="float64", per_example=True)
+    assert report.ok and report.checked == 9 and report.counts["not_given"] == 9
+    assert report.not_given[0] == "example 0: dC/db[1][0]"
+    assert report.not_given[-1] == "example 1: dC/dw[2][0][1]"
