@@ -156,6 +156,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     except BrokenPipeError:  # the reader stopped early (| head): not an error of the case
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if not report.conclusive:
+        return 3  # no entry could be decided: neither a pass nor a failure
     return 0 if report.ok else 1
 
 
@@ -296,7 +298,8 @@ def parser() -> argparse.ArgumentParser:
         description="Check the gradients in a JSON case file (see the README, 'Getting networks and "
         "gradients in') entry by entry against backpropagation at --dps digits, each within the "
         "rounding budget of the implementation's dtype. Exit 0: correct; 1: a gradient is wrong "
-        "(the table names it); 2: the case cannot be read or is invalid.",
+        "(the table names it); 2: the case cannot be read or is invalid; 3: inconclusive, no "
+        "entry could be decided (the verdict says why). Entries given as null are not judged.",
     )
     check.add_argument("case", help="the case file (JSON)")
     check.add_argument("--dps", type=_dps, default=50, help="digits of the reference (default 50)")

@@ -253,8 +253,8 @@ def case_from_dict(doc: Any) -> Case:
     if per_example:
         dC_dw, dC_db = _per_example(doc["dC_dw"], doc["dC_db"], layout, sizes, len(xs), read)
     else:
-        dC_dw, dC_db, _ = read_layers(doc["dC_dw"], doc["dC_db"], layout, sizes,
-                                      names=("dC_dw", "dC_db"), number=read)
+        dC_dw, dC_db = _gradient(doc["dC_dw"], doc["dC_db"], layout, sizes, ("dC_dw", "dC_db"),
+                                 read)
     case = Case(net=net, xs=xs, ys=ys, dC_dw=dC_dw, dC_db=dC_db, cost=cost, reduction=reduction,
                 dtype=dtype, per_example=per_example, relu_prime_at_zero=relu_prime_at_zero,
                 leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description)
@@ -304,7 +304,7 @@ def _beyond(values: Any, largest: Fraction, where: str, first: int = 0) -> Any:
             if found is not None:
                 return found
         return None
-    if abs(Fraction(values)) > largest:
+    if values is not None and abs(Fraction(values)) > largest:  # None: an entry not given
         return where, values
     return None
 
@@ -414,6 +414,8 @@ def _examples(value: Any, where: str, length: int, layer: str, count: int | None
 def _per_example(dW: Any, db: Any, layout: str, sizes: list, count: int, read: Any) -> tuple:
     dC_dw: list = []
     dC_db: list = []
+    dW = [None] * count if dW is None else dW  # null: not given for any example
+    db = [None] * count if db is None else db
     for name, value in (("dC_dw", dW), ("dC_db", db)):
         if not isinstance(value, list):
             raise TypeError(f"{name} must be a list with one gradient per example, found {_kind(value)}")
@@ -423,11 +425,41 @@ def _per_example(dW: Any, db: Any, layout: str, sizes: list, count: int, read: A
                 f"({count})"
             )
     for i in range(count):
-        w, b, _ = read_layers(dW[i], db[i], layout, sizes, names=(f"dC_dw[{i}]", f"dC_db[{i}]"),
-                              number=read)
+        w, b = _gradient(dW[i], db[i], layout, sizes, (f"dC_dw[{i}]", f"dC_db[{i}]"), read)
         dC_dw.append(w)
         dC_db.append(b)
     return dC_dw, dC_db
+
+
+def _gradient(dW: Any, db: Any, layout: str, sizes: list, names: tuple, read: Any) -> tuple:
+    """One gradient, ``(dC_dw, dC_db)`` in this package's layout. ``null`` stands for what the
+    implementation did not give: the whole of ``dC_dw`` or ``dC_db``, one layer, or one entry;
+    such entries are read as None (the oracle counts them as not given and judges the rest)."""
+    L = len(sizes) - 1
+
+    def shaped(value: Any, name: str, shape: Any) -> Any:
+        """``value`` with a null layer (or a null whole) written out as nulls of its shape."""
+        if value is None:
+            value = [None] * L
+        if not isinstance(value, list):
+            return value  # read_layers names what it is
+        if len(value) == L + 1 and value[0] is None:
+            value = value[1:]  # the optional leading null of layer 0
+        return [shape(l + 1) if value[l] is None else value[l] for l in range(len(value))]
+
+    def nulls_w(l: int) -> list:
+        rows, columns = (sizes[l], sizes[l - 1]) if layout == "out_in" else (sizes[l - 1], sizes[l])
+        return [[None] * columns for _ in range(rows)]
+
+    def nulls_b(l: int) -> list:
+        return [None] * sizes[l]
+
+    def number_or_null(value: Any, where: str) -> Any:
+        return None if value is None else read(value, where)
+
+    w, b, _ = read_layers(shaped(dW, names[0], nulls_w), shaped(db, names[1], nulls_b), layout,
+                          sizes, names=names, number=number_or_null)
+    return w, b
 
 
 def number(value: Any, where: str) -> Any:
@@ -502,15 +534,20 @@ def _hex(x: float) -> str:
 
 
 def _texts(values: Any, where: str) -> Any:
-    """Nested lists of numbers (or arrays, tensors) as nested lists of exact texts."""
+    """Nested lists of numbers (or arrays, tensors) as nested lists of exact texts (None, an
+    entry not given, as null)."""
+    if values is None:
+        return None
     values = check.plain(values)
     if isinstance(values, (list, tuple)):
         return [_texts(values[i], f"{where}[{i}]") for i in range(len(values))]
     return exact_text(values, where)
 
 
-def _layers_text(values: Any, where: str) -> list:
+def _layers_text(values: Any, where: str) -> list | None:
     """Per-layer values in this package's layout (entry 0 None) as the file's layers 1..L."""
+    if values is None:  # a gradient not given at all
+        return None
     values = list(values)
     if not values or values[0] is not None:
         raise ValueError(f"{where} must be in this package's layout, with {where}[0] = None")
@@ -540,8 +577,10 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
     })
     if per_example:
         doc["per_example"] = True
-        doc["dC_dw"] = [_layers_text(dC_dw[i], f"dC_dw[{i}]") for i in range(len(dC_dw))]
-        doc["dC_db"] = [_layers_text(dC_db[i], f"dC_db[{i}]") for i in range(len(dC_db))]
+        doc["dC_dw"] = None if dC_dw is None else [
+            _layers_text(dC_dw[i], f"dC_dw[{i}]") for i in range(len(dC_dw))]
+        doc["dC_db"] = None if dC_db is None else [
+            _layers_text(dC_db[i], f"dC_db[{i}]") for i in range(len(dC_db))]
     else:
         doc["dC_dw"] = _layers_text(dC_dw, "dC_dw")
         doc["dC_db"] = _layers_text(dC_db, "dC_db")

@@ -16,6 +16,7 @@ examples with the core's one loop, :func:`backprop_ref.core.batch.each_example`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -30,7 +31,8 @@ from ..core.costs import Cost
 from ..core.network import Network
 from ..core.training import divide, gradients
 from .budget import Budget
-from .report import OK, SUSPICIOUS, UNDECIDABLE, WRONG, Accuracy, Layout
+from .fused import fused_output
+from .report import NOT_GIVEN, OK, SUSPICIOUS, UNDECIDABLE, WRONG, Accuracy, Layout
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -204,9 +206,62 @@ def _digits(rel: float, dps: int) -> int:
 # 3. The rounding budgets
 
 
-def budget_pass(job: Computation, ar: Budget) -> tuple[list[float], list[float], dict[int, str], int]:
+def budget_pass(job: Computation, ar: Budget) -> tuple:
     """Worst-case and typical budgets per entry (safety included), reasons of entries that
-    depend on a branch rounding could flip, and the count of possible overflows."""
+    depend on a branch rounding could flip, the count of possible overflows, and the entries
+    whose budget is that of the fused output delta (position: why).
+
+    Where the output saturates in ``ar.dtype`` the chained BP1 divides by a number rounded to 0:
+    that pass stops or gives an infinite budget. The budgets of those entries are then those of
+    the fused form (:mod:`~backprop_ref.oracle.fused`), which a fused implementation meets; an
+    unfused one may give anything there, so :func:`judge` decides such an entry only when it is
+    within that budget.
+    """
+    size = _size(job)
+    try:
+        worst, typical, reasons, overflows = _budget_run(job, ar)
+    except (ValueError, ArithmeticError) as error:  # a saturated float where the cost divides
+        stopped = " ".join(str(error).split())
+        worst, typical, reasons, overflows = [math.inf] * size, [math.inf] * size, {}, 1
+    else:
+        stopped = ""
+        if all(b < math.inf for b in worst):
+            return worst, typical, reasons, overflows, {}
+    pair = fused_output(job.net, job.cost)
+    saturated: dict[int, str] = {}
+    if pair is None:
+        if stopped:
+            for pos in range(size):
+                reasons[pos] = f"no rounding budget in {ar.dtype.name}: {stopped}"
+        return worst, typical, reasons, overflows, saturated
+    fused = Budget(ar.dtype, ar.safety, None if ar.accumulate is None else ar.accumulate.name)
+    fused_job = dataclasses.replace(job, net=pair[0], cost=pair[1])
+    f_worst, f_typical, f_reasons, _ = _budget_run(fused_job, fused)
+    cause = stopped or "the chained BP1 divides by a number that rounding makes 0"
+    why = f"the output saturates in {ar.dtype.name} ({cause})"
+    for pos in range(size):
+        if not worst[pos] < math.inf and f_worst[pos] < math.inf:
+            worst[pos] = f_worst[pos]
+            typical[pos] = f_typical[pos]
+            saturated[pos] = why
+            if pos in f_reasons:
+                reasons.setdefault(pos, f_reasons[pos])
+        elif stopped:
+            reasons.setdefault(pos, f_reasons.get(pos, why))
+    return worst, typical, reasons, overflows, saturated
+
+
+def _size(job: Computation) -> int:
+    """How many entries the gradient has (per example: all examples' together)."""
+    net = job.net
+    size = 0
+    for l in range(1, net.L + 1):
+        size += net.n[l] * (net.n[l - 1] + 1)
+    return size * len(job.xs) if job.per_example else size
+
+
+def _budget_run(job: Computation, ar: Budget) -> tuple[list[float], list[float], dict[int, str], int]:
+    """One run of the loops in ``ar``: what :func:`budget_pass` returns first."""
     net = job.net
     L, n = net.L, net.n
     block = 0
@@ -321,9 +376,13 @@ class Judgement:
 
 
 def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: list,
-          uncertainty: list, reasons: dict, overflows: int, dtype: Any) -> Judgement:
+          uncertainty: list, reasons: dict, overflows: int, dtype: Any,
+          saturated: dict | None = None) -> Judgement:
     """Compare each entry ``got[pos]`` with the reference ``refs[pos]`` (numbers of ``ar``;
-    ``expected[pos]`` is its nearest float) within its budgets."""
+    ``expected[pos]`` is its nearest float) within its budgets. An entry in ``saturated`` has the
+    fused form's budget: within it, it is decided; beyond it (or not finite) it is undecidable,
+    since an unfused correct implementation may give anything there."""
+    saturated = saturated or {}
     size = len(refs)
     abs_error = [0.0] * size
     budget = [0.0] * size
@@ -337,6 +396,13 @@ def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: 
     for pos in range(size):
         g = got[pos]
         ef = expected[pos]
+        if g is None:  # not given: never judged
+            abs_error[pos] = ratio[pos] = math.nan
+            budget[pos] = worst[pos] + uncertainty[pos]
+            typ[pos] = typical[pos] + uncertainty[pos]
+            status[pos] = NOT_GIVEN
+            why[pos] = "not given by the implementation"
+            continue
         if type(g) is float and abs(g - ef) > abs(ef) * 1e-13:  # far above double rounding
             err = abs(g - ef)
         else:
@@ -350,6 +416,15 @@ def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: 
         abs_error[pos] = err
         budget[pos] = b
         typ[pos] = t
+        if pos in saturated and not err <= t:
+            ratio[pos] = err / b if err == err and b > 0 else math.inf
+            status[pos] = UNDECIDABLE
+            why[pos] = reasons.get(pos) or (
+                f"{saturated[pos]}: a correct unfused implementation may give anything here, and "
+                f"got {g} is beyond the typical error {t:.3g} of the fused (a - y) form")
+            continue
+        if pos in saturated:
+            why[pos] = f"{saturated[pos]}: within the fused (a - y) form's budget"
         if err != err or err == math.inf:
             ratio[pos] = math.inf
             if b == math.inf or overflows:

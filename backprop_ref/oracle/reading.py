@@ -1,5 +1,9 @@
 """Reading an implementation's gradients in: ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` (entry 0 of
-each None), checked against the network's shape, flattened in the report's layout order."""
+each None), checked against the network's shape, flattened in the report's layout order.
+
+An implementation may give only part of the gradient: ``None`` for ``dC_dw`` or ``dC_db`` as a
+whole, for one layer, or for one entry. Such entries are read as None ("not given"): the oracle
+counts and lists them, and judges the others. At least one entry must be given."""
 
 from __future__ import annotations
 
@@ -18,43 +22,70 @@ def read_gradients(dC_dw: Any, dC_db: Any, net: Network, examples: int | None = 
     """The implementation's entries in layout order: ``dC/dw[l]`` row by row, then ``dC/db[l]``,
     for l = 1..L; with ``examples``, ``dC_dw[i]`` and ``dC_db[i]`` for each example ``i`` in turn.
 
-    Entries are floats, ints or Fractions; NaN and infinity are kept (the oracle calls them wrong).
+    Entries are floats, ints or Fractions; NaN and infinity are kept (the oracle calls them wrong);
+    None marks an entry not given.
     """
     out: list = []
     if examples is None:
         _read_one(dC_dw, dC_db, net, "dC_dw", "dC_db", out)
-        return out
-    dC_dw = check.items(dC_dw, "dC_dw", " with one gradient per example")
-    dC_db = check.items(dC_db, "dC_db", " with one gradient per example")
-    for name, value in (("dC_dw", dC_dw), ("dC_db", dC_db)):
-        if len(value) != examples:
-            raise ValueError(f"{name} has {len(value)} examples, expected {examples} (one per "
-                             "example in xs, as per_example=True asks)")
-    for i in range(examples):
-        _read_one(dC_dw[i], dC_db[i], net, f"dC_dw[{i}]", f"dC_db[{i}]", out)
-    return out
+    else:
+        dC_dw = _per_example(dC_dw, "dC_dw", examples)
+        dC_db = _per_example(dC_db, "dC_db", examples)
+        for i in range(examples):
+            _read_one(dC_dw[i], dC_db[i], net, f"dC_dw[{i}]", f"dC_db[{i}]", out)
+    for pos in range(len(out)):
+        if out[pos] is not None:
+            return out
+    raise ValueError("dC_dw and dC_db give no entry (every one is None): at least one entry "
+                     "must be given to check")
+
+
+def _per_example(value: Any, name: str, examples: int) -> list:
+    """One gradient per example (None: not given for any example)."""
+    if value is None:
+        return [None] * examples
+    value = check.items(value, name, " with one gradient per example")
+    if len(value) != examples:
+        raise ValueError(f"{name} has {len(value)} examples, expected {examples} (one per "
+                         "example in xs, as per_example=True asks)")
+    return value
 
 
 def _read_one(dC_dw: Any, dC_db: Any, net: Network, wname: str, bname: str, out: list) -> None:
     L, n = net.L, net.n
-    dC_dw = check.items(dC_dw, wname, f" with one entry per layer 0..{L}")
-    dC_db = check.items(dC_db, bname, f" with one entry per layer 0..{L}")
-    for name, value in ((wname, dC_dw), (bname, dC_db)):
-        check.length(value, L + 1, name, f"{name}[0] = None, then one per layer 1..{L}")
-        if value[0] is not None:
-            raise ValueError(f"{name}[0] must be None: layer 0 is the input and has no parameters")
+    dC_dw = _layers(dC_dw, wname, L)
+    dC_db = _layers(dC_db, bname, L)
     for l in range(1, L + 1):
-        rows = check.matrix(dC_dw[l], (n[l], n[l - 1]), f"{wname}[{l}]", read=_got_number,
-                            why=(f"one per node of layer {l}", f"one per node of layer {l - 1}"))
-        for j in range(n[l]):
-            out.extend(rows[j])
-        out.extend(check.vector(dC_db[l], n[l], f"{bname}[{l}]", why=f"one per node of layer {l}",
-                                read=_got_number))
+        if dC_dw[l] is None:
+            out.extend([None] * (n[l] * n[l - 1]))
+        else:
+            rows = check.matrix(dC_dw[l], (n[l], n[l - 1]), f"{wname}[{l}]", read=_got_number,
+                                why=(f"one per node of layer {l}",
+                                     f"one per node of layer {l - 1}"))
+            for j in range(n[l]):
+                out.extend(rows[j])
+        if dC_db[l] is None:
+            out.extend([None] * n[l])
+        else:
+            out.extend(check.vector(dC_db[l], n[l], f"{bname}[{l}]",
+                                    why=f"one per node of layer {l}", read=_got_number))
+
+
+def _layers(value: Any, name: str, L: int) -> list:
+    """``value[0] = None`` then one entry per layer 1..L; None as a whole: no layer given."""
+    if value is None:
+        return [None] * (L + 1)
+    value = check.items(value, name, f" with one entry per layer 0..{L}")
+    check.length(value, L + 1, name, f"{name}[0] = None, then one per layer 1..{L}")
+    if value[0] is not None:
+        raise ValueError(f"{name}[0] must be None: layer 0 is the input and has no parameters")
+    return value
 
 
 def _got_number(value: Any, where: str) -> Any:
-    """An entry of the implementation's gradient; NaN and infinity are kept (they are wrong)."""
-    if type(value) is float:
+    """An entry of the implementation's gradient; NaN and infinity are kept (they are wrong), and
+    None is an entry not given."""
+    if value is None or type(value) is float:
         return value
     try:
         return check.number(value, where, "gradient entries")

@@ -11,6 +11,12 @@ Each entry gets one status:
 ``"undecidable"``  rounding in ``dtype`` could flip a ReLU branch it depends on, or make the
                    result overflow; ``reason`` says which
 =================  ==========================================================================
+
+An entry the implementation gave as None is *not given*: it gets no status, is never judged,
+and is counted (``counts["not_given"]``) and listed (``not_given``) as such.
+
+A report with no entry decided (every given entry undecidable) is *inconclusive*: it does not
+pass (``ok`` and ``conclusive`` are False), and its verdict says why.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ Status = Literal["ok", "suspicious", "wrong", "undecidable"]
 STATUSES: tuple[Status, ...] = ("ok", "suspicious", "wrong", "undecidable")
 OK, SUSPICIOUS, WRONG, UNDECIDABLE = range(4)
 """The statuses as the numbers :class:`Columns` keeps (positions in :data:`STATUSES`)."""
+NOT_GIVEN = 4
+"""What :class:`Columns` keeps for an entry not given: no status, it is not judged."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +209,9 @@ class Columns:
 class Report:
     """The result of :func:`backprop_ref.verify`.
 
-    ``ok``: no entry is wrong (nor suspicious, with ``strict``). ``entries``: every entry in
+    ``ok``: at least one entry was decided, and none is wrong (nor suspicious, with ``strict``).
+    ``conclusive``: at least one entry was decided; ``checked``: how many (entries neither
+    undecidable nor not given); ``given``: how many the implementation gave. ``entries``: every entry in
     layer order (``dC/dw`` then ``dC/db`` of each layer; example by example when per example).
     ``worst``: the entries by ``ratio``, worst first (undecidable entries last). ``layers``: a
     summary per layer. ``accuracy``: the reference's own accuracy. ``str(report)`` is the table;
@@ -232,16 +242,37 @@ class Report:
 
     @cached_property
     def counts(self) -> dict[str, int]:
-        """How many entries have each status."""
+        """How many entries have each status, and how many were not given (``"not_given"``)."""
         counts: dict[str, int] = {name: 0 for name in STATUSES}
+        missing = 0
         for s in self.columns.status:
-            counts[STATUSES[s]] += 1
+            if s == NOT_GIVEN:
+                missing += 1
+            else:
+                counts[STATUSES[s]] += 1
+        counts["not_given"] = missing
         return counts
 
     @property
+    def given(self) -> int:
+        """How many entries the implementation gave (not None)."""
+        return len(self) - self.counts["not_given"]
+
+    @property
+    def checked(self) -> int:
+        """How many entries were decided: given, and not undecidable."""
+        return self.given - self.counts["undecidable"]
+
+    @property
+    def conclusive(self) -> bool:
+        """At least one entry was decided: a verdict on nothing is no verdict."""
+        return self.checked > 0
+
+    @property
     def ok(self) -> bool:
-        """No entry is wrong, and with ``strict`` none is suspicious."""
-        return self.counts["wrong"] == 0 and not (self.strict and self.counts["suspicious"] > 0)
+        """Some entry was decided, none is wrong, and with ``strict`` none is suspicious."""
+        return (self.conclusive and self.counts["wrong"] == 0
+                and not (self.strict and self.counts["suspicious"] > 0))
 
     def __len__(self) -> int:
         return len(self.columns.status)
@@ -259,49 +290,68 @@ class Report:
         return Entry(kind=kind, index=index,
                      example=pos // len(c.layout) if self.per_example else None,
                      got=got if type(got) is float else float(got), expected=exp,
-                     reference=c.reference[pos], abs_error=err, rel_error=rel, ulps=err / q,
+                     reference=c.reference[pos], abs_error=err, rel_error=rel,
+                     ulps=err / q if q else math.nan,
                      budget=c.budget[pos], typical=c.typical[pos], ratio=c.ratio[pos],
                      status=STATUSES[c.status[pos]], reason=c.reasons.get(pos, ""),
                      arithmetic=c.arithmetic)
 
     @cached_property
     def entries(self) -> list[Entry]:
-        """Every entry, in layer order."""
-        return [self._entry(pos) for pos in range(len(self))]
+        """Every entry given, in layer order (those not given are in :attr:`not_given`)."""
+        status = self.columns.status
+        return [self._entry(pos) for pos in range(len(self)) if status[pos] != NOT_GIVEN]
 
-    def _key(self, pos: int) -> tuple[bool, float]:
+    @cached_property
+    def not_given(self) -> list[str]:
+        """The names of the entries the implementation did not give (None), in layer order."""
+        c = self.columns
+        return [c.layout.name(pos, self.per_example) for pos in range(len(self))
+                if c.status[pos] == NOT_GIVEN]
+
+    def _key(self, pos: int) -> tuple[int, float]:
+        status = self.columns.status[pos]
         ratio = self.columns.ratio[pos]
-        return (self.columns.status[pos] != UNDECIDABLE, ratio if ratio == ratio else math.inf)
+        rank = 0 if status == NOT_GIVEN else (1 if status == UNDECIDABLE else 2)
+        return (rank, ratio if ratio == ratio else math.inf)
 
     @cached_property
     def worst(self) -> list[Entry]:
-        """The entries sorted by error over budget, worst first; undecidable entries come last."""
+        """The entries sorted by error over budget, worst first; undecidable entries come last,
+        then those not given."""
+        status = self.columns.status
         order = sorted(range(len(self)), key=self._key, reverse=True)
-        entries = self.entries
-        return [entries[pos] for pos in order]
+        return [self._entry(pos) for pos in order if status[pos] != NOT_GIVEN]
 
     def _top(self, rows: int) -> list[Entry]:
         if "worst" in self.__dict__:  # sorted already
             return self.worst[:rows]
-        return [self._entry(pos) for pos in heapq.nlargest(rows, range(len(self)), key=self._key)]
+        status = self.columns.status
+        return [self._entry(pos) for pos in heapq.nlargest(rows, range(len(self)), key=self._key)
+                if status[pos] != NOT_GIVEN]
 
     # -- summaries ------------------------------------------------------------------------------
 
     @property
     def layers(self) -> list[dict[str, Any]]:
-        """Per layer ``l``: ``{"layer", "entries", "max_ratio", "worst", counts by status}``."""
+        """Per layer ``l``: ``{"layer", "entries", "max_ratio", "worst", counts by status,
+        "not_given"}``."""
         c = self.columns
         width = len(c.layout)
         out = []
         for l, (start, _b, stop) in enumerate(c.layout.starts, start=1):
             summary: dict[str, Any] = {"layer": l, "entries": 0, "max_ratio": 0.0, "worst": None}
             summary.update({name: 0 for name in STATUSES})
+            summary["not_given"] = 0
             best = None
             for block in range(0, len(self), width):
                 for pos in range(block + start, block + stop):
                     summary["entries"] += 1
+                    if c.status[pos] == NOT_GIVEN:
+                        summary["not_given"] += 1
+                        continue
                     summary[STATUSES[c.status[pos]]] += 1
-                    if c.status[pos] != UNDECIDABLE:
+                    if c.status[pos] < UNDECIDABLE:
                         r = c.ratio[pos]
                         if best is None or r > summary["max_ratio"] or r != r:
                             summary["max_ratio"] = r if r == r else math.inf
@@ -324,20 +374,43 @@ class Report:
         worst = self._worst_decidable()
         where = "" if worst is None else f"largest error/budget {_g(worst.ratio)}, at {worst.name}"
         undecidable = f"; {c['undecidable']} undecidable (see above)" if c["undecidable"] else ""
+        not_given = f"; {c['not_given']} not given" if c["not_given"] else ""
+        if not self.conclusive:
+            return (f"INCONCLUSIVE: none of the {self.given} given entries could be decided: "
+                    f"{self._why_undecidable()}{not_given}")
+        more = undecidable + not_given
+        if self.checked < total:
+            more = f"; {self.checked} of {total} entries checked{more}"
         if c["wrong"]:
             assert worst is not None  # a wrong entry is decidable: it sorts before undecidable ones
             return (f"FAIL: {c['wrong']} of {total} entries exceed their worst-case {self.dtype} "
                     f"rounding budgets; worst {worst.name}: got {_g(worst.got)}, expected "
                     f"{_g(worst.expected)}, error {worst.abs_error:.3g} = {_g(worst.ratio)} x budget"
-                    f"{undecidable}")
+                    f"{more}")
         if c["suspicious"]:
             head = "FAIL (strict)" if self.strict else "PASS, but suspicious"
             return (f"{head}: {c['suspicious']} of {total} entries are within their worst-case "
-                    f"{self.dtype} budgets but beyond the typical rounding error ({where})"
-                    f"{undecidable}")
-        checked = total - c["undecidable"]
-        return (f"PASS: all {checked} checked entries are within the typical {self.dtype} "
-                f"rounding error ({where or 'nothing to compare'}){undecidable}")
+                    f"{self.dtype} budgets but beyond the typical rounding error ({where}){more}")
+        if self.checked == total:
+            return (f"PASS: all {total} checked entries are within the typical {self.dtype} "
+                    f"rounding error ({where})")
+        return (f"PASS: {self.checked} of {total} entries checked, all within the typical "
+                f"{self.dtype} rounding error ({where}){undecidable}{not_given}")
+
+    def _why_undecidable(self) -> str:
+        """How many entries are undecidable, and the most common reason (the first few words)."""
+        reasons: dict[str, int] = {}
+        for pos, s in enumerate(self.columns.status):
+            if s == UNDECIDABLE:
+                reason = self.columns.reasons.get(pos, "").split(": ", 1)[0]  # the cause, not the value
+                reasons[reason] = reasons.get(reason, 0) + 1
+        undecidable = self.counts["undecidable"]
+        if not reasons:
+            return "no entry was given" if undecidable == 0 else f"{undecidable} undecidable"
+        common = max(reasons, key=lambda r: reasons[r])
+        others = len(reasons) - 1
+        more = "" if others == 0 else f" ({others} other reason{'s' * (others > 1)}: see above)"
+        return f"{undecidable} undecidable, e.g. {common or 'no reason recorded'}{more}"
 
     # -- output ---------------------------------------------------------------------------------
 
@@ -363,16 +436,23 @@ class Report:
                 f"  {e.name:<{w}}  {_num(e.got, digits):>{gw}}  {_num(e.expected, digits + 3):>{ew}}  "
                 f"{_e(e.abs_error):>9}  {_e(e.rel_error):>9}  {_g(e.ulps):>9}  {_e(e.budget):>9}  "
                 f"{_g(e.ratio):>9}  {e.status}")
-        if len(self) > len(top):
-            lines.append(f"  ({len(top)} worst of {len(self)} entries shown)")
+        given = self.given
+        if given > len(top):
+            lines.append(f"  ({len(top)} worst of {given} entries shown)")
+        partial = self.counts["not_given"] > 0  # the column shows only when it says something
         lines += ["", f"  {'layer':>5}  {'entries':>7}  {'max ratio':>9}  {'at':<{w}}  "
-                      f"{'ok':>6}  {'suspicious':>10}  {'wrong':>6}  {'undecidable':>11}"]
+                      f"{'ok':>6}  {'suspicious':>10}  {'wrong':>6}  {'undecidable':>11}"
+                      + (f"  {'not given':>9}" if partial else "")]
         for s in self.layers:
             lines.append(
                 f"  {s['layer']:>5}  {s['entries']:>7}  {_g(s['max_ratio']):>9}  "
                 f"{(s['worst'] or '-'):<{w}}  {s['ok']:>6}  {s['suspicious']:>10}  {s['wrong']:>6}  "
-                f"{s['undecidable']:>11}")
+                f"{s['undecidable']:>11}" + (f"  {s['not_given']:>9}" if partial else ""))
         lines.append("")
+        if partial:
+            names = self.not_given
+            shown = ", ".join(names[:6]) + (f", ... ({len(names) - 6} more)" if len(names) > 6 else "")
+            lines.append(f"Not given: {len(names)} of {len(self)} entries ({shown}): not judged.")
         for note in self.notes:
             lines.append(f"Note: {note}")
         lines.append(f"Reference: {self.accuracy}.")
@@ -389,6 +469,9 @@ class Report:
         """Everything in the report as JSON-ready values (``json.dumps`` accepts it)."""
         return {
             "ok": self.ok,
+            "conclusive": self.conclusive,
+            "checked": self.checked,
+            "given": self.given,
             "verdict": self.verdict,
             "dtype": self.dtype,
             "accumulate": self.accumulate,
@@ -406,6 +489,7 @@ class Report:
                        for s in self.layers],
             "notes": list(self.notes),
             "worst": [e.name for e in self._top(10)],
+            "not_given": list(self.not_given),
             "entries": [e.to_dict() for e in self.entries],
         }
 

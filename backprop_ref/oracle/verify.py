@@ -22,6 +22,9 @@ one status:
                    result overflow; ``reason`` says which
 =================  ==========================================================================
 
+Entries given as None are not judged; a report that decided no entry is inconclusive, and does
+not pass.
+
 >>> import backprop_ref as br
 >>> net = br.Network([None, [[1, -2], [3, 1]], [[2, -1]]], [None, [0, 1], ["0.5"]], "sigmoid")
 >>> g = br.gradients(net, [[1, 2]], [[0]], cost="mse")           # a float64 implementation
@@ -74,6 +77,12 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 of each is
     None): nested lists of floats, ints, Fractions, decimal or hexadecimal strings, NumPy or
     PyTorch scalars (rows may be arrays). NaN and infinity are accepted, and reported wrong.
+    ``None`` for either, for a layer or for one entry marks what the implementation did not give:
+    counted and listed as not given, never judged (at least one entry must be given).
+
+    A report on which no entry could be decided is inconclusive: ``ok`` and ``conclusive`` are
+    False. Outputs saturated in ``dtype`` are judged against the fused output delta's budget
+    (:mod:`backprop_ref.oracle.fused`).
 
     Options:
 
@@ -117,13 +126,18 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
         ar, refs, expected, accuracy, uncertainty = _reuse(reference, net, key)
     else:
         ar = options.reference
-        refs = reference_pass(job, ar, f"reference {ar!r}")
+        try:
+            refs = reference_pass(job, ar, f"reference {ar!r}")
+        except ValueError as error:  # an output saturated even at dps digits
+            raise ValueError(f"the reference {ar!r} cannot compute this case: "
+                             f"{' '.join(str(error).split())} (at dps={options.dps}; a larger "
+                             "dps gives the reference the digits it needs)") from None
         expected = list(map(ar.to_float, refs))
         accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, options.checks)
     budget_ar = options.budget
-    worst, typical, reasons, overflows = budget_pass(job, budget_ar)
+    worst, typical, reasons, overflows, saturated = budget_pass(job, budget_ar)
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons, overflows,
-                     budget_ar.dtype)
+                     budget_ar.dtype, saturated)
 
     columns = Columns(layout=layout, arithmetic=ar, got=got, reference=refs, expected=expected,
                       abs_error=verdicts.abs_error, budget=verdicts.budget,

@@ -169,7 +169,10 @@ def test_no_false_alarms_pytorch_float16_bfloat16(one_thread):
             for accumulate in (None, "float32"):
                 report = br.verify(net, xs, ys, dw, db, cost=cost, dtype=dtype, reduction=reduction,
                                    dps=30, reference=report, accumulate=accumulate)
-                assert report.ok, f"case {i}: {dtype} {accumulate} {net} {cost} {reduction}\n{report}"
+                # no false alarm: a pass, or, where the half-format budgets are all infinite (a wide
+                # sum accumulated in bfloat16 itself), inconclusive; never a failure
+                assert report.ok or (not report.conclusive and report.counts["wrong"] == 0), (
+                    f"case {i}: {dtype} {accumulate} {net} {cost} {reduction}\n{report}")
                 key = (dtype, accumulate)
                 seen[key] = max(seen.get(key, 0.0), largest_ratio(report))
                 decided[accumulate].append(1 - report.counts["undecidable"] / len(report))
@@ -191,7 +194,10 @@ def test_budgets_for_float32_accumulation_flag_accumulation_in_the_format():
     xs = [[bf16(rng.random()) for _ in range(256)] for _ in range(2)]
     ys = [[bf16(rng.gauss(0, 1)) for _ in range(2)] for _ in range(2)]
     dw, db = rounded_gradients(net, xs, ys, "mse", "bfloat16")
-    assert br.verify(net, xs, ys, dw, db, dtype="bfloat16").ok
+    default = br.verify(net, xs, ys, dw, db, dtype="bfloat16")
+    # a 256-term sum in bfloat16 itself has no finite worst case: nothing wrong, and inconclusive
+    # where nothing could be decided (never a pass on nothing)
+    assert default.counts["wrong"] == 0 and (default.ok or not default.conclusive)
     report = br.verify(net, xs, ys, dw, db, dtype="bfloat16", accumulate="float32")
     print(f"\nbfloat16 accumulation against float32-accumulation budgets: worst {report.worst[0].name}, "
           f"error/budget {report.worst[0].ratio:.3g}, {report.counts}")
