@@ -2,8 +2,8 @@ r"""Say what the bug is: each known mistake tested against the wrong entries of 
 
 When :func:`backprop_ref.verify` finds wrong entries, :func:`diagnose` tries every variant of
 every mistake of :mod:`backprop_ref.oracle.mistakes` that can be made in the network: it
-recomputes the gradient in the reference arithmetic (``Mp(dps)``) *with that mistake made*, and
-counts the wrong entries that then agree with the implementation within their budgets
+recomputes the gradient *with that mistake made* (screened in doubles, then confirmed in the
+reference arithmetic ``Mp(dps)``: see **Cost**), and counts the wrong entries that then agree with the implementation within their budgets
 (``explained``), and the entries the correct gradient matched that the mistake would have
 changed beyond their budgets (``broken``). A mistake with a factor (``scale``) has its entries'
 budgets multiplied by that factor. Then ``low_precision``, which recomputes nothing: the wrong
