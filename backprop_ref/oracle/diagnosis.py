@@ -3,11 +3,12 @@ r"""Say what the bug is: each known mistake tested against the wrong entries of 
 When :func:`backprop_ref.verify` finds wrong entries, :func:`diagnose` tries every variant of
 every mistake of :mod:`backprop_ref.oracle.mistakes` that can be made in the network: it
 recomputes the gradient *with that mistake made* (screened in doubles, then confirmed in the
-reference arithmetic ``Mp(dps)``: see **Cost**), and counts the wrong entries that then agree with the implementation within their budgets
-(``explained``), and the entries the correct gradient matched that the mistake would have
-changed beyond their budgets (``broken``). A mistake with a factor (``scale``) has its entries'
-budgets multiplied by that factor. Then ``low_precision``, which recomputes nothing: the wrong
-entries are tested against the rounding budgets of each format narrower than ``dtype``
+reference arithmetic ``Mp(dps)``: see **Cost**), and counts the wrong entries that then agree
+with the implementation within their budgets (``explained``), and the entries the correct
+gradient matched that the mistake would have changed beyond their budgets (``broken``); a
+mistake that breaks as many entries as it explains is no hypothesis. A mistake with a factor
+(``scale``) has its entries' budgets multiplied by that factor. Then ``low_precision``, which
+recomputes nothing: the wrong entries are tested against the rounding budgets of each format narrower than ``dtype``
 (:class:`~backprop_ref.oracle.budget.Budget` in that format, every sum accumulated in it): errors
 of the size a narrower format or accumulation makes.
 
@@ -15,7 +16,9 @@ The hypotheses come best first: most wrong entries explained, then fewest broken
 of the catalogue (:data:`~backprop_ref.oracle.mistakes.NAMES`, each mistake's variants in their
 order: one layer before several), ``low_precision`` last. A hypothesis that explains every wrong
 entry and breaks none ends the search: no later one can rank above it. ``low_precision``
-counts only if it holds every wrong entry: a narrower format errs everywhere, or is not the cause.
+counts only if it holds every wrong entry, and at least half of the decided entries are beyond
+the typical rounding error of ``dtype`` (wrong or suspicious): a narrower format errs everywhere,
+or is not the cause.
 
 **Cost.** Nothing is computed when no entry is wrong. Otherwise every variant (up to about 40 on a
 three-layer network) is screened in doubles (:class:`~backprop_ref.arithmetic.floats.Float`,
@@ -70,7 +73,7 @@ def diagnose(job: Computation, ar: Any, got: list, verdicts: Judgement, dtype: A
     found: list[Hypothesis] = []
     for v in variants(job.net, job.cost, count, job.reduction):
         h = _test_variant(v, job, _SCREEN, got, verdicts, wrong, right)
-        if h is None or not h.explained:
+        if h is None or h.explained <= h.broken:  # it spoils as many entries as it explains
             continue
         if _perfect(h):
             confirmed = _test_variant(v, job, ar, got, verdicts, wrong, right)
@@ -80,7 +83,7 @@ def diagnose(job: Computation, ar: Any, got: list, verdicts: Judgement, dtype: A
     ranked = sorted(screened, key=lambda hv: _rank(hv[0]))  # stable: the catalogue's order on ties
     for _, v in ranked[:CONFIRMED]:
         confirmed = _test_variant(v, job, ar, got, verdicts, wrong, right)
-        if confirmed is not None and confirmed.explained:
+        if confirmed is not None and confirmed.explained > confirmed.broken:
             found.append(confirmed)
     if not any(_perfect(h) for h in found):
         low = _low_precision(job, got, verdicts, dtype, layout, wrong, right)
@@ -159,8 +162,12 @@ def _recomputed(v: Variant, job: Computation, ar: Any) -> list[float] | None:
 def _low_precision(job: Computation, got: list, verdicts: Judgement, dtype: Any, layout: Layout,
                    wrong: list, right: list) -> Hypothesis | None:
     """The widest format narrower than ``dtype`` whose rounding budgets hold every wrong entry,
-    or None if none does."""
+    or None if none does, or if fewer than half of the decided entries are beyond the typical
+    error of ``dtype`` (a few wrong entries among many right ones are not rounding)."""
     fmt = get_dtype(dtype)
+    beyond = len(wrong) + sum(1 for pos in right if verdicts.status[pos] == SUSPICIOUS)
+    if 2 * beyond < len(wrong) + len(right):
+        return None  # a narrower format rounds everything: most entries would be beyond typical
     narrower = sorted((get_dtype(name) for name in DTYPES if get_dtype(name).precision < fmt.precision),
                       key=lambda d: -d.precision)
     where = _where(wrong, layout)

@@ -99,3 +99,16 @@ def test_a_hypothesis_states_its_fraction():
                    wrong=2)
     assert h.explains == 0.5 and str(h).endswith("it explains 1 of 2 wrong entries")
     assert str(Hypothesis("scale", "x", 1, 1)).endswith("it explains 1 of 1 wrong entry")
+
+
+def test_one_entry_off_by_a_little_is_not_low_precision():
+    """An error a float16 budget could hold, in one entry among many exact ones, is not rounding."""
+    net, xs, ys = case()
+    dw, db = float64(net, xs, ys)
+    f32 = br.arithmetic.get_dtype("float32").round
+    dw = [None] + [[[f32(v) for v in row] for row in dw[l]] for l in (1, 2, 3)]
+    db = [None] + [[f32(v) for v in db[l]] for l in (1, 2, 3)]
+    dw[2][1][0] = dw[2][1][0] * (1 + 2.0**-14)
+    report = br.verify(net, xs, ys, dw, db, cost="mse", dtype="float32")
+    assert report.counts["wrong"] == 1
+    assert report.diagnosis == () and report.looks_like == "no known mistake fits the wrong entries"
