@@ -29,8 +29,9 @@ best :data:`CONFIRMED`; then, unless one fits perfectly, ``low_precision`` costs
 per narrower format. Measured on 784-30-10, 8 examples, float32, with the sign of dC/db[1]
 flipped (30 wrong entries, found after 13 screened variants and one ``Mp(50)`` recomputation):
 :func:`~backprop_ref.verify` takes 17 s with the diagnosis and 6.6 s without it; with a
-gradient no mistake fits (300 wrong entries, all 34 variants screened), 25 s. (784-30-10 has no
-square weight matrix, so a transposition in BP2 cannot be made there.)
+gradient no mistake fits (300 wrong entries, all 34 variants screened), 25 s. 784-30-10 has no
+square weight matrix, so a transposition in BP2 cannot be made there; on 784-30-30-10 with w[2]
+transposed in BP2 at layer 1 (23328 wrong entries), 7.6 s with the diagnosis, 5.4 s without.
 """
 
 from __future__ import annotations
