@@ -33,7 +33,7 @@ from .budget import SAFETY
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
-__all__ = ["STATUSES", "Status", "Entry", "Accuracy", "Layout", "Columns", "Report"]
+__all__ = ["STATUSES", "Status", "Entry", "Accuracy", "Hypothesis", "Layout", "Columns", "Report"]
 
 Status = Literal["ok", "suspicious", "wrong", "undecidable"]
 STATUSES: tuple[Status, ...] = ("ok", "suspicious", "wrong", "undecidable")
@@ -180,6 +180,36 @@ class Accuracy:
                 "statement": str(self)}
 
 
+@dataclass(frozen=True)
+class Hypothesis:
+    """A known mistake tested against the wrong entries (see :mod:`backprop_ref.oracle.diagnosis`).
+
+    ``name`` is a mistake of the catalogue (``"transpose_bp2"``...) or ``"low_precision"``;
+    ``description`` one sentence naming the layer and the equation; ``explained`` how many of the
+    ``wrong`` entries the gradient with that mistake made matches within their budgets;
+    ``broken`` how many entries the correct gradient matched that it would not.
+    """
+
+    name: str
+    description: str
+    explained: int
+    wrong: int
+    broken: int = 0
+
+    @property
+    def explains(self) -> float:
+        """The fraction of the wrong entries it accounts for within their budgets."""
+        return self.explained / self.wrong if self.wrong else 0.0
+
+    def __str__(self) -> str:
+        return (f"{self.description}; it explains {self.explained} of {self.wrong} wrong "
+                f"entr{'y' if self.wrong == 1 else 'ies'}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "explains": self.explains,
+                "explained": self.explained, "wrong": self.wrong, "broken": self.broken}
+
+
 # ---------------------------------------------------------------------------------------------
 # The report
 
@@ -216,7 +246,9 @@ class Report:
     ``worst``: the entries by ``ratio``, worst first (undecidable entries last). ``layers``: a
     summary per layer. ``accuracy``: the reference's own accuracy. ``str(report)`` is the table;
     ``to_dict()`` the same as JSON-ready values. ``fingerprint`` says which computation the
-    reference values are of (``verify(..., reference=report)`` checks it).
+    reference values are of (``verify(..., reference=report)`` checks it). ``diagnosis``: when
+    entries are wrong, the known mistakes that explain some of them, best first
+    (:class:`Hypothesis`; empty when nothing is wrong, or nothing fits).
     """
 
     net: Network
@@ -232,6 +264,7 @@ class Report:
     notes: list[str]
     columns: Columns
     fingerprint: tuple
+    diagnosis: tuple[Hypothesis, ...] = ()
 
     # -- counts and the verdict -----------------------------------------------------------------
 
@@ -457,7 +490,16 @@ class Report:
             lines.append(f"Note: {note}")
         lines.append(f"Reference: {self.accuracy}.")
         lines.append(self.verdict)
+        if self.counts["wrong"]:
+            lines.append(self.looks_like)
         return "\n".join(lines)
+
+    @property
+    def looks_like(self) -> str:
+        """The line under a failing verdict: the best hypothesis, or that no known mistake fits."""
+        if self.diagnosis and self.diagnosis[0].explained:
+            return f"looks like: {self.diagnosis[0]}"
+        return "no known mistake fits the wrong entries"
 
     def __str__(self) -> str:
         return self.table()
@@ -488,6 +530,7 @@ class Report:
             "layers": [{k: _json(v) if isinstance(v, float) else v for k, v in s.items()}
                        for s in self.layers],
             "notes": list(self.notes),
+            "diagnosis": [h.to_dict() for h in self.diagnosis],
             "worst": [e.name for e in self._top(10)],
             "not_given": list(self.not_given),
             "entries": [e.to_dict() for e in self.entries],

@@ -52,6 +52,7 @@ from ..core.costs import get_cost
 from ..core.network import Network, to_number, to_vector
 from ..core.training import REDUCTIONS, batch
 from .budget import Budget
+from .diagnosis import diagnose
 from .passes import TYPICAL_FACTOR as TYPICAL_FACTOR  # importable from here, where it was
 from .passes import Computation, accuracy_pass, budget_pass, judge, reference_pass
 from .reading import read_gradients
@@ -138,6 +139,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     worst, typical, reasons, overflows, saturated = budget_pass(job, budget_ar)
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons, overflows,
                      budget_ar.dtype, saturated)
+    diagnosis = diagnose(job, ar, got, verdicts, budget_ar.dtype, layout)  # () unless entries are wrong
 
     columns = Columns(layout=layout, arithmetic=ar, got=got, reference=refs, expected=expected,
                       abs_error=verdicts.abs_error, budget=verdicts.budget,
@@ -149,7 +151,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
                   dps=options.dps,
                   examples=len(job.xs), accuracy=accuracy,
                   notes=_notes(budget_ar.dtype, overflows, reasons), columns=columns,
-                  fingerprint=key)
+                  fingerprint=key, diagnosis=diagnosis)
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,8 @@ def test_a_planted_wrong_entry_fails_and_is_named_first(torch_case_file, tmp_pat
     assert result.returncode == 1, result.stdout + result.stderr
     rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("dC/")]
     assert rows[0][0] == "dC/dw[2][2][3]" and rows[0][-1] == "wrong"
-    assert "dC/dw[2][2][3]" in result.stdout.splitlines()[-1]        # the verdict names it too
+    assert "dC/dw[2][2][3]" in result.stdout.splitlines()[-2]        # the verdict names it too
+    assert result.stdout.splitlines()[-1] == "no known mistake fits the wrong entries"
 
 
 def test_json_format_and_dtype_override(torch_case_file):

@@ -589,3 +589,34 @@ def test_the_catalogued_mistake_reproduces_the_zoo_bug(name):
           f"(the bug moves entries by {changed:.2g})")
     assert largest < 1e-13  # float64 rounding of the zoo's own sums
     assert changed > 1e-4  # and the bug does change the gradient
+
+
+# ---------------------------------------------------------------------------------------------
+# The diagnosis names the zoo's bugs
+
+DIAGNOSED = {name: mistake for name, (mistake, _) in CATALOGUED.items()}
+DIAGNOSED["float16 accumulation in float32 code"] = "low_precision"
+
+
+@pytest.mark.parametrize("name", list(DIAGNOSED))
+def test_the_diagnosis_names_the_zoo_bug_first(name):
+    bug, sizes, acts, cost, dtype, _ = ZOO[name]
+    net, xs, ys = zoo_case(sizes, acts, cost)
+    report = br.verify(net, xs, ys, *bug(net, cost).gradients(xs, ys), cost=cost, dtype=dtype)
+    best = report.diagnosis[0]
+    print(f"\n{name}: {best.name}: {best}")
+    assert best.name == DIAGNOSED[name], f"{name}: {[str(h) for h in report.diagnosis]}"
+    assert best.explains == 1.0 and best.explained == best.wrong == report.counts["wrong"]
+    assert best.broken == 0
+    expected = CATALOGUED.get(name, (None, None))[1]
+    if expected is not None:
+        assert best.description == expected
+    assert str(report).splitlines()[-1] == f"looks like: {best}"
+
+
+def test_correct_implementations_get_no_diagnosis():
+    for name, (_, sizes, acts, cost, _dtype, _) in ZOO.items():
+        net, xs, ys = zoo_case(sizes, acts, cost)
+        report = br.verify(net, xs, ys, *Plain(net, cost).gradients(xs, ys), cost=cost, dtype="float64")
+        assert report.ok and report.diagnosis == (), name
+        assert "looks like" not in str(report) and "no known mistake" not in str(report)

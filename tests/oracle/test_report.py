@@ -37,8 +37,9 @@ def test_table():
     assert lines[summary + 1].split()[:2] == ["1", "16"] and lines[summary + 2].split()[:2] == ["2", "10"]
     assert "dC/dw[1][2][0]" in lines[summary + 1]
     assert "Reference: the Mp(50) reference agrees with Mp(70)" in text
-    assert lines[-1].startswith("FAIL: 1 of 26 entries exceed their worst-case float32")
-    assert "dC/dw[1][2][0]" in lines[-1]
+    assert lines[-2].startswith("FAIL: 1 of 26 entries exceed their worst-case float32")
+    assert "dC/dw[1][2][0]" in lines[-2]
+    assert lines[-1] == report.looks_like  # the diagnosis under the verdict
     short = report.table(rows=3)
     assert "(3 worst of 26 entries shown)" in short
     layers = report.layers

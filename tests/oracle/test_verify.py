@@ -92,7 +92,8 @@ def test_assert_gradients_close():
     with pytest.raises(AssertionError) as caught:
         br.testing.assert_gradients_close(net, XS, YS, dw, db, cost="mse", dtype="float32")
     message = str(caught.value)
-    assert message.splitlines()[-1].startswith("FAIL: 1 of 26 entries")
+    assert message.splitlines()[-2].startswith("FAIL: 1 of 26 entries")  # the diagnosis under it
+    assert message.splitlines()[-1] == "no known mistake fits the wrong entries"  # 0.5 added
     assert "worst dC/db[2][0]" in message and "dC/db[2][0]" in message.splitlines()[3]
 
 
@@ -292,7 +293,10 @@ def test_the_readme_example_prints_its_table(capsys):
     assert rows(printed)[:4] == rows(shown)[:4] and len(rows(shown)) == 5  # the four wrong ones
     assert rows(printed)[4][1] == rows(shown)[4][1] == "ok"  # then the largest ratio of the rest
     assert printed[0] == shown[0]
-    assert printed[-1].split(";")[0] == shown[-1].split(";")[0]
+    assert printed[-2].split(";")[0] == shown[-2].split(";")[0]
+    assert printed[-1] == shown[-1] == "looks like: " + str(namespace["report"].diagnosis[0])
     report = namespace["report"]
     assert not report.ok and report.worst[0].name == "dC/db[1][3]"
     assert next(e for e in report.entries if e.name == "dC/dw[1][1][1]").status == "ok"
+    assert "`report.diagnosis[0].name` is `\"sign\"` and `.explains` is `1.0`" in section
+    assert report.diagnosis[0].name == "sign" and report.diagnosis[0].explains == 1.0
