@@ -143,7 +143,7 @@ class CrossEntropy(Cost):
     r""":math:`C = -\sum_j y_j \log a_j` with a softmax output layer;
     :math:`\partial C/\partial a_j = -y_j / a_j` (0 where :math:`y_j = 0`).
 
-    Through the softmax Jacobian, (5) turns this into :math:`\delta_j^{[L]} = a_j - y_j \sum_k y_k`,
+    Through the softmax Jacobian, (5) turns this into :math:`\delta_j^{[L]} = a_j \sum_k y_k - y_j`,
     which is :math:`a_j - y_j` for targets that sum to 1.
     """
 

@@ -296,7 +296,7 @@ class Plain:
     def output_delta(self, z: list, a: list, y: list) -> list:
         n = len(a)
         if self.cost == "cross_entropy":  # with a softmax output: a - y
-            return [a[j] - y[j] * sum(y) for j in range(n)]
+            return [a[j] * sum(y) - y[j] for j in range(n)]
         if self.cost == "mse":
             dC_da = [2 * (a[j] - y[j]) / n for j in range(n)]
         elif self.cost == "half_squared_error":
