@@ -11,16 +11,8 @@ own accuracy (``Mp(dps + 20)``, or ``Interval(dps)`` with ``rigorous=True``), an
 
 The work is in three modules below this one: :mod:`~backprop_ref.oracle.reading` reads the
 implementation's gradients in, :mod:`~backprop_ref.oracle.passes` runs the passes and judges each
-entry, :mod:`~backprop_ref.oracle.report` holds the :class:`Report` and renders it. Each entry gets
-one status:
-
-=================  ==========================================================================
-``"ok"``           within the typical rounding error of ``dtype``
-``"suspicious"``   beyond the typical error, within the worst case (fails with ``strict=True``)
-``"wrong"``        beyond the worst case: no correct ``dtype`` implementation can be this far off
-``"undecidable"``  rounding in ``dtype`` could flip a ReLU branch it depends on, or make the
-                   result overflow; ``reason`` says which
-=================  ==========================================================================
+entry, :mod:`~backprop_ref.oracle.report` holds the :class:`Report` and renders it, and its
+docstring has the table of the four statuses an entry can get.
 
 Entries given as None are not judged; a report that decided no entry is inconclusive, and does
 not pass.
