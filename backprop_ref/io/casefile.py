@@ -25,12 +25,13 @@ as ``w[l]`` does in the code.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 from ..arithmetic.dtypes import DTYPES, get_dtype
 from ..core import check
@@ -43,14 +44,19 @@ from .interop import LAYOUTS, read_layers
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
 VERSION = 1
+CHECKS = ("gradient",)
+"""What a case file can ask to check: ``"gradient"`` (the fields below) and the kinds whose
+readers live in modules of their own, ``backprop_ref.io.<check>case`` (each with its own fields,
+a ``case_from_dict`` and a schema ``<check>.schema.json`` beside this one)."""
 REDUCTIONS = ("mean", "sum")
 
 REQUIRED = ("sizes", "activations", "cost", "dtype", "weights", "biases", "inputs", "targets",
             "dC_dw", "dC_db")
-OPTIONAL = ("version", "description", "reduction", "layout", "per_example", "relu_prime_at_zero",
+OPTIONAL = ("version", "check", "description", "reduction", "layout", "per_example", "relu_prime_at_zero",
             "leaky_relu_prime_at_zero")
 FIELDS = {
     "version": f"the format version, {VERSION}",
+    "check": f"what the case checks, one of {', '.join(CHECKS)} (gradient by default)",
     "description": "free text",
     "sizes": "the layer sizes [n_0, ..., n_L]",
     "activations": "one activation name, or one per layer 1..L",
@@ -71,6 +77,23 @@ FIELDS = {
 
 MAX_NUMBER_TEXT = check.MAX_NUMBER_TEXT
 """The longest number (in characters) read: enough for the exact decimal of any double."""
+
+
+class Checkable(Protocol):
+    """What reading a case file gives, whatever it checks: :class:`Case` for a gradient, or the
+    case of another ``check`` (a training step, one layer...)."""
+
+    source: str | None
+    description: str | None
+
+    def verify(self, **options: Any) -> Any:
+        """Check the case; ``options`` as the command line's (``dps``, ``strict``, ``dtype``...)."""
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the case back to a file."""
+
+    def check_range(self, dtype: str) -> None:
+        """ValueError if a number of the case cannot be held in ``dtype`` (a ``--dtype``)."""
 
 
 class CaseError(ValueError):
@@ -110,6 +133,10 @@ class Case:
         settings.update(options)
         return verify(self.net, self.xs, self.ys, self.dC_dw, self.dC_db, **settings)
 
+    def check_range(self, dtype: str) -> None:
+        """ValueError if a weight, bias, input or target is beyond the range of ``dtype``."""
+        check_range(self, dtype)
+
     def save(self, path: str | os.PathLike) -> None:
         """Write this case to ``path`` (see :func:`save_case`)."""
         save_case(path, self.net, self.xs, self.ys, self.dC_dw, self.dC_db, cost=self.cost,
@@ -142,7 +169,7 @@ def _object(pairs: list) -> dict:
     return out
 
 
-def load_case(path: str | os.PathLike) -> Case:
+def load_case(path: str | os.PathLike) -> Checkable:
     """Read, check and return the case in the file ``path``.
 
     Raises :class:`CaseError` (a ValueError) with a one-line message naming the file and the
@@ -164,7 +191,7 @@ def load_case(path: str | os.PathLike) -> Case:
     return loads_case(data, name)
 
 
-def loads_case(text: str | bytes, name: str = "case") -> Case:
+def loads_case(text: str | bytes, name: str = "case") -> Checkable:
     """:func:`load_case` for the text of a case file; ``name`` is used in messages."""
     if isinstance(text, bytes):
         try:
@@ -201,7 +228,7 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-def case_from_dict(doc: Any) -> Case:
+def case_from_dict(doc: Any) -> Checkable:
     """A :class:`Case` from a parsed case file (a dict); ValueError or TypeError naming the place.
 
     Numbers may be ints, strings (decimal, ratio, hexadecimal) and, from Python callers, floats
@@ -209,6 +236,9 @@ def case_from_dict(doc: Any) -> Case:
     """
     if not isinstance(doc, dict):
         raise TypeError(f"the top level must be a JSON object {{...}}, found {_kind(doc)}")
+    kind = _choice(doc.get("check", "gradient"), "check", CHECKS)
+    if kind != "gradient":
+        return importlib.import_module(f"{__package__}.{kind}case").case_from_dict(doc)
     for key in doc:
         if key not in FIELDS:
             hint = check.did_you_mean(key, FIELDS) or f"; the fields are {', '.join(FIELDS)}"
