@@ -84,8 +84,8 @@ def batch(xs: Any, ys: Any, examples: str = "rows") -> tuple[list, list]:
     ys = list(check.plain(ys))
     given = (len(xs), len(ys))
     if examples == "columns":
-        xs = _columns(xs, "xs")
-        ys = _columns(ys, "ys")
+        xs = example_columns(xs, "xs")
+        ys = example_columns(ys, "ys")
     if not xs:
         raise ValueError("the batch is empty: xs has no examples")
     if len(xs) != len(ys):
@@ -94,11 +94,12 @@ def batch(xs: Any, ys: Any, examples: str = "rows") -> tuple[list, list]:
     return xs, ys
 
 
-def _columns(rows: list, where: str) -> list:
+def example_columns(rows: list, where: str) -> list:
     """The examples of a matrix with one column per example (its transpose, as a list of rows);
     a flat list (one entry per example) as it is."""
     if not rows or not any(isinstance(row, (list, tuple)) for row in rows):
         return rows
+    rows = list(rows)  # a copy: the caller's lists are not changed
     for r in range(len(rows)):
         rows[r] = check.items(rows[r], f"{where} row {r}",
                               " of numbers (examples='columns': one column per example)")
