@@ -298,10 +298,12 @@ def _activation(position: str, module: Any, dtype: Any) -> str:
             )
         return "softplus"
     if isinstance(module, nn.GELU):
+        if module.approximate == "tanh":
+            return "gelu_tanh"
         if module.approximate != "none":
             raise ValueError(
                 f"GELU(approximate={module.approximate!r}) at position {position} is not supported: "
-                "only the exact form, approximate='none'"
+                "only approximate='none' (gelu) and approximate='tanh' (gelu_tanh)"
             )
         return "gelu"
     if isinstance(module, nn.Softmax):
@@ -364,7 +366,8 @@ def network_from_torch(module: Any, loss: Any = None) -> Network:
 
     ``module`` is a ``torch.nn.Sequential`` (nested ones are flattened) of ``Linear`` and
     activation modules: ``Sigmoid``, ``Tanh``, ``ReLU``, ``LeakyReLU``, ``Softplus`` (beta 1),
-    ``GELU`` (``approximate='none'``), ``Identity`` and, last, ``Softmax`` over the features. A
+    ``GELU`` (``approximate='none'``; ``'tanh'`` is ``gelu_tanh``), ``Identity`` and, last,
+    ``Softmax`` over the features. A
     ``Linear`` with no activation after it (another ``Linear``, or the end) gets the identity.
     ``Linear(bias=False)`` gets zero biases. Anything else raises an error naming the module and
     its position.
