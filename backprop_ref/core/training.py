@@ -75,14 +75,16 @@ def named_entries(w: list, b: list, w_name: str, b_name: str) -> list:
     return out
 
 
-def batch(xs: Any, ys: Any, examples: str = "rows") -> tuple[list, list]:
+def batch(xs: Any, ys: Any, examples: str = "rows",
+          sizes: tuple[int, int] | None = None) -> tuple[list, list]:
     """``xs`` and ``ys`` as lists of examples, checked to be non-empty and of one length;
     ``examples="columns"``: given as matrices with one column per example (a flat ``ys`` is one
-    entry per example, as class labels are)."""
+    entry per example, as class labels are). ``sizes``, ``(n_0, n_L)``, tells the message for
+    two lengths whether the other layout would fit."""
     check.choice(examples, "examples", EXAMPLES)
     xs = list(check.plain(xs))  # any iterable of examples, or an array of them
     ys = list(check.plain(ys))
-    given = (len(xs), len(ys))
+    given = (xs, ys)
     if examples == "columns":
         xs = example_columns(xs, "xs")
         ys = example_columns(ys, "ys")
@@ -90,7 +92,7 @@ def batch(xs: Any, ys: Any, examples: str = "rows") -> tuple[list, list]:
         raise ValueError("the batch is empty: xs has no examples")
     if len(xs) != len(ys):
         raise ValueError(f"xs has {len(xs)} examples but ys has {len(ys)}"
-                         f"{_examples_hint(xs, ys, given, examples)}")
+                         f"{_examples_hint(*given, examples, sizes)}")
     return xs, ys
 
 
@@ -113,15 +115,17 @@ def example_columns(rows: list, where: str) -> list:
     return out
 
 
-def _examples_hint(xs: list, ys: list, given: tuple, examples: str) -> str:
-    """The hint for batches of two lengths when the other ``examples`` layout would fit."""
-    if examples == "columns":
-        return (" (the matrices have one row per example: examples='rows')"
-                if given[0] == given[1] else "")
+def _examples_hint(xs: list, ys: list, examples: str, sizes: tuple[int, int] | None) -> str:
+    """The hint for batches of two lengths when the matrices as given (``xs``, ``ys``) fit the
+    other ``examples`` layout: the same number of examples, of ``sizes`` numbers each."""
     matrices = all(isinstance(v, (list, tuple)) for v in xs + ys)
-    if matrices and check.rectangular(xs) and check.rectangular(ys) and len(xs[0]) == len(ys[0]):
-        return " (the matrices have one column per example: examples='columns')"
-    return ""
+    if not (xs and ys and matrices and check.rectangular(xs) and check.rectangular(ys)):
+        return ""
+    if examples == "rows":  # would one column per example fit?
+        fits = len(xs[0]) == len(ys[0]) and (sizes is None or (len(xs), len(ys)) == sizes)
+        return " (the matrices have one column per example: examples='columns')" if fits else ""
+    fits = len(xs) == len(ys) and (sizes is None or (len(xs[0]), len(ys[0])) == sizes)
+    return " (the matrices have one row per example: examples='rows')" if fits else ""
 
 
 def is_label(value: Any) -> bool:
@@ -185,7 +189,7 @@ def prepare(net: Network, xs: Any, ys: Any, cost: Any, arithmetic: Any,
     cost = get_cost(cost, output_reduction)
     ar = Float() if arithmetic is None else arithmetic
     check.choice(reduction, "reduction", REDUCTIONS)
-    xs, ys = batch(xs, ys, examples)
+    xs, ys = batch(xs, ys, examples, (net.n[0], net.n[net.L]))
     ys = labelled(ys, cost, net.n[net.L])
     check_cost(net, cost)
     check_arithmetic(net, ar, cost)
@@ -319,7 +323,7 @@ def train(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_er
     """
     cost = get_cost(cost, output_reduction)
     ar = Float() if arithmetic is None else arithmetic
-    xs, ys = batch(xs, ys, examples)
+    xs, ys = batch(xs, ys, examples, (net.n[0], net.n[net.L]))
     ys = labelled(ys, cost, net.n[net.L])
     lam = penalty(l2)
     check.number(alpha, "alpha", "the step size")

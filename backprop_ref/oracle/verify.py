@@ -191,7 +191,7 @@ def _checked(net: Any, xs: Any, ys: Any, cost: Any, dtype: Any, reduction: Any, 
     lam = penalty(l2)
     if lam != 0 and per_example:
         raise ValueError("l2 applies to the gradient of the batch, not to per-example gradients")
-    xs, ys = batch(xs, ys, examples)
+    xs, ys = batch(xs, ys, examples, (net.n[0], net.n[net.L]))
     ys = labelled(ys, cost, net.n[net.L])
     count = len(xs)
     xs = [to_vector(xs[i], net.n[0], f"xs[{i}]", "inputs") for i in range(count)]
