@@ -33,7 +33,7 @@ from ..core.network import Network
 
 __all__ = ["LAYOUTS", "SUPPORTED_MODULES", "TORCH_DTYPES", "TorchLoss", "gradients_from_arrays",
            "loss_to_cost", "network_from_arrays", "network_from_torch", "read_layers", "torch_case",
-           "torch_gradients"]
+           "torch_gradients", "l2_from_sklearn", "l2_from_keras", "l2_from_weight_decay"]
 
 LAYOUTS = ("out_in", "in_out")
 """``out_in``: ``W[j][k]``, one row per node of layer l (PyTorch, Nielsen, this package).
