@@ -27,7 +27,7 @@ from concurrent.futures import Executor
 from fractions import Fraction
 from typing import Any
 
-from ..arithmetic.dtypes import Dtype
+from ..arithmetic.dtypes import Dtype, fast_representable
 from ..arithmetic.numbers import fraction_of_mpf
 from ..core import check
 from ..core.backprop import convert
@@ -88,12 +88,7 @@ def verify_step(net: Network, xs: Any, ys: Any, after: Any, alpha: Any, cost: An
     w = _parameters(net)
     refs = _stepped(ar, w, g_refs, alpha)
     expected = list(map(ar.to_float, refs))
-    worst: list[float] = []
-    typical: list[float] = []
-    for pos in range(len(refs)):
-        e, t = step_budget(w[pos], g_expected[pos], g_worst[pos], g_typical[pos], alpha, fmt)
-        worst.append(e)
-        typical.append(t)
+    worst, typical = step_budget(w, g_expected, g_worst, g_typical, alpha, fmt)
     uncertainty = [float(abs(alpha)) * g_uncertainty[pos] for pos in range(len(refs))]
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons, overflows, fmt,
                      saturated)
@@ -119,10 +114,11 @@ def verify_step(net: Network, xs: Any, ys: Any, after: Any, alpha: Any, cost: An
                   diagnosis=diagnosis, heading=heading)
 
 
-def step_budget(w: Any, g: float, B_g: float, T_g: float, alpha: Fraction,
-                fmt: Dtype) -> tuple[float, float]:
-    r"""The worst-case and typical budgets of one entry :math:`w' = w - \alpha g` computed in
-    ``fmt``, from the gradient entry's own budgets ``B_g`` and ``T_g`` (safety included):
+def step_budget(w: list, g: list, B_g: list, T_g: list, alpha: Fraction,
+                fmt: Dtype) -> tuple[list[float], list[float]]:
+    r"""The worst-case and typical budgets of each entry :math:`w' = w - \alpha g` computed in
+    ``fmt`` (lists in one order: the weights or biases ``w`` as given, the reference gradient
+    ``g`` as floats, and its budgets ``B_g`` and ``T_g``, safety included):
 
     .. math:: B = |\alpha| B_g + S\,\bigl(|\hat\alpha - \alpha|\,|g| + u|\hat\alpha g|
               + u|w - \alpha g| + u_w|w| + 2\eta\bigr),
@@ -136,14 +132,22 @@ def step_budget(w: Any, g: float, B_g: float, T_g: float, alpha: Fraction,
     gradient. A fused multiply-add rounds once instead of twice: inside the budget.
     """
     u = fmt.u
-    magnitude = float(abs(alpha))
     a = float(alpha)
     hat = fmt.round(a)
     alpha_error = 0.0 if Fraction(hat) == alpha else float(abs(Fraction(hat) - alpha))
-    wf = float(w)
-    held = 0.0 if Fraction(wf) == w and fmt.representable(wf) else u * abs(wf)
-    own = alpha_error * abs(g) + u * abs(hat * g) + u * abs(wf - a * g) + held + 2 * fmt.eta
-    return magnitude * B_g + SAFETY * own, magnitude * T_g + TYPICAL_FACTOR * own
+    representable = fast_representable(fmt)
+    tiny = 2 * fmt.eta
+    worst: list[float] = []
+    typical: list[float] = []
+    for pos in range(len(w)):
+        wf = float(w[pos])
+        exact = type(w[pos]) is float or Fraction(wf) == w[pos]
+        held = 0.0 if exact and representable(wf) else u * abs(wf)
+        own = (alpha_error * abs(g[pos]) + u * abs(hat * g[pos]) + u * abs(wf - a * g[pos])
+               + held + tiny)
+        worst.append(abs(a) * B_g[pos] + SAFETY * own)
+        typical.append(abs(a) * T_g[pos] + TYPICAL_FACTOR * own)
+    return worst, typical
 
 
 def read_after(after: Any, net: Network, layout: str = "out_in") -> list:
@@ -257,15 +261,13 @@ def _diagnose(job: Computation, ar: Any, got: list, status: list, w: list, g_ref
              budgets: list) -> bool:
         """The step ``w - step * refs`` tested; True if it explains every wrong entry, breaking none."""
         values = list(map(ar.to_float, _stepped(ar, w, refs, step)))
+        bounds = step_budget(w, floats, budgets, budgets, step, fmt)[0]
 
         def error(pos: int) -> float:
             x = got[pos]
             return abs((x if type(x) is float else float(x)) - values[pos])
 
-        def bound(pos: int) -> float:
-            return step_budget(w[pos], floats[pos], budgets[pos], 0.0, step, fmt)[0]
-
-        h = _tested(name, description, wrong, right, error, bound)
+        h = _tested(name, description, wrong, right, error, bounds.__getitem__)
         if h.explained > h.broken:
             found.append(h)
         return h.explained == h.wrong and h.broken == 0

@@ -6,7 +6,7 @@ from fractions import Fraction
 import pytest
 from helpers import VERIFY_XS as XS
 from helpers import VERIFY_YS as YS
-from helpers import need, rounded_gradients
+from helpers import README, need, rounded_gradients
 from helpers import small_net as small
 
 import backprop_ref as br
@@ -191,17 +191,20 @@ def test_the_budget_of_a_step_is_its_formula():
     u, eta = f32.u, f32.eta
     alpha = Fraction(1, 10)  # not a float32 number
     hat = f32.round(0.1)
-    e, t = step_budget(0.5, 0.25, 1e-8, 1e-9, alpha, f32)
-    own = abs(Fraction(hat) - alpha) * Fraction(0.25) + Fraction(u * hat * 0.25) + Fraction(
-        u * abs(0.5 - 0.1 * 0.25)) + Fraction(2 * eta)
-    assert e == pytest.approx(0.1 * 1e-8 + 2 * float(own), rel=1e-12)
-    assert t == pytest.approx(0.1 * 1e-9 + 2 * float(own), rel=1e-12)
+    (e,), (t,) = step_budget([0.5], [0.25], [1e-8], [1e-9], alpha, f32)
+    own = (float(abs(Fraction(hat) - alpha)) * 0.25 + u * hat * 0.25 + u * abs(0.5 - 0.1 * 0.25)
+           + 2 * eta)
+    assert e == pytest.approx(0.1 * 1e-8 + 2 * own, rel=1e-12)
+    assert t == pytest.approx(0.1 * 1e-9 + 2 * own, rel=1e-12)
     # alpha a float32 number, w a float32 number: no rounding of either is charged
-    e2, _ = step_budget(0.5, 0.25, 1e-8, 1e-9, Fraction(1, 8), f32)
+    (e2,), _ = step_budget([0.5], [0.25], [1e-8], [1e-9], Fraction(1, 8), f32)
     assert e2 == pytest.approx(1e-8 / 8 + 2 * (u * 0.25 / 8 + u * abs(0.5 - 0.25 / 8) + 2 * eta))
-    # w not a float32 number: its rounding is charged
-    e3, _ = step_budget(0.1, 0.25, 1e-8, 1e-9, Fraction(1, 8), f32)
-    assert e3 > e2 - 2 * u * 0.5 + 2 * u * 0.1 * 0.999
+    # w = 1/10 is not a float32 number (nor a double, given exactly): its rounding is charged
+    (e3, e4), _ = step_budget([0.1, Fraction(1, 10)], [0.25, 0.25], [1e-8] * 2, [1e-9] * 2,
+                              Fraction(1, 8), f32)
+    assert e3 == pytest.approx(1e-8 / 8 + 2 * (u * 0.25 / 8 + u * abs(0.1 - 0.25 / 8) + u * 0.1
+                                               + 2 * eta))
+    assert e4 == e3
 
 
 def test_dividing_by_alpha_would_cancel_where_the_step_does_not():
@@ -261,3 +264,64 @@ def test_the_callers_data_is_not_changed():
     copy_w = [[list(row) for row in layer] for layer in w]
     br.verify_step(net, XS, YS, (w, b), "0.1", dtype="float64", layout="out_in")
     assert w == copy_w
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's example
+
+
+def _readme_step_section() -> str:
+    text = README.read_text()
+    return text.split("### A training step", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_step_example_prints_its_table(capsys):
+    """The subsection "A training step" runs, and prints the rows, verdict and hypothesis shown
+    (float32 NumPy's last digits may differ between machines; the statuses may not)."""
+    need("numpy")
+    section = _readme_step_section()
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", section, re.S).group(1).splitlines()
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out.splitlines()
+
+    def rows(lines):
+        return [(line.split()[0], line.split()[-1]) for line in lines if line.startswith("  w'")]
+
+    assert rows(printed) == rows(shown) and len(rows(shown)) == 4
+    assert printed[0] == shown[0]
+    assert printed[-2].split(";")[0] == shown[-2].split(";")[0]
+    assert printed[-1] == shown[-1] == "looks like: " + str(namespace["report"].diagnosis[0])
+    report = namespace["report"]
+    assert report.diagnosis[0].name == "wrong_alpha" and report.counts["not_given"] == 6
+    assert "alpha = 0.3, not 0.1" in report.diagnosis[0].description
+
+
+def test_the_readme_says_what_dividing_by_alpha_does():
+    """The figures of "Why not divide by alpha": the correct float32 step of the README's network
+    passes at alpha 0.1 and 0.01; its recovered gradient fails in 3 and 12 of 26 entries."""
+    np = need("numpy")
+    section = _readme_step_section()
+    net = br.Network.random(sizes=[3, 4, 2], activations=["tanh", "sigmoid"], seed=0)
+    xs = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75], [-0.5, 0.5, 1.0]], dtype=np.float32)
+    ys = np.array([[0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    W1, b1, W2, b2 = (np.array(p, dtype=np.float32) for p in (net.w[1], net.b[1], net.w[2], net.b[2]))
+    a1 = np.tanh(xs @ W1.T + b1)
+    a2 = 1 / (1 + np.exp(-(a1 @ W2.T + b2)))
+    d2 = (a2 - ys) * a2 * (1 - a2) / len(xs)
+    d1 = (d2 @ W2) * (1 - a1 * a1)
+    held = br.Network([None, W1.tolist(), W2.tolist()], [None, b1.tolist(), b2.tolist()],
+                      ["tanh", "sigmoid"])
+    found = []
+    for text in ("0.1", "0.01"):
+        alpha = np.float32(float(text))
+        after = [W1 - alpha * (d1.T @ xs), W2 - alpha * (d2.T @ a1)]
+        assert br.verify_step(net, xs, ys, (after, None), text, cost="mse", dtype="float32").ok
+        recovered = [None, ((W1 - after[0]) / alpha).tolist(), ((W2 - after[1]) / alpha).tolist()]
+        report = br.verify(held, xs, ys, recovered, None, cost="mse", dtype="float32")
+        found.append((report.counts["wrong"], report.worst[0].ratio))
+    assert [count for count, _ in found] == [3, 12]
+    assert 1.5 < found[0][1] < 2 and 15 < found[1][1] < 30  # 1.73 and 20.5 here
+    assert "fails `verify` in 3 of 26 entries at 0.1 (1.7 times the budget)" in section
+    assert "in 12 at 0.01 (about 20 times)" in section
