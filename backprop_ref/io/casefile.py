@@ -53,7 +53,7 @@ REDUCTIONS = ("mean", "sum")
 REQUIRED = ("sizes", "activations", "cost", "dtype", "weights", "biases", "inputs", "targets",
             "dC_dw", "dC_db")
 OPTIONAL = ("version", "check", "description", "reduction", "layout", "per_example", "relu_prime_at_zero",
-            "leaky_relu_prime_at_zero")
+            "leaky_relu_prime_at_zero", "a", "C")
 FIELDS = {
     "version": f"the format version, {VERSION}",
     "check": f"what the case checks, one of {', '.join(CHECKS)} (gradient by default)",
@@ -73,6 +73,8 @@ FIELDS = {
     "per_example": "true when dC_dw and dC_db hold one gradient per example",
     "relu_prime_at_zero": "the implementation's relu'(0), 0 by default",
     "leaky_relu_prime_at_zero": "the implementation's leaky_relu'(0), the slope by default",
+    "a": "the implementation's forward values: per example its output, or its a[l] for l = 0..L",
+    "C": "the implementation's batch cost, reduced as the gradient",
 }
 
 MAX_NUMBER_TEXT = check.MAX_NUMBER_TEXT
@@ -121,6 +123,10 @@ class Case:
     leaky_relu_prime_at_zero: Any = None
     description: str | None = None
     source: str | None = field(default=None, compare=False)
+    a: Any = None
+    """The implementation's forward values (``verify``'s ``a=``), or None."""
+    C: Any = None
+    """The implementation's batch cost (``verify``'s ``C=``), or None."""
 
     def verify(self, **options: Any) -> Any:
         """:func:`backprop_ref.verify` on this case; ``options`` (``dps``, ``strict``,
@@ -130,6 +136,8 @@ class Case:
         settings = {"cost": self.cost, "dtype": self.dtype, "reduction": self.reduction,
                     "per_example": self.per_example, "relu_prime_at_zero": self.relu_prime_at_zero,
                     "leaky_relu_prime_at_zero": self.leaky_relu_prime_at_zero}
+        if self.a is not None or self.C is not None:
+            settings.update(a=self.a, C=self.C)
         settings.update(options)
         return verify(self.net, self.xs, self.ys, self.dC_dw, self.dC_db, **settings)
 
@@ -142,7 +150,8 @@ class Case:
         save_case(path, self.net, self.xs, self.ys, self.dC_dw, self.dC_db, cost=self.cost,
                   dtype=self.dtype, reduction=self.reduction, per_example=self.per_example,
                   relu_prime_at_zero=self.relu_prime_at_zero,
-                  leaky_relu_prime_at_zero=self.leaky_relu_prime_at_zero, description=self.description)
+                  leaky_relu_prime_at_zero=self.leaky_relu_prime_at_zero, description=self.description,
+                  a=self.a, C=self.C)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,10 +294,35 @@ def case_from_dict(doc: Any) -> Checkable:
     else:
         dC_dw, dC_db = _gradient(doc["dC_dw"], doc["dC_db"], layout, sizes, ("dC_dw", "dC_db"),
                                  read)
+    a, C = _forward(doc.get("a"), doc.get("C"), net, len(xs), per_example, read)
     case = Case(net=net, xs=xs, ys=ys, dC_dw=dC_dw, dC_db=dC_db, cost=cost, reduction=reduction,
                 dtype=dtype, per_example=per_example, relu_prime_at_zero=relu_prime_at_zero,
-                leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description)
+                leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description,
+                a=a, C=C)
     return case
+
+
+def _forward(a: Any, C: Any, net: Network, count: int, per_example: bool, read: Any) -> tuple:
+    """The fields ``a`` and ``C`` (forward values, batch cost): numbers read exactly, null for
+    what is not given, shapes checked as :func:`backprop_ref.verify` reads them."""
+    if a is None and C is None:
+        return None, None
+    if per_example:
+        raise ValueError("a and C are judged with a batch's gradient: a case with per_example "
+                         "cannot have them")
+
+    def values(value: Any, where: str) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, list):
+            return [values(value[i], f"{where}[{i}]") for i in range(len(value))]
+        return read(value, where)
+
+    a, C = values(a, "a"), values(C, "C")
+    from ..oracle.forward import read_forward  # the shapes, as verify reads them
+
+    read_forward(a, C, net, count)
+    return a, C
 
 
 def _in_range(dtype: str) -> Any:
@@ -318,6 +352,7 @@ def check_range(case: Case, dtype: str | None = None) -> None:
             lists += [(f"dC_dw[{i}]", case.dC_dw[i], 1), (f"dC_db[{i}]", case.dC_db[i], 1)]
     else:
         lists += [("dC_dw", case.dC_dw, 1), ("dC_db", case.dC_db, 1)]
+    lists += [("a", case.a, 0), ("C", case.C, 0)]  # None: not given
     for name, values, first in lists:
         place = _beyond(values, largest, name, first)
         if place is not None:
@@ -587,7 +622,7 @@ def _layers_text(values: Any, where: str) -> list | None:
 def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost: str,
                  dtype: str, reduction: str = "mean", per_example: bool = False,
                  relu_prime_at_zero: Any = 0, leaky_relu_prime_at_zero: Any = None,
-                 description: str | None = None) -> dict:
+                 description: str | None = None, a: Any = None, C: Any = None) -> dict:
     """The case file's content, as a dict of JSON values (numbers as exact texts)."""
     get_dtype(dtype)  # an unknown name fails here, naming it
     doc: dict = {"version": VERSION}
@@ -619,13 +654,17 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
         doc["relu_prime_at_zero"] = relu_prime_at_zero
     if leaky_relu_prime_at_zero is not None:
         doc["leaky_relu_prime_at_zero"] = exact_text(leaky_relu_prime_at_zero, "leaky_relu_prime_at_zero")
+    if a is not None:
+        doc["a"] = _texts(a, "a")
+    if C is not None:
+        doc["C"] = _texts(C, "C")
     return doc
 
 
 def save_case(path: str | os.PathLike, net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *,
               cost: str, dtype: str, reduction: str = "mean", per_example: bool = False,
               relu_prime_at_zero: Any = 0, leaky_relu_prime_at_zero: Any = None,
-              description: str | None = None) -> None:
+              description: str | None = None, a: Any = None, C: Any = None) -> None:
     """Write a case file that :func:`load_case` reads back bit for bit.
 
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 ``None``; with
@@ -636,7 +675,8 @@ def save_case(path: str | os.PathLike, net: Network, xs: Any, ys: Any, dC_dw: An
     """
     doc = case_to_dict(net, xs, ys, dC_dw, dC_db, cost=cost, dtype=dtype, reduction=reduction,
                        per_example=per_example, relu_prime_at_zero=relu_prime_at_zero,
-                       leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description)
+                       leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description,
+                       a=a, C=C)
     case_from_dict(doc)
     with open(os.fspath(path), "w", encoding="utf-8") as file:
         file.write(dumps(doc))

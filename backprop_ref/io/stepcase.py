@@ -26,7 +26,7 @@ from .casefile import Case, _beyond, _examples, _gradient, _in_range, _layers_te
 
 __all__ = ["StepCase", "case_from_dict", "FIELDS", "REQUIRED"]
 
-_GRADIENT_ONLY = ("dC_dw", "dC_db", "per_example")
+_GRADIENT_ONLY = ("dC_dw", "dC_db", "per_example", "a", "C")
 _OWN = {
     "alpha": "the step size alpha of w' = w - alpha dC/dw",
     "after_weights": "the implementation's weights after the step, in the layout of weights "
