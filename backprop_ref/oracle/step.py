@@ -30,12 +30,11 @@ from typing import Any
 from ..arithmetic.dtypes import Dtype, fast_representable
 from ..arithmetic.numbers import fraction_of_mpf
 from ..core import check
-from ..core.backprop import convert
 from ..core.network import Network
 from .budget import SAFETY, Budget
 from .diagnosis import _tested
 from .passes import TYPICAL_FACTOR, Computation, _flatten, accuracy_pass, budget_pass, judge, reference_pass
-from .reading import _got_number
+from .reading import read_parameters
 from .report import OK, SUSPICIOUS, WRONG, Columns, Hypothesis, Layout, Report
 from .verify import _checked, _fingerprint, _notes
 
@@ -157,23 +156,12 @@ def read_after(after: Any, net: Network, layout: str = "out_in") -> list:
         if list(after.n) != list(net.n):
             raise ValueError(f"after has sizes {list(after.n)}, but the network has {list(net.n)}: "
                              "a step does not change the shape")
-        w, b = after.w, after.b
-    else:
-        pair = check.items(after, "after", " (weights, biases), or a Network")
-        if len(pair) != 2:
-            raise ValueError(f"after has {len(pair)} entries: it must be a Network or a pair "
-                             "(weights, biases) of per-layer arrays for layers 1..L")
-        from ..io.casefile import _gradient  # the reading rule of a case file's gradients
-
-        weights, biases = (list(x) if isinstance(x, tuple) else x for x in pair)
-        w, b = _gradient(weights, biases, layout, list(net.n), ("w'", "b'"), _got_number)
-    out: list = []
-    _flatten(w, b, out)
-    for pos in range(len(out)):
-        if out[pos] is not None:
-            return out
-    raise ValueError("after gives no entry (every weight and bias is None): at least one entry "
-                     "must be given to check")
+        return read_parameters(after.w, after.b, net)
+    pair = check.items(after, "after", " (weights, biases), or a Network")
+    if len(pair) != 2:
+        raise ValueError(f"after has {len(pair)} entries: it must be a Network or a pair "
+                         "(weights, biases) of per-layer arrays for layers 1..L")
+    return read_parameters(pair[0], pair[1], net, layout)
 
 
 # ---------------------------------------------------------------------------------------------

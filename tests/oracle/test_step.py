@@ -4,9 +4,9 @@ import re
 from fractions import Fraction
 
 import pytest
+from helpers import README, need, rounded_gradients
 from helpers import VERIFY_XS as XS
 from helpers import VERIFY_YS as YS
-from helpers import README, need, rounded_gradients
 from helpers import small_net as small
 
 import backprop_ref as br
@@ -226,16 +226,27 @@ def test_dividing_by_alpha_would_cancel_where_the_step_does_not():
 
 
 @pytest.mark.parametrize("after, message", [
-    ((None, None), "after gives no entry"),
-    (([None, None], None), "after gives no entry"),
+    ((None, None), "w' and b' give no entry"),
+    (([None, None], None), "w' and b' give no entry"),
     ("w", "after is the string"),
     (([1, 2, 3],), "after has 1 entries"),
     (([[[0.0] * 3] * 4], [[0.0] * 4, [0.0] * 2]), "w' has 1 layers, expected 2"),
-    (([[[0.0] * 3] * 4, [[0.0] * 3] * 2], [[0.0] * 4, [0.0] * 2]), "w'[2] has shape (2, 3), expected (2, 4)"),
+    (([[[0.0] * 4] * 3, [[0.0] * 2] * 4], None), "w'[1] has 3 rows, expected 4"),
+    (([[[0.0] * 3] * 4, [[0.0] * 3] * 2], [[0.0] * 4, [0.0] * 2]),
+     "w'[2][0] has 3 entries, expected 4 (one per node of layer 1)"),
 ])
 def test_bad_after_is_named(after, message):
     with pytest.raises((ValueError, TypeError), match=re.escape(message)):
         br.verify_step(small(), XS, YS, after, "0.1")
+
+
+def test_the_other_layout_is_named_in_the_message():
+    net = small()
+    w, b = as_pair(stepped(net, "0.1"))  # out_in, read as in_out
+    with pytest.raises(ValueError, match=r"w'\[1\] has shape \(4, 3\), expected \(3, 4\).*is the layout 'out_in'"):
+        br.verify_step(net, XS, YS, (w, b), "0.1", layout="in_out")
+    with pytest.raises(ValueError, match="layout must be one of .*got 'rows'"):
+        br.verify_step(net, XS, YS, (w, b), "0.1", layout="rows")
 
 
 def test_a_network_of_another_shape_is_refused():
