@@ -56,7 +56,7 @@ def read_parameters(weights: Any, biases: Any, net: Network, layout: str = "out_
     wname, bname = names
     w = _from_layer_1(weights, wname, L)
     b = _from_layer_1(biases, bname, L)
-    if layout == "in_out":
+    if layout == "in_out" and w is not None:
         for l in range(1, L + 1):
             if w[l] is not None:
                 rows = check.matrix(w[l], (n[l - 1], n[l]), f"{wname}[{l}]", read=_got_number,

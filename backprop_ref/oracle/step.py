@@ -55,7 +55,7 @@ def verify_step(net: Network, xs: Any, ys: Any, after: Any, alpha: Any, cost: An
     ``after`` is a :class:`~backprop_ref.Network` or a pair ``(weights, biases)`` of per-layer
     arrays or nested lists for layers 1..L (a leading None is optional), in ``layout`` ``"out_in"``
     (PyTorch, the default) or ``"in_out"`` (Keras), as :meth:`Network.from_arrays
-    <backprop_ref.Network.from_arrays>` reads them. ``weights`` or ``biases``, one layer or one
+    <backprop_ref.Network.from_arrays>` reads them (biases flat). ``weights`` or ``biases``, one layer or one
     entry may be None: not trained, or not given (a step of the weights alone, as in tinn); such
     entries are listed as not given and never judged. NaN and infinity are reported wrong.
 
