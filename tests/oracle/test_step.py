@@ -283,7 +283,7 @@ def test_the_callers_data_is_not_changed():
 
 def _readme_step_section() -> str:
     text = README.read_text()
-    return text.split("### A training step", 1)[1].split("\n## ", 1)[0]
+    return text.split("\n## A training step\n", 1)[1].split("\n## ", 1)[0]
 
 
 def test_the_readme_step_example_prints_its_table(capsys):
