@@ -69,7 +69,7 @@ def read_forward(a: Any, C: Any, net: Network, count: int) -> Forward | None:
         layers = [L] if _outputs_only(a, L) else list(range(1, L + 1))
         for i in range(count):
             if a[i] is None:
-                got.extend([None] * sum_sizes(n, layers))
+                got.extend([None] * _size_of(n, layers))
                 continue
             if layers == [L]:
                 values = [None, *([None] * (L - 1)), a[i]]
@@ -86,11 +86,11 @@ def read_forward(a: Any, C: Any, net: Network, count: int) -> Forward | None:
                                         read=_got_number))
     if C is not None:
         got.append(_got_number(check.plain(C), "C"))
-    forward = Forward(net, count, layers, C is not None, got)
-    return forward
+    return Forward(net, count, layers, C is not None, got)
 
 
-def sum_sizes(n: list, layers: list[int]) -> int:
+def _size_of(n: list, layers: list[int]) -> int:
+    """How many activations ``layers`` hold."""
     size = 0
     for l in layers:
         size += n[l]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import Executor
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -83,6 +84,8 @@ def verify_step(net: Network, xs: Any, ys: Any, after: Any, alpha: Any, cost: An
     accuracy, g_uncertainty = accuracy_pass(job, ar, g_refs, g_expected, Layout(list(net.n)),
                                             options.checks)
     g_worst, g_typical, reasons, overflows, saturated = budget_pass(job, options.budget)
+    of = "entries of the gradient the step is made from"
+    accuracy = replace(accuracy, note=f"{accuracy.note}; {of}" if accuracy.note else of)
 
     w = _parameters(net)
     refs = _stepped(ar, w, g_refs, alpha)
@@ -191,8 +194,6 @@ def _previous(previous: Any, job: Computation) -> Computation | None:
     if len(pair) != 2:
         raise ValueError(f"previous has {len(pair)} entries: it must be the pair (xs, ys) of the "
                          "previous batch")
-    from dataclasses import replace
-
     from ..core.network import to_vector
     from ..core.training import batch
 

@@ -163,3 +163,13 @@ def test_the_readme_example_runs_as_shown():
     runner = doctest.DocTestRunner()
     runner.run(test)
     assert runner.failures == 0 and runner.tries == 8
+
+
+def test_a_report_with_forward_values_lends_its_reference_gradient_and_takes_one():
+    net = small(("tanh", "sigmoid"))
+    dw, db = float64_gradients(net)
+    plain = br.verify(net, XS, YS, dw, db, dtype="float64")
+    both = br.verify(net, XS, YS, dw, db, dtype="float64", a=forward_values(net), reference=plain)
+    again = br.verify(net, XS, YS, dw, db, dtype="float32", reference=both)
+    assert both.ok and again.ok and len(both) == len(plain) + 12 and len(again) == len(plain)
+    assert again.columns.reference == plain.columns.reference
