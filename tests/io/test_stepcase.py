@@ -128,3 +128,25 @@ def test_the_step_schema_agrees_with_the_loader_and_the_gradient_schema():
                 {k: v for k, v in doc().items() if k != "alpha"},
                 doc(previous_inputs=OTHER_XS)):
         assert not validator.is_valid(bad)
+
+
+def test_the_command_line_names_a_bad_step_case_in_one_line(tmp_path, capsys):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc(afterweights=[])))
+    assert cli.main(["verify", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown field 'afterweights' in a step case" in err[0]
+
+
+def test_a_step_case_takes_the_command_lines_dtype(tmp_path):
+    path = tmp_path / "step.json"
+    path.write_text(json.dumps(doc()))
+    code, out = run_with(path, "--dtype", "float32")
+    assert code == 0 and "rounding budgets for float32" in out.splitlines()[0]
+
+
+def run_with(path, *options) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = cli.main(["verify", str(path), *options])
+    return code, out.getvalue()
