@@ -39,6 +39,7 @@ from .core.training import Gradients, History, cost_of, gradients, step, train
 from .io.casefile import Case, CaseError, load_case, save_case
 from .oracle.numerical import numerical_gradients
 from .oracle.report import Hypothesis
+from .oracle.step import verify_step
 from .oracle.verify import DTYPES, Report, verify
 from .teaching.exercise import Exercise, exercise
 from .teaching.explain import Explanation, explain
@@ -92,4 +93,5 @@ __all__ = [
     "testing",
     "train",
     "verify",
+    "verify_step",
 ]

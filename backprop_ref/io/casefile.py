@@ -45,7 +45,7 @@ from .interop import LAYOUTS, read_layers
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
 VERSION = 1
-CHECKS = ("gradient",)
+CHECKS = ("gradient", "step")
 """What a case file can ask to check: ``"gradient"`` (the fields below) and the kinds whose
 readers live in modules of their own, ``backprop_ref.io.<check>case`` (each with its own fields,
 a ``case_from_dict`` and a schema ``<check>.schema.json`` beside this one)."""
@@ -54,7 +54,8 @@ REDUCTIONS = ("mean", "sum")
 REQUIRED = ("sizes", "activations", "cost", "dtype", "weights", "biases", "inputs", "targets",
             "dC_dw", "dC_db")
 OPTIONAL = ("version", "check", "description", "reduction", "layout", "per_example",
-            "relu_prime_at_zero", "leaky_relu_prime_at_zero", "output_reduction", "l2", "examples")
+            "relu_prime_at_zero", "leaky_relu_prime_at_zero", "output_reduction", "l2", "examples",
+            "a", "C")
 FIELDS = {
     "version": f"the format version, {VERSION}",
     "check": f"what the case checks, one of {', '.join(CHECKS)} (gradient by default)",
@@ -78,6 +79,8 @@ FIELDS = {
     "l2": "the weight penalty lam: the cost plus (lam/2) sum w^2 (biases excluded), 0 by default",
     "examples": "rows (the default: one list per example) or columns (inputs and targets as "
                 "matrices with one column per example)",
+    "a": "the implementation's forward values: per example its output, or its a[l] for l = 0..L",
+    "C": "the implementation's batch cost, reduced as the gradient",
 }
 
 MAX_NUMBER_TEXT = check.MAX_NUMBER_TEXT
@@ -128,6 +131,10 @@ class Case:
     source: str | None = field(default=None, compare=False)
     output_reduction: str = "mean"
     l2: Any = 0
+    a: Any = None
+    """The implementation's forward values (``verify``'s ``a=``), or None."""
+    C: Any = None
+    """The implementation's batch cost (``verify``'s ``C=``), or None."""
 
     def verify(self, **options: Any) -> Any:
         """:func:`backprop_ref.verify` on this case; ``options`` (``dps``, ``strict``,
@@ -138,6 +145,8 @@ class Case:
                     "per_example": self.per_example, "relu_prime_at_zero": self.relu_prime_at_zero,
                     "leaky_relu_prime_at_zero": self.leaky_relu_prime_at_zero,
                     "output_reduction": self.output_reduction, "l2": self.l2}
+        if self.a is not None or self.C is not None:
+            settings.update(a=self.a, C=self.C)
         settings.update(options)
         return verify(self.net, self.xs, self.ys, self.dC_dw, self.dC_db, **settings)
 
@@ -151,7 +160,7 @@ class Case:
                   dtype=self.dtype, reduction=self.reduction, per_example=self.per_example,
                   relu_prime_at_zero=self.relu_prime_at_zero,
                   leaky_relu_prime_at_zero=self.leaky_relu_prime_at_zero, description=self.description,
-                  output_reduction=self.output_reduction, l2=self.l2)
+                  output_reduction=self.output_reduction, l2=self.l2, a=self.a, C=self.C)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,10 +315,11 @@ def case_from_dict(doc: Any) -> Checkable:
     else:
         dC_dw, dC_db = _gradient(doc["dC_dw"], doc["dC_db"], layout, sizes, ("dC_dw", "dC_db"),
                                  read)
+    a, C = _forward(doc.get("a"), doc.get("C"), net, len(xs), per_example, read)
     case = Case(net=net, xs=xs, ys=ys, dC_dw=dC_dw, dC_db=dC_db, cost=cost, reduction=reduction,
                 dtype=dtype, per_example=per_example, relu_prime_at_zero=relu_prime_at_zero,
                 leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description,
-                output_reduction=output_reduction, l2=l2)
+                output_reduction=output_reduction, l2=l2, a=a, C=C)
     return case
 
 
@@ -344,6 +354,29 @@ def _labels(targets: Any, cost: str, size: int) -> Any:
     return out
 
 
+def _forward(a: Any, C: Any, net: Network, count: int, per_example: bool, read: Any) -> tuple:
+    """The fields ``a`` and ``C`` (forward values, batch cost): numbers read exactly, null for
+    what is not given, shapes checked as :func:`backprop_ref.verify` reads them."""
+    if a is None and C is None:
+        return None, None
+    if per_example:
+        raise ValueError("a and C are judged with a batch's gradient: a case with per_example "
+                         "cannot have them")
+
+    def values(value: Any, where: str) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, list):
+            return [values(value[i], f"{where}[{i}]") for i in range(len(value))]
+        return read(value, where)
+
+    a, C = values(a, "a"), values(C, "C")
+    from ..oracle.forward import read_forward  # the shapes, as verify reads them
+
+    read_forward(a, C, net, count)
+    return a, C
+
+
 def _in_range(dtype: str) -> Any:
     """:func:`number`, also refusing what is beyond the largest finite number of ``dtype``."""
     fmt = get_dtype(dtype)
@@ -371,6 +404,7 @@ def check_range(case: Case, dtype: str | None = None) -> None:
             lists += [(f"dC_dw[{i}]", case.dC_dw[i], 1), (f"dC_db[{i}]", case.dC_db[i], 1)]
     else:
         lists += [("dC_dw", case.dC_dw, 1), ("dC_db", case.dC_db, 1)]
+    lists += [("a", case.a, 0), ("C", case.C, 0)]  # None: not given
     for name, values, first in lists:
         place = _beyond(values, largest, name, first)
         if place is not None:
@@ -641,7 +675,7 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
                  dtype: str, reduction: str = "mean", per_example: bool = False,
                  relu_prime_at_zero: Any = 0, leaky_relu_prime_at_zero: Any = None,
                  description: str | None = None, output_reduction: str = "mean",
-                 l2: Any = 0) -> dict:
+                 l2: Any = 0, a: Any = None, C: Any = None) -> dict:
     """The case file's content, as a dict of JSON values (numbers as exact texts); class-index
     targets are written as one-hot vectors."""
     get_dtype(dtype)  # an unknown name fails here, naming it
@@ -680,6 +714,10 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
         doc["output_reduction"] = summed.output_reduction
     if penalty(l2) != 0:
         doc["l2"] = exact_text(l2, "l2")
+    if a is not None:
+        doc["a"] = _texts(a, "a")
+    if C is not None:
+        doc["C"] = _texts(C, "C")
     return doc
 
 
@@ -687,7 +725,7 @@ def save_case(path: str | os.PathLike, net: Network, xs: Any, ys: Any, dC_dw: An
               cost: str, dtype: str, reduction: str = "mean", per_example: bool = False,
               relu_prime_at_zero: Any = 0, leaky_relu_prime_at_zero: Any = None,
               description: str | None = None, output_reduction: str = "mean",
-              l2: Any = 0) -> None:
+              l2: Any = 0, a: Any = None, C: Any = None) -> None:
     """Write a case file that :func:`load_case` reads back bit for bit.
 
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 ``None``; with
@@ -699,7 +737,7 @@ def save_case(path: str | os.PathLike, net: Network, xs: Any, ys: Any, dC_dw: An
     doc = case_to_dict(net, xs, ys, dC_dw, dC_db, cost=cost, dtype=dtype, reduction=reduction,
                        per_example=per_example, relu_prime_at_zero=relu_prime_at_zero,
                        leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description,
-                       output_reduction=output_reduction, l2=l2)
+                       output_reduction=output_reduction, l2=l2, a=a, C=C)
     case_from_dict(doc)
     with open(os.fspath(path), "w", encoding="utf-8") as file:
         file.write(dumps(doc))

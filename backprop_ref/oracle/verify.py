@@ -45,6 +45,7 @@ from ..core.network import Network, to_number, to_vector
 from ..core.training import REDUCTIONS, batch, labelled, penalty
 from .budget import Budget
 from .diagnosis import diagnose
+from .forward import first_hypotheses, read_forward, with_forward
 from .passes import TYPICAL_FACTOR as TYPICAL_FACTOR  # importable from here, where it was
 from .passes import Computation, accuracy_pass, budget_pass, judge, reference_pass
 from .reading import read_gradients
@@ -64,8 +65,8 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
            workers: int = 1, rigorous: bool = False,
            leaky_relu_prime_at_zero: Any = None, progress: Any = None,
            reference: Report | None = None, accumulate: Any = None,
-           executor: Executor | None = None, *, output_reduction: str = "mean", l2: Any = 0,
-           examples: str = "rows") -> Report:
+           executor: Executor | None = None, a: Any = None, C: Any = None, *,
+           output_reduction: str = "mean", l2: Any = 0, examples: str = "rows") -> Report:
     r"""Check the gradients ``dC_dw``, ``dC_db`` of an implementation computing in ``dtype``.
 
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 of each is
@@ -108,6 +109,12 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
       :func:`backprop_ref.gradients`. Results are bit-identical to one process.
     * ``progress``: a function called as ``progress(stage, done, total)`` after each example of
       each of the three runs in this process (the command line shows it on a terminal).
+    * ``a``, ``C``: the implementation's forward values, judged too (:mod:`~backprop_ref.oracle.forward`):
+      ``a[i]`` example ``i``'s output (``n_L`` numbers) or its activations ``a[i][l][j]`` for
+      l = 0..L (``a[i][0]``, the input, is not judged), entries named ``example i: a[l][j]``;
+      ``C`` the batch cost (reduced as the gradient). None for what is not given. When a forward
+      entry is wrong, the diagnosis says first where the forward pass already differs. Not with
+      ``per_example``.
     * ``reference``: a report of an earlier call on the same network, batch, cost and options
       (another ``dtype``, other gradients): its reference gradients are used again instead of
       being computed; anything that would change them raises ValueError.
@@ -119,11 +126,17 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
                             relu_prime_at_zero, workers, rigorous, leaky_relu_prime_at_zero,
                             progress, accumulate, executor, output_reduction, l2, examples)
     got = read_gradients(dC_dw, dC_db, net, len(job.xs) if per_example else None)
+    forward = read_forward(a, C, net, len(job.xs))
+    if forward is not None and per_example:
+        raise ValueError("a= and C= are judged with a batch's gradient: give them without "
+                         "per_example=True")
     layout = Layout(list(net.n))
     key = _fingerprint(job, options)
 
     if reference is not None:
         ar, refs, expected, accuracy, uncertainty = _reuse(reference, net, key)
+        size = len(got)  # the gradient's, without the forward values a reused report may hold
+        refs, expected, uncertainty = refs[:size], expected[:size], uncertainty[:size]
     else:
         ar = options.reference
         try:
@@ -136,9 +149,16 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
         accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, options.checks)
     budget_ar = options.budget
     worst, typical, reasons, overflows, saturated = budget_pass(job, budget_ar)
+    size = len(got)  # the gradient's entries; forward values come after them
+    if forward is not None:
+        layout, got, refs, expected, worst, typical, uncertainty = with_forward(
+            job, ar, options.checks[-1], budget_ar, forward, layout, got, refs, expected, worst,
+            typical, uncertainty)
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons, overflows,
                      budget_ar.dtype, saturated)
-    diagnosis = diagnose(job, ar, got, verdicts, budget_ar.dtype, layout)  # () unless entries are wrong
+    diagnosis = diagnose(job, ar, got[:size], verdicts, budget_ar.dtype, layout)  # () unless entries are wrong
+    if forward is not None:
+        diagnosis = first_hypotheses(diagnosis, layout, verdicts.status, size)
 
     columns = Columns(layout=layout, arithmetic=ar, got=got, reference=refs, expected=expected,
                       abs_error=verdicts.abs_error, budget=verdicts.budget,
