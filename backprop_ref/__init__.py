@@ -37,6 +37,7 @@ from .core.network import Network
 from .core.second_order import HessianVectorProduct, hvp
 from .core.training import Gradients, History, cost_of, gradients, step, train
 from .io.casefile import Case, CaseError, load_case, save_case
+from .oracle.layer import verify_layer
 from .oracle.numerical import numerical_gradients
 from .oracle.verify import DTYPES, Report, verify
 from .teaching.exercise import Exercise, exercise
@@ -90,4 +91,5 @@ __all__ = [
     "testing",
     "train",
     "verify",
+    "verify_layer",
 ]
