@@ -371,9 +371,9 @@ def _flip_reasons(layer: Layer, ar: Budget, wanted: Sequence, flipped: set) -> d
 
 def sample_positions(blocks: list[Block], count: int, seed: int = 0) -> list[int]:
     """``count`` distinct positions of the entries of ``blocks`` (all of them if there are no
-    more), sorted: half chosen uniformly at random, half at the edges: each index of a random
-    entry moved, with probability one half, to the first or last two rows or columns or next to
-    a multiple of a tile size in :data:`TILES`. Seeded by ``seed``: the same call, the same
+    more), sorted: half chosen uniformly at random, half at the edges: one index of a random
+    entry (and each other one with probability one half) moved to the first or last two rows or
+    columns, or (as often) next to a multiple of a tile size in :data:`TILES`. Seeded by ``seed``: the same call, the same
     entries."""
     layout = Layout.of(blocks)
     total = len(layout)
@@ -392,7 +392,8 @@ def sample_positions(blocks: list[Block], count: int, seed: int = 0) -> list[int
         d = rng.randrange(len(index)) if index else 0
         for e in range(len(index)):
             if e == d or rng.random() < 0.5:
-                index[e] = rng.choice(edges[b][e])
+                ends, tiles = edges[b][e]
+                index[e] = rng.choice(ends if not tiles or rng.random() < 0.5 else tiles)
         offset = 0
         for e in range(len(index)):
             offset = offset * block.shape[e] + index[e]
@@ -402,15 +403,16 @@ def sample_positions(blocks: list[Block], count: int, seed: int = 0) -> list[int
     return sorted(chosen)
 
 
-def _edges(extent: int) -> list[int]:
-    """The indices at the edges of ``extent``: the first two, the last two, and both sides of
-    every multiple of a tile size."""
-    out = {0, 1, extent - 2, extent - 1}
+def _edges(extent: int) -> tuple[list[int], list[int]]:
+    """The indices at the edges of ``extent``: the first two and the last two; and both sides
+    of every multiple of a tile size."""
+    ends = sorted(i for i in {0, 1, extent - 2, extent - 1} if 0 <= i < extent)
+    tiles = set()
     for tile in TILES:
         for m in range(tile, extent + 1, tile):
-            out.add(m - 1)
-            out.add(m)
-    return sorted(i for i in out if 0 <= i < extent)
+            tiles.add(m - 1)
+            tiles.add(m)
+    return ends, sorted(i for i in tiles if 0 <= i < extent and i not in ends)
 
 
 def _sampled(count: int, total: int, seed: int) -> str:
