@@ -24,7 +24,8 @@ budgets, and :func:`~backprop_ref.oracle.passes.judge` decides each entry, as :f
 With ``sample=N`` only ``N`` entries are checked, and only what they need is computed: an entry
 ``dC/dw[j][k]`` needs ``delta[i][j]`` of every example (row ``j`` of ``z``: one sum over ``k`` per
 example) and column ``k`` of ``a_prev``; ``dC/da_prev[i][k]`` needs every ``delta[i][j]`` of example
-``i``. Half the entries are chosen uniformly, half at the edges (:func:`sample_positions`).
+``i``. Half the entries are chosen uniformly, half at the edges
+(:func:`~backprop_ref.oracle.sampling.sample_positions`).
 
 >>> import backprop_ref as br
 >>> report = br.verify_layer([[1, 2]], [[1, -1], [2, 0]], [0, 1], "relu", [[1, 1]],
@@ -35,7 +36,6 @@ example) and column ``k`` of ``a_prev``; ``dC/da_prev[i][k]`` needs every ``delt
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,9 +49,10 @@ from .budget import Budget
 from .passes import TYPICAL_FACTOR, accuracy_of, judge
 from .reading import _got_number
 from .report import Block, Columns, Layout, Report
+from .sampling import sample_positions, sampled_layout, sampled_note
 from .verify import CHECK_EXTRA_DIGITS, _notes
 
-__all__ = ["OUTPUTS", "TILES", "verify_layer", "reference_arithmetic", "layer_values",
+__all__ = ["OUTPUTS", "verify_layer", "reference_arithmetic", "layer_values",
            "sample_positions"]
 
 OUTPUTS = ("z", "a", "delta", "dC_dw", "dC_db", "dC_da_prev")
@@ -60,9 +61,6 @@ OUTPUTS = ("z", "a", "delta", "dC_dw", "dC_db", "dC_da_prev")
 _BLOCK = {"z": ("z", "z"), "a": ("a", "a"), "delta": ("delta", "delta"), "dC_dw": ("w", "dC/dw"),
           "dC_db": ("b", "dC/db"), "dC_da_prev": ("a_prev", "dC/da_prev")}
 """Each output's entry kind and the start of its entries' names."""
-
-TILES = (16, 32, 64, 128, 256)
-"""Tile sizes whose multiples a sample covers: the entries on both sides of each multiple."""
 
 LAYOUTS = ("out_in", "in_out")
 
@@ -98,7 +96,8 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
     Options (as :func:`~backprop_ref.verify`): ``accumulate`` (None: the kernel may accumulate
     in ``dtype`` itself; ``"float32"`` for half-precision kernels that accumulate in float32,
     tighter), ``strict``, ``dps``, ``rigorous``; and ``sample=N`` with ``seed``: check ``N``
-    entries chosen at random (see :func:`sample_positions`), computing only what they need.
+    entries chosen at random (:func:`~backprop_ref.oracle.sampling.sample_positions`),
+    computing only what they need.
     """
     layer = read_layer(a_prev, w, b, activation, dC_da, layout)
     if accumulate is not None:
@@ -113,13 +112,9 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
     blocks, got = read_outputs(layer, given, layout)
     total = len(got)
     if sample is not None:
-        chosen = sample_positions(blocks, check.whole(sample, "sample", 1), seed)
-        whole = Layout.of(blocks)
-        picked = []
-        for pos in chosen:
-            block, offset = whole.locate(pos)
-            picked.append(Block(block.kind, block.label, block.index(offset), (), block.label))
-        entries = Layout.of(picked)
+        chosen = sample_positions(blocks, check.whole(sample, "sample", 1),
+                                  check.whole(seed, "seed"))
+        entries = sampled_layout(Layout.of(blocks), chosen)
         got = [got[pos] for pos in chosen]
     else:
         entries = Layout.of(blocks)
@@ -148,7 +143,7 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
                       reasons=verdicts.reasons, uncertainty=uncertainty)
     notes = _notes(budget_ar.dtype, budget_ar.overflows, reasons)
     if sample is not None:
-        notes.insert(0, _sampled(len(wanted), total, seed))
+        notes.insert(0, sampled_note(len(wanted), total, seed))
     net = Network([None, layer.w], [None, layer.b], layer.sigma)
     accumulated = None if budget_ar.accumulate is None else budget_ar.accumulate.name
     return Report(net=net, cost="none (dC/da given)", dtype=budget_ar.dtype.name,
@@ -375,65 +370,6 @@ def _flip_reasons(layer: Layer, ar: Budget, wanted: Sequence, flipped: set) -> d
             reasons[pos] = (f"the branch of {layer.sigma.name} at z[{cell[0]}][{cell[1]}] may "
                             f"flip: z is within its {ar.dtype.name} rounding budget of 0")
     return reasons
-
-
-# ---------------------------------------------------------------------------------------------
-# Sampling
-
-
-def sample_positions(blocks: list[Block], count: int, seed: int = 0) -> list[int]:
-    """``count`` distinct positions of the entries of ``blocks`` (all of them if there are no
-    more), sorted: half chosen uniformly at random, half at the edges: one index of a random
-    entry (and each other one with probability one half) moved to the first or last two rows or
-    columns, or (as often) next to a multiple of a tile size in :data:`TILES`. Seeded by ``seed``: the same call, the same
-    entries."""
-    layout = Layout.of(blocks)
-    total = len(layout)
-    if count >= total:
-        return list(range(total))
-    rng = random.Random(seed)
-    chosen = set(rng.sample(range(total), count - count // 2))
-    edges = [[_edges(extent) for extent in block.shape] for block in blocks]
-    tries = 0
-    while len(chosen) < count and tries < 50 * count:
-        tries += 1
-        pos = rng.randrange(total)
-        block, offset = layout.locate(pos)
-        b = layout.blocks.index(block)
-        index = list(block.index(offset))
-        d = rng.randrange(len(index)) if index else 0
-        for e in range(len(index)):
-            if e == d or rng.random() < 0.5:
-                ends, tiles = edges[b][e]
-                index[e] = rng.choice(ends if not tiles or rng.random() < 0.5 else tiles)
-        offset = 0
-        for e in range(len(index)):
-            offset = offset * block.shape[e] + index[e]
-        chosen.add(layout.offsets[b] + offset)
-    while len(chosen) < count:  # the edges are all taken
-        chosen.add(rng.randrange(total))
-    return sorted(chosen)
-
-
-def _edges(extent: int) -> tuple[list[int], list[int]]:
-    """The indices at the edges of ``extent``: the first two and the last two; and both sides
-    of every multiple of a tile size."""
-    ends = sorted(i for i in {0, 1, extent - 2, extent - 1} if 0 <= i < extent)
-    tiles = set()
-    for tile in TILES:
-        for m in range(tile, extent + 1, tile):
-            tiles.add(m - 1)
-            tiles.add(m)
-    return ends, sorted(i for i in tiles if 0 <= i < extent and i not in ends)
-
-
-def _sampled(count: int, total: int, seed: int) -> str:
-    if count >= total:
-        return f"sample={count} covers all {total} entries: every entry is checked"
-    return (f"sampled {count} of {total} entries (seed {seed}): {count - count // 2} uniformly at "
-            f"random, {count // 2} at the edges (first and last rows and columns, and next to "
-            f"multiples of {', '.join(map(str, TILES))}); a bug touching a fraction f of the "
-            f"entries is found with probability about 1 - (1 - f)^{count}")
 
 
 def _heading(layer: Layer, ar: Any, budget: Budget, count: int, total: int, seed: int,

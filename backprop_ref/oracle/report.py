@@ -539,12 +539,14 @@ class Report:
         if given > len(top):
             lines.append(f"  ({len(top)} worst of {given} entries shown)")
         partial = self.counts["not_given"] > 0  # the column shows only when it says something
-        lines += ["", f"  {'layer':>5}  {'entries':>7}  {'max ratio':>9}  {'at':<{w}}  "
+        layers = self.layers
+        lw = max([5] + [len(str(s["layer"])) for s in layers])  # a group's name: "dC/da_prev"
+        lines += ["", f"  {'layer':>{lw}}  {'entries':>7}  {'max ratio':>9}  {'at':<{w}}  "
                       f"{'ok':>6}  {'suspicious':>10}  {'wrong':>6}  {'undecidable':>11}"
                       + (f"  {'not given':>9}" if partial else "")]
-        for s in self.layers:
+        for s in layers:
             lines.append(
-                f"  {s['layer']:>5}  {s['entries']:>7}  {_g(s['max_ratio']):>9}  "
+                f"  {s['layer']:>{lw}}  {s['entries']:>7}  {_g(s['max_ratio']):>9}  "
                 f"{(s['worst'] or '-'):<{w}}  {s['ok']:>6}  {s['suspicious']:>10}  {s['wrong']:>6}  "
                 f"{s['undecidable']:>11}" + (f"  {s['not_given']:>9}" if partial else ""))
         lines.append("")

@@ -12,6 +12,7 @@ import backprop_ref as br
 from backprop_ref import cli
 from backprop_ref.io import layercase
 from backprop_ref.io.casefile import CaseError, load_case, loads_case
+from backprop_ref.oracle.layer import reference_arithmetic
 
 SCHEMA = Path(br.__file__).parent / "io" / "layer.schema.json"
 
@@ -99,7 +100,7 @@ def test_the_cli_verifies_a_layer_case_and_samples(tmp_path, capsys):
     path.write_text(json.dumps(layer_doc()))
     assert cli.main(["verify", str(path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Layer checked against Mp(50): 2 examples, 3 inputs -> 2 nodes, tanh")
+    assert out.startswith(f"Layer checked against {reference_arithmetic(50)!r}: 2 examples, 3 inputs -> 2 nodes, tanh")
     assert cli.main(["verify", str(path), "--sample", "3", "--seed", "2"]) == 0
     out = capsys.readouterr().out
     assert "3 of 6 entries sampled (seed 2)" in out.splitlines()[0]

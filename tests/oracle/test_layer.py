@@ -10,15 +10,9 @@ import pytest
 
 import backprop_ref as br
 from backprop_ref.arithmetic import Exact
-from backprop_ref.oracle.layer import (
-    Layer,
-    TILES,
-    layer_values,
-    read_layer,
-    read_outputs,
-    sample_positions,
-)
+from backprop_ref.oracle.layer import Layer, layer_values, read_layer, read_outputs
 from backprop_ref.oracle.report import Block
+from backprop_ref.oracle.sampling import TILES, sample_positions
 
 A_PREV = [[1, 2, -1], [0, "0.5", 3]]
 W = [[1, -1, 2], [2, 0, "0.25"]]
