@@ -518,11 +518,7 @@ class Report:
         notes; the reference's accuracy; the verdict."""
         digits = get_dtype(self.dtype).digits
         top = self._top(rows)
-        head = self.heading or (f"Gradients checked against {self.accuracy.reference} backpropagation: "
-                f"{self.examples} example{'s' if self.examples != 1 else ''}, cost {self.cost} "
-                f"(reduction {'per example' if self.per_example else self.reduction}), "
-                f"rounding budgets for {self.dtype}"
-                + (f" (sums accumulated in {self.accumulate})" if self.accumulate else ""))
+        head = self.heading or self.gradient_heading()
         names = [e.name for e in top]
         w = max([len("entry")] + [len(s) for s in names])
         gw = digits + 7
@@ -561,6 +557,14 @@ class Report:
         if self.counts["wrong"]:
             lines.append(self.looks_like)
         return "\n".join(lines)
+
+    def gradient_heading(self) -> str:
+        """The table's first line for a gradient (when there is no ``heading``)."""
+        return (f"Gradients checked against {self.accuracy.reference} backpropagation: "
+                f"{self.examples} example{'s' if self.examples != 1 else ''}, cost {self.cost} "
+                f"(reduction {'per example' if self.per_example else self.reduction}), "
+                f"rounding budgets for {self.dtype}"
+                + (f" (sums accumulated in {self.accumulate})" if self.accumulate else ""))
 
     @property
     def looks_like(self) -> str:

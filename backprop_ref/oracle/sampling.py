@@ -39,7 +39,7 @@ def sample_positions(blocks: list[Block], count: int, seed: int = 0) -> list[int
         pos = rng.randrange(total)
         block, offset = layout.locate(pos)
         b = layout.blocks.index(block)
-        index = list(block.index(offset))
+        index = list(block.index(offset)[len(block.lead):])  # the block's own indices
         d = rng.randrange(len(index)) if index else 0
         for e in range(len(index)):
             if e == d or rng.random() < 0.5:

@@ -272,3 +272,37 @@ def test_layer_reads_its_inputs_once():
     assert isinstance(layer, Layer) and (layer.batch, layer.n_in, layer.n_out) == (2, 3, 2)
     blocks, got = read_outputs(layer, {"dC_db": [1, 2], "z": [[0, 0], [0, 0]]})
     assert [blk.label for blk in blocks] == ["z", "dC/db"] and got == [0, 0, 0, 0, 1, 2]
+
+
+# ---------------------------------------------------------------------------------------------
+# verify(sample=): a network's gradient, sampled
+
+
+def test_verify_samples_a_network_gradient():
+    net = br.Network.random([6, 20, 5], ["tanh", "sigmoid"], seed=3)
+    xs = [[0.5 * k - 1 for k in range(6)], [1 - 0.25 * k for k in range(6)]]
+    ys = [[0, 1, 0, 1, 0], [1, 0, 0, 1, 1]]
+    g = br.gradients(net, xs, ys, cost="mse")
+    whole = br.verify(net, xs, ys, g.dC_dw, g.dC_db, cost="mse", dtype="float64")
+    part = br.verify(net, xs, ys, g.dC_dw, g.dC_db, cost="mse", dtype="float64", sample=30,
+                     seed=2)
+    assert len(part) == 30 and part.ok and part.checked == 30
+    by_name = {e.name: e for e in whole.entries}
+    for e in part.entries:
+        assert (e.got, e.expected, e.budget) == (by_name[e.name].got, by_name[e.name].expected,
+                                                 by_name[e.name].budget)
+    assert [s["layer"] for s in part.layers] == [1, 2]
+    assert sum(s["entries"] for s in part.layers) == 30
+    text = str(part)
+    assert text.splitlines()[0].endswith(f"; 30 of {len(whole)} entries sampled (seed 2)")
+    assert "about 1 - (1 - f)^30" in text
+    for j in range(20):
+        g.dC_db[1][j] *= -1
+    bad = br.verify(net, xs, ys, g.dC_dw, g.dC_db, cost="mse", dtype="float64", sample=60)
+    wrong = [e.name for e in bad.entries if e.status == "wrong"]
+    assert wrong and all(name.startswith("dC/db[1][") for name in wrong)
+    assert bad.diagnosis[0].name == "sign"  # diagnosed from the sampled entries alone
+    with pytest.raises(ValueError, match="sampled report"):
+        br.verify(net, xs, ys, g.dC_dw, g.dC_db, cost="mse", dtype="float32", reference=part)
+    with pytest.raises(ValueError, match="per_example"):
+        br.verify(net, xs, ys, g.dC_dw, g.dC_db, cost="mse", per_example=True, sample=3)
