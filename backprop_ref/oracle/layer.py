@@ -48,8 +48,8 @@ from ..core.network import Network
 from .budget import Budget
 from .passes import TYPICAL_FACTOR, accuracy_of, judge
 from .reading import _got_number
-from .report import Block, Columns, Layout, Report
-from .sampling import sample_positions, sampled_layout, sampled_note
+from .report import OK, WRONG, Block, Columns, Hypothesis, Layout, Report
+from .sampling import TILES, sample_positions, sampled_layout, sampled_note
 from .verify import CHECK_EXTRA_DIGITS, _notes
 
 __all__ = ["OUTPUTS", "verify_layer", "reference_arithmetic", "layer_values",
@@ -137,6 +137,7 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
     reasons = _flip_reasons(layer, budget_ar, wanted, flipped)
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons,
                      budget_ar.overflows, budget_ar.dtype)
+    diagnosis = diagnose_layer(layer, ar, wanted, got, refs, verdicts, budget_ar, uncertainty)
     columns = Columns(layout=entries, arithmetic=ar, got=got, reference=refs, expected=expected,
                       abs_error=verdicts.abs_error, budget=verdicts.budget,
                       typical=verdicts.typical, ratio=verdicts.ratio, status=verdicts.status,
@@ -149,7 +150,7 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
     return Report(net=net, cost="none (dC/da given)", dtype=budget_ar.dtype.name,
                   accumulate=accumulated, reduction="sum", per_example=False, strict=strict,
                   dps=dps, examples=layer.batch, accuracy=accuracy, notes=notes,
-                  columns=columns, fingerprint=(),
+                  columns=columns, fingerprint=(), diagnosis=diagnosis,
                   heading=_heading(layer, ar, budget_ar, len(wanted), total, seed, sample))
 
 
@@ -370,6 +371,81 @@ def _flip_reasons(layer: Layer, ar: Budget, wanted: Sequence, flipped: set) -> d
             reasons[pos] = (f"the branch of {layer.sigma.name} at z[{cell[0]}][{cell[1]}] may "
                             f"flip: z is within its {ar.dtype.name} rounding budget of 0")
     return reasons
+
+
+# ---------------------------------------------------------------------------------------------
+# What the bug looks like
+
+DIAGNOSIS_SAMPLE = 200
+"""At most this many right entries are recomputed to count those a hypothesis would spoil."""
+
+
+def diagnose_layer(layer: Layer, ar: Any, wanted: list, got: list, refs: list, verdicts: Any,
+                   budget: Budget, uncertainty: list) -> tuple[Hypothesis, ...]:
+    """The kernel mistakes that explain wrong entries, best first: the last partial tile of
+    ``k`` left out of ``dC/dw`` or of the sum (1) for ``z``, a transposed ``dC/dw``, and sums
+    accumulated in ``dtype`` where a wider ``accumulate`` was claimed. Each is recomputed in
+    ``ar`` on the wrong entries and on up to :data:`DIAGNOSIS_SAMPLE` right ones."""
+    wrong = [pos for pos in range(len(wanted)) if verdicts.status[pos] == WRONG]
+    if not wrong:
+        return ()
+    right = [pos for pos in range(len(wanted)) if verdicts.status[pos] == OK][:DIAGNOSIS_SAMPLE]
+    found: list[Hypothesis] = []
+
+    def test(name: str, description: str, values: dict, bounds: Any = None) -> None:
+        """Score a hypothesis: ``values[pos]`` is what the mistake gives at ``pos`` (absent:
+        the mistake says nothing about that entry), on the outputs that have wrong entries."""
+        explained = broken = 0
+        for pos in wrong + right:
+            if pos not in values or wanted[pos][0] not in kinds:
+                continue  # no prediction, or an output the mistake left right
+            bound = verdicts.budget[pos] if bounds is None else bounds[pos]
+            near = abs(float(got[pos]) - ar.to_float(values[pos])) <= bound
+            if pos in wrong and near:
+                explained += 1
+            elif pos not in wrong and not near:
+                broken += 1
+        if explained > broken:
+            found.append(Hypothesis(name, description, explained, len(wrong), broken))
+
+    n_in = layer.n_in
+    kinds = {wanted[pos][0] for pos in wrong}
+    for tile in TILES:
+        cut = tile * (n_in // tile)
+        if cut == 0 or cut == n_in:
+            continue
+        if "w" in kinds:
+            values = {pos: (ar.zero if wanted[pos][1][1] >= cut else refs[pos])
+                      for pos in wrong + right if wanted[pos][0] == "w"}
+            test("partial_tile", f"the last partial tile of k (k >= {cut}, tiles of {tile}) "
+                 "left out of dC/dw (BP4): those entries are 0", values)
+        if kinds & {"z", "a", "delta", "b", "a_prev"}:
+            positions = [pos for pos in wrong + right if wanted[pos][0] in kinds - {"w"}]
+            dropped = Layer([[layer.a_prev[i][k] if k < cut else 0 for k in range(n_in)]
+                             for i in range(layer.batch)], layer.w, layer.b, layer.sigma,
+                            layer.dC_da)
+            values_list, _ = layer_values(dropped, ar, [wanted[pos] for pos in positions])
+            test("partial_tile_z", f"the last partial tile of k (k >= {cut}, tiles of {tile}) "
+                 "left out of the sum (1) for z, and everything computed from z",
+                 dict(zip(positions, values_list, strict=True)))
+    if "w" in kinds and layer.n_in == layer.n_out:
+        positions = [pos for pos in wrong + right if wanted[pos][0] == "w"]
+        swapped = [("w", (wanted[pos][1][1], wanted[pos][1][0])) for pos in positions]
+        values_list, _ = layer_values(layer, ar, swapped)
+        test("transpose_dC_dw", "dC/dw transposed: dC/dw[k][j] where dC/dw[j][k] belongs",
+             dict(zip(positions, values_list, strict=True)))
+    if budget.accumulate is not None:
+        narrow = Budget(budget.dtype)
+        positions = wrong + right
+        bounds_list, _ = layer_values(layer, narrow, [wanted[pos] for pos in positions])
+        bounds = {}
+        for pos, x in zip(positions, bounds_list, strict=True):
+            bounds[pos] = narrow.safety * narrow.bounds(x)[0] + uncertainty[pos]
+        test("low_precision", f"sums accumulated in {budget.dtype.name} itself, not in "
+             f"{budget.accumulate.name} as accumulate= says",
+             {pos: refs[pos] for pos in positions}, bounds)
+    found.sort(key=lambda h: (-h.explained, h.broken))
+    return tuple(found)
 
 
 def _heading(layer: Layer, ar: Any, budget: Budget, count: int, total: int, seed: int,

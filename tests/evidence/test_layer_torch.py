@@ -68,6 +68,7 @@ def test_dropping_the_last_partial_tile_of_k_from_z_is_flagged_at_z():
     bad = wrong(report)
     assert len(bad) > 0.9 * 2 * 30
     assert not [n for n in bad if not n.startswith("z[")]  # the other outputs are torch's own
+    assert report.diagnosis[0].name == "partial_tile_z" and "k >= 64" in report.diagnosis[0].description
 
 
 def test_dropping_the_last_partial_tile_of_k_from_dC_dw_is_flagged_at_those_columns():
@@ -79,6 +80,7 @@ def test_dropping_the_last_partial_tile_of_k_from_dC_dw_is_flagged_at_those_colu
     report = check(layer, "float32", dC_dw=dC_dw)
     dropped = {f"dC/dw[{j}][{k}]" for j in range(40) for k in range(cut, 300)}
     assert wrong(report) <= dropped and len(wrong(report)) > 0.9 * len(dropped)  # 0 may be right
+    assert report.diagnosis[0].name == "partial_tile" and report.diagnosis[0].explains == 1.0
     sampled = check(layer, "float32", dC_dw=dC_dw, sample=200, seed=0)
     assert not sampled.ok and wrong(sampled) <= wrong(report)
     assert any(n.endswith(f"][{cut}]") for n in wrong(sampled))  # the edge bias hits the boundary
@@ -92,6 +94,7 @@ def test_a_transposed_weight_gradient_is_flagged_off_the_diagonal():
     assert bad and all(n.startswith("dC/dw[") for n in bad)
     assert not {f"dC/dw[{j}][{j}]" for j in range(127)} & bad
     assert len(bad) > 0.99 * 127 * 126
+    assert report.diagnosis[0].name == "transpose_dC_dw" and report.diagnosis[0].explains == 1.0
 
 
 def test_float16_accumulation_is_flagged_where_float32_is_claimed():
@@ -104,5 +107,6 @@ def test_float16_accumulation_is_flagged_where_float32_is_claimed():
     claimed = check(layer, "float16", activation="identity", z=z, a=z, accumulate="float32")
     assert not claimed.ok and {n.split("[")[0] for n in wrong(claimed)} <= {"z", "a"}
     assert len(wrong(claimed)) >= 10
+    assert claimed.looks_like.startswith("looks like: sums accumulated in float16 itself, not in float32")
     honest = check(layer, "float16", activation="identity", z=z, a=z)
     assert honest.ok, honest.verdict
