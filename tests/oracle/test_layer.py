@@ -7,6 +7,7 @@ import re
 from fractions import Fraction
 
 import pytest
+from helpers import README, need
 
 import backprop_ref as br
 from backprop_ref.arithmetic import Exact
@@ -306,3 +307,41 @@ def test_verify_samples_a_network_gradient():
         br.verify(net, xs, ys, g.dC_dw, g.dC_db, cost="mse", dtype="float32", reference=part)
     with pytest.raises(ValueError, match="per_example"):
         br.verify(net, xs, ys, g.dC_dw, g.dC_db, cost="mse", per_example=True, sample=3)
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's section
+
+
+def test_the_readme_section_shows_real_output(capsys):
+    """"One layer" runs: its table's first line, wrong rows, summary and verdict are printed as
+    shown (float32 NumPy's last digits may differ between machines; the wrong entries may not),
+    and its doctest of a sampled check passes."""
+    import doctest
+
+    need("numpy")
+    section = README.read_text().split("\n## One layer\n", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", section, re.S).group(1).splitlines()
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == shown[0] and printed[-2:] == shown[-2:]
+
+    def rows(lines):
+        return [(line.split()[0], line.split()[-1]) for line in lines if line.startswith("  dC/dw[")]
+
+    assert rows(printed) == rows(shown) and all(status == "wrong" for _, status in rows(shown))
+    summary = [line.split()[:2] + line.split()[-4:] for line in shown if re.match(r" +(z|a|delta|dC/\w+) +\d", line)]
+    assert summary == [line.split()[:2] + line.split()[-4:] for line in printed
+                       if re.match(r" +(z|a|delta|dC/\w+) +\d", line)]
+    report = namespace["report"]
+    assert report.counts["wrong"] == 108 and report.diagnosis[0].name == "partial_tile"
+    block = next(b for b in re.findall(r"```python\n(.*?)```", section, re.S) if ">>>" in b)
+    examples = doctest.DocTestParser().get_examples(block)
+    assert len(examples) == 3
+    test = doctest.DocTest(examples, namespace, "README One layer", "README.md", 0, None)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.failures == 0 and runner.tries == 3
+    assert "probability about 1 - (1 - f)^N" in section
