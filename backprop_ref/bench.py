@@ -542,11 +542,11 @@ def layer_kernel(n_in: int, n_out: int, batch: int, seed: int = 0) -> tuple:
     dC_db = [math.fsum([delta[i][j] for i in range(batch)]) for j in range(n_out)]
     dC_da_prev = [[math.fsum([delta[i][j] * w[j][k] for j in range(n_out)]) for k in range(n_in)]
                   for i in range(batch)]
-    outputs = {"z": z, "a": a, "delta": delta, "dC_dw": dC_dw, "dC_db": [dC_db],
-               "dC_da_prev": dC_da_prev}
+    outputs: dict[str, Any] = {"z": z, "a": a, "delta": delta, "dC_dw": dC_dw,
+                               "dC_da_prev": dC_da_prev}
     for name in outputs:
         outputs[name] = [[fmt.round(x) for x in row] for row in outputs[name]]
-    outputs["dC_db"] = outputs["dC_db"][0]
+    outputs["dC_db"] = [fmt.round(x) for x in dC_db]
     return a_prev, w, b, dC_da, outputs
 
 
