@@ -36,6 +36,7 @@ example) and column ``k`` of ``a_prev``; ``dC/da_prev[i][k]`` needs every ``delt
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -127,14 +128,20 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
     checks = (Interval(dps), more) if rigorous else (more,)
     accuracy, uncertainty = accuracy_of(lambda c: layer_values(layer, c, wanted)[0], ar, refs,
                                         expected, entries, checks)
-    bounds, flipped = layer_values(layer, budget_ar, wanted)
     worst, typical = [], []
-    safety = budget_ar.safety
-    for x in bounds:
-        e, t = budget_ar.bounds(x)
-        worst.append(safety * e)
-        typical.append(TYPICAL_FACTOR * t)
-    reasons = _flip_reasons(layer, budget_ar, wanted, flipped)
+    try:
+        bounds, flipped = layer_values(layer, budget_ar, wanted)
+    except (ValueError, ArithmeticError) as error:  # no budget: every entry undecidable
+        why = f"no rounding budget in {budget_ar.dtype.name}: {' '.join(str(error).split())}"
+        worst = typical = [math.inf] * len(wanted)
+        reasons = {pos: why for pos in range(len(wanted))}
+    else:
+        safety = budget_ar.safety
+        for x in bounds:
+            e, t = budget_ar.bounds(x)
+            worst.append(safety * e)
+            typical.append(TYPICAL_FACTOR * t)
+        reasons = _flip_reasons(layer, budget_ar, wanted, flipped)
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons,
                      budget_ar.overflows, budget_ar.dtype)
     diagnosis = diagnose_layer(layer, ar, wanted, got, refs, verdicts, budget_ar, uncertainty)

@@ -267,6 +267,9 @@ def _reuse(report: Any, net: Network, key: tuple) -> tuple:
     if not (report.net is net or report.net == net):
         raise ValueError("reference is a report on another network (its weights, biases or "
                          "activations differ)")
+    if len(report.fingerprint) != len(key):
+        raise ValueError("reference is a report on something other than a network's gradient "
+                         "(one layer, say): it holds no reference gradients")
     what = ("cost", "reduction", "per_example", "dps", "rigorous", "relu'(0) conventions",
             "inputs xs", "targets ys")
     for name, mine, theirs in zip(what, key, report.fingerprint, strict=True):

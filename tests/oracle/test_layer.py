@@ -345,3 +345,25 @@ def test_the_readme_section_shows_real_output(capsys):
     runner.run(test)
     assert runner.failures == 0 and runner.tries == 3
     assert "probability about 1 - (1 - f)^N" in section
+
+
+def test_a_layer_report_is_not_a_reference_for_verify():
+    out = float64_kernel(A_PREV, W, B, "tanh", DC_DA)
+    report = br.verify_layer(A_PREV, W, B, "tanh", DC_DA, dtype="float64", dC_db=out["dC_db"])
+    net = br.Network([None, W], [None, B], "tanh")
+    with pytest.raises(ValueError, match="something other than a network's gradient"):
+        br.verify(net, A_PREV, [[0, 0], [0, 0]], None, [None, out["dC_db"]], reference=report)
+
+
+def test_a_layer_whose_budget_cannot_be_computed_is_inconclusive(monkeypatch):
+    from backprop_ref.oracle import budget
+
+    def refuse(self, x):
+        raise ArithmeticError("the budget arithmetic cannot take tanh here")
+
+    monkeypatch.setattr(budget.Budget, "tanh", refuse)
+    out = float64_kernel(A_PREV, W, B, "tanh", DC_DA)
+    report = br.verify_layer(A_PREV, W, B, "tanh", DC_DA, dtype="float32", a=out["a"])
+    assert not report.conclusive and not report.ok
+    assert report.verdict.endswith("4 undecidable, e.g. no rounding budget in float32")
+    assert report.entries[0].reason.endswith("the budget arithmetic cannot take tanh here")
