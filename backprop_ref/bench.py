@@ -567,15 +567,17 @@ def layer_rows(full: bool) -> list:
     for width, batch, count in sampled:
         a_prev, w, b, dC_da, outputs = layer_kernel(width, width, batch)
         gc.collect()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = verify_layer(a_prev, w, b, "tanh", dC_da, dtype="float32", sample=count,
                               **outputs)
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu  # what this process itself used, on a busy machine
         target = ("<=", LAYER_TARGET) if full and (width, count) == (1024, 2000) else None
         rows.append(Row(f"layer sample {count} {width}x{width}",
                         f"verify_layer, sample={count}, batch {batch}", f"{width}x{width}",
                         seconds, unit="s", target=target, mpmath_dependent=False,
-                        note=f"{count} of {_entries(width, batch)} entries", ok=report.ok))
+                        note=f"{count} of {_entries(width, batch)} entries; {cpu:.1f} s of CPU",
+                        ok=report.ok))
     return rows
 
 
