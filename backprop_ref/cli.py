@@ -122,6 +122,15 @@ def _dtype(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _sample(text: str) -> int:
+    from .core.check import whole_text
+
+    try:
+        return whole_text(text, "--sample", 1)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     import json
     import os
@@ -140,6 +149,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
                "rigorous": args.rigorous}
     if args.dtype is not None:
         options["dtype"] = args.dtype
+    if args.sample is not None:  # a sampled check: N entries chosen at random, seeded
+        options["sample"] = args.sample
+        options["seed"] = args.seed
     status = _Status(sys.stderr) if sys.stderr.isatty() else None
     if status is not None:
         options["progress"] = status.update
@@ -313,6 +325,9 @@ def parser() -> argparse.ArgumentParser:
                        help="state the reference's accuracy by interval arithmetic")
     check.add_argument("--workers", type=_workers, default=1,
                        help="processes for the reference runs (default 1)")
+    check.add_argument("--sample", type=_sample, metavar="N",
+                       help="check N entries chosen at random, biased to edges and tile boundaries")
+    check.add_argument("--seed", type=int, default=0, help="the seed of --sample (default 0)")
     check.set_defaults(run=cmd_verify)
 
     sheet = sub.add_parser(

@@ -567,3 +567,24 @@ def gradient_along(net: br.Network, xs: list, ys: list, cost: str, v_w: list, v_
         term = [ar.convert(c) * (plus[i] - minus[i]) for i in range(len(plus))]
         total = term if total is None else [total[i] + term[i] for i in range(len(term))]
     return [total[i] / h for i in range(len(total))]
+
+
+def torch_layer(torch, n_in: int, n_out: int, batch: int, dtype: str, activation: str = "tanh",
+                seed: int = 0) -> dict:
+    """A layer's inputs in ``dtype`` and PyTorch's own outputs: ``F.linear`` and the activation
+    forward, autograd backward from a random ``dC_da``; every value a tensor of ``dtype``."""
+    dt = getattr(torch, dtype)
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, n_in, dtype=torch.float64, generator=gen).to(dt).requires_grad_()
+    w = (torch.randn(n_out, n_in, dtype=torch.float64, generator=gen) / n_in**0.5).to(dt)
+    w.requires_grad_()
+    b = torch.randn(n_out, dtype=torch.float64, generator=gen).to(dt).requires_grad_()
+    g = torch.randn(batch, n_out, dtype=torch.float64, generator=gen).to(dt)
+    z = torch.nn.functional.linear(x, w, b)
+    z.retain_grad()
+    a = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+         "identity": lambda t: t * 1}[activation](z)
+    a.backward(g)
+    return {"a_prev": x.detach(), "w": w.detach(), "b": b.detach(), "dC_da": g, "z": z.detach(),
+            "a": a.detach(), "delta": z.grad, "dC_dw": w.grad, "dC_db": b.grad,
+            "dC_da_prev": x.grad}

@@ -329,6 +329,8 @@ class Report:
     heading: str | None = None
     """The table's first line, for reports on something other than a gradient (a training step,
     one layer); None for the gradient's own."""
+    sampled: int | None = None
+    """How many entries were sampled (``verify(sample=...)``); None when every entry was judged."""
 
     # -- counts and the verdict -----------------------------------------------------------------
 
@@ -518,11 +520,7 @@ class Report:
         notes; the reference's accuracy; the verdict."""
         digits = get_dtype(self.dtype).digits
         top = self._top(rows)
-        head = self.heading or (f"Gradients checked against {self.accuracy.reference} backpropagation: "
-                f"{self.examples} example{'s' if self.examples != 1 else ''}, cost {self.cost} "
-                f"(reduction {'per example' if self.per_example else self.reduction}), "
-                f"rounding budgets for {self.dtype}"
-                + (f" (sums accumulated in {self.accumulate})" if self.accumulate else ""))
+        head = self.heading or self.gradient_heading()
         names = [e.name for e in top]
         w = max([len("entry")] + [len(s) for s in names])
         gw = digits + 7
@@ -539,12 +537,12 @@ class Report:
         if given > len(top):
             lines.append(f"  ({len(top)} worst of {given} entries shown)")
         partial = self.counts["not_given"] > 0  # the column shows only when it says something
-        summaries = self.layers
-        lw = max([5] + [len(str(s["layer"])) for s in summaries])
+        layers = self.layers
+        lw = max([5] + [len(str(s["layer"])) for s in layers])  # a group's name: "dC/da_prev"
         lines += ["", f"  {'layer':>{lw}}  {'entries':>7}  {'max ratio':>9}  {'at':<{w}}  "
                       f"{'ok':>6}  {'suspicious':>10}  {'wrong':>6}  {'undecidable':>11}"
                       + (f"  {'not given':>9}" if partial else "")]
-        for s in summaries:
+        for s in layers:
             lines.append(
                 f"  {s['layer']:>{lw}}  {s['entries']:>7}  {_g(s['max_ratio']):>9}  "
                 f"{(s['worst'] or '-'):<{w}}  {s['ok']:>6}  {s['suspicious']:>10}  {s['wrong']:>6}  "
@@ -561,6 +559,14 @@ class Report:
         if self.counts["wrong"]:
             lines.append(self.looks_like)
         return "\n".join(lines)
+
+    def gradient_heading(self) -> str:
+        """The table's first line for a gradient (when there is no ``heading``)."""
+        return (f"Gradients checked against {self.accuracy.reference} backpropagation: "
+                f"{self.examples} example{'s' if self.examples != 1 else ''}, cost {self.cost} "
+                f"(reduction {'per example' if self.per_example else self.reduction}), "
+                f"rounding budgets for {self.dtype}"
+                + (f" (sums accumulated in {self.accumulate})" if self.accumulate else ""))
 
     @property
     def looks_like(self) -> str:
@@ -591,6 +597,7 @@ class Report:
             "strict": self.strict,
             "dps": self.dps,
             "examples": self.examples,
+            "sampled": self.sampled,
             "sizes": self.sizes,
             "safety": SAFETY,
             "counts": dict(self.counts),
