@@ -38,6 +38,7 @@ from .core.second_order import HessianVectorProduct, hvp
 from .core.training import Gradients, History, cost_of, gradients, step, train
 from .io.casefile import Case, CaseError, load_case, save_case
 from .oracle.numerical import numerical_gradients
+from .oracle.hvp import verify_hvp
 from .oracle.verify import DTYPES, Report, verify
 from .teaching.exercise import Exercise, exercise
 from .teaching.explain import Explanation, explain
@@ -90,4 +91,5 @@ __all__ = [
     "testing",
     "train",
     "verify",
+    "verify_hvp",
 ]

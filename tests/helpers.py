@@ -21,6 +21,7 @@ import pytest
 import backprop_ref as br
 from backprop_ref.arithmetic import ArithmeticBase, get_dtype
 from backprop_ref.core import formula
+from backprop_ref.core.activations import Activation, get_activation
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -566,3 +567,19 @@ def gradient_along(net: br.Network, xs: list, ys: list, cost: str, v_w: list, v_
         term = [ar.convert(c) * (plus[i] - minus[i]) for i in range(len(plus))]
         total = term if total is None else [total[i] + term[i] for i in range(len(term))]
     return [total[i] / h for i in range(len(total))]
+
+
+class WithoutSecondDerivative(Activation):
+    """``inner`` with sigma'(z) taken as a constant: its tangent, sigma''(z) z', dropped. What a
+    hand-written Gauss-Newton-like product computes for the activation's part."""
+
+    def __init__(self, inner: str) -> None:
+        self.inner = get_activation(inner)
+        self.name = f"{self.inner.name} without sigma''"
+        self.rational = self.inner.rational
+
+    def sigma(self, ar, z):
+        return self.inner.sigma(ar, z)
+
+    def prime(self, ar, z, a):
+        return ar.convert(ar.value(self.inner.prime(ar, z, a)))  # the tangent forgotten

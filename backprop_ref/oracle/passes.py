@@ -112,17 +112,20 @@ def reference_pass(job: Computation, ar: Any, stage: str) -> list:
 
 
 def accuracy_pass(job: Computation, ar: Any, refs: list, expected: list, layout: Layout,
-                  checks: Sequence) -> tuple[Accuracy, list[float]]:
+                  checks: Sequence, run: Callable[[Computation, Any, str], list] | None = None
+                  ) -> tuple[Accuracy, list[float]]:
     """The reference's accuracy, and per entry an uncertainty to add to the budget.
 
     ``checks`` are tried in turn: one whose numbers enclose the true values (``encloses``)
     states the accuracy by the enclosures' width, unless it cannot decide a branch, and then the
-    next one, more precise than ``ar``, by agreement.
+    next one, more precise than ``ar``, by agreement. ``run(job, check, stage)`` computes the
+    entries in a check arithmetic (default :func:`reference_pass`: the gradient).
     """
     note = ""
+    run = reference_pass if run is None else run
     for check in checks:
         try:
-            values = reference_pass(job, check, f"accuracy check {check!r}")
+            values = run(job, check, f"accuracy check {check!r}")
         except UndecidableBranch:
             note = (f"{check!r} could not decide a ReLU branch (an input exactly at 0 in the limit "
                     "of its precision), so the accuracy is stated by agreement instead")

@@ -26,6 +26,7 @@ from types import SimpleNamespace
 import mpmath
 import pytest
 from helpers import (
+    WithoutSecondDerivative,
     case_id,
     cases,
     flat,
@@ -41,7 +42,7 @@ from helpers import (
 
 import backprop_ref as br
 from backprop_ref.arithmetic import get_dtype
-from backprop_ref.core.activations import Activation, get_activation
+from backprop_ref.core.activations import get_activation
 
 # ruff: noqa: E741  -- ``l`` is the layer index
 
@@ -499,22 +500,6 @@ def test_jax_forward_over_reverse_agrees(dtype, tol):
 
 
 # --- 5. a planted bug: the activation's second derivative left out --------------------------------
-
-
-class WithoutSecondDerivative(Activation):
-    """``inner`` with sigma'(z) taken as a constant: its tangent, sigma''(z) z', dropped. What a
-    hand-written Gauss-Newton-like product computes for the activation's part."""
-
-    def __init__(self, inner: str) -> None:
-        self.inner = get_activation(inner)
-        self.name = f"{self.inner.name} without sigma''"
-        self.rational = self.inner.rational
-
-    def sigma(self, ar, z):
-        return self.inner.sigma(ar, z)
-
-    def prime(self, ar, z, a):
-        return ar.convert(ar.value(self.inner.prime(ar, z, a)))  # the tangent forgotten
 
 
 @pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "softplus", "gelu"])
