@@ -37,8 +37,8 @@ from .core.network import Network
 from .core.second_order import HessianVectorProduct, hvp
 from .core.training import Gradients, History, cost_of, gradients, step, train
 from .io.casefile import Case, CaseError, load_case, save_case
-from .oracle.numerical import numerical_gradients
 from .oracle.hvp import verify_hvp
+from .oracle.numerical import numerical_gradients
 from .oracle.verify import DTYPES, Report, verify
 from .teaching.exercise import Exercise, exercise
 from .teaching.explain import Explanation, explain
