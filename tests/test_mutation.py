@@ -283,6 +283,27 @@ def test_verify():
     check_unchanged(call)
 
 
+@covers("verify_hvp")
+def test_verify_hvp():
+    def call(d):
+        net = br.Network(d["w"], d["b"], d["activations"])
+        kept = copy.deepcopy((net.w, net.b))
+        v_w = [N, [[1, "0.5"], [Fraction(-1, 3), mpmath.mpf("0.25")], [0, 2]], [[1, 0, -1], ["0.5", 1, 1]]]
+        v_b = [N, ["-0.25", 1, 0], [Fraction(1, 7), 0.5]]
+        h = br.hvp(net, d["xs"], d["ys"], v_w, v_b, "cross_entropy", arithmetic=br.Float())
+        Hv_w = [N] + [[list(row) for row in h.Hv_w[l]] for l in (1, 2)]
+        Hv_b = [N, [str(v) for v in h.Hv_b[1]], [Fraction(v) for v in h.Hv_b[2]]]
+        Hv_w[1][0][1] = mpmath.mpf(Hv_w[1][0][1])
+        mine = snapshot((v_w, v_b, Hv_w, Hv_b))
+        report = br.verify_hvp(net, d["xs"], d["ys"], v_w, v_b, Hv_w, Hv_b, cost="cross_entropy",
+                               dtype="float64", dps=30)
+        assert report.ok and str(report)
+        with pytest.raises(dataclasses.FrozenInstanceError):  # the report's numbers are its own
+            report.worst[0].got = 99.0
+        assert snapshot((v_w, v_b, Hv_w, Hv_b)) == mine and (net.w, net.b) == kept
+    check_unchanged(call)
+
+
 @covers("save_case", "load_case", "Case")
 def test_case_files(tmp_path):
     def call(d):
