@@ -43,6 +43,14 @@ tangents :math:`a'` of the nodes above it (forward), and the deltas and their ta
 Flips the loops record elsewhere (softplus's :math:`|z|`, whose derivative is continuous) are
 covered by the budgets and are not branches.
 
+**Diagnosis.** When entries are wrong, the product is recomputed in the reference arithmetic
+with the second derivative of one layer's activation left out (its :math:`\sigma'` taken as a
+constant, so :math:`\sigma''(z)\,z'` is missing from the tangent of BP2 or BP1), for each layer and
+for all of them at once: what a hand-written Gauss-Newton product computes. Each is a
+:class:`~backprop_ref.oracle.report.Hypothesis` counting the wrong entries it explains within
+their budgets and the right ones it breaks, as :mod:`~backprop_ref.oracle.diagnosis` does for
+gradients.
+
 Entries given as None are not judged; a report that decided no entry is inconclusive.
 
 >>> import backprop_ref as br
@@ -57,19 +65,21 @@ Entries given as None are not judged; a report that decided no entry is inconclu
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from ..arithmetic.dual import Dual
 from ..arithmetic.numbers import Float
-from ..core.activations import LeakyReLU, ReLU
+from ..core.activations import Activation, LeakyReLU, ReLU
 from ..core.batch import each_example
 from ..core.network import Network
 from ..core.second_order import direction, seeded
 from ..core.training import divide
 from .budget import Budget
-from .passes import TYPICAL_FACTOR, Computation, accuracy_pass, judge
+from .diagnosis import _rank, _tested
+from .passes import TYPICAL_FACTOR, Computation, Judgement, accuracy_pass, judge
 from .reading import read_gradients
-from .report import Columns, Layout, Report
+from .report import OK, SUSPICIOUS, WRONG, Columns, Hypothesis, Layout, Report
 from .verify import _checked, _fingerprint, _notes
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -127,6 +137,7 @@ def verify_hvp(net: Network, xs: Any, ys: Any, v_w: Any, v_b: Any, Hv_w: Any, Hv
     worst, typical, reasons = _budget_pass(job, budget, dw, db)
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons,
                      budget.overflows, budget.dtype)
+    diagnosis = _diagnose(job, ar, dw, db, got, verdicts)  # () unless entries are wrong
 
     columns = Columns(layout=layout, arithmetic=ar, got=got, reference=refs, expected=expected,
                       abs_error=verdicts.abs_error, budget=verdicts.budget,
@@ -144,7 +155,7 @@ def verify_hvp(net: Network, xs: Any, ys: Any, v_w: Any, v_b: Any, Hv_w: Any, Hv
                   reduction=job.reduction, per_example=False, strict=options.strict,
                   dps=options.dps, examples=examples, accuracy=accuracy,
                   notes=_notes(budget.dtype, budget.overflows, reasons), columns=columns,
-                  fingerprint=key, heading=heading)
+                  fingerprint=key, diagnosis=diagnosis, heading=heading)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,3 +311,65 @@ def _mark_dependents(net: Network, params: Any, fwd: Any, budget: Budget, dw: li
             if hit[l][j] is not None:
                 reasons.setdefault(pos + j, hit[l][j])
         pos += n[l]
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagnosis: a Gauss-Newton product
+
+
+class _FirstOrder(Activation):
+    r"""``inner`` with :math:`\sigma'(z)` a constant in the dual numbers: its tangent
+    :math:`\sigma''(z)\,z'` dropped, what a Gauss-Newton product leaves out."""
+
+    def __init__(self, inner: Activation) -> None:
+        self.inner = inner
+        self.name = f"{inner.name} without sigma''"
+        self.rational = inner.rational
+
+    def sigma(self, ar: Any, z: Any) -> Any:
+        return self.inner.sigma(ar, z)
+
+    def prime(self, ar: Any, z: Any, a: Any) -> Any:
+        return ar.convert(ar.value(self.inner.prime(ar, z, a)))
+
+
+def _diagnose(job: Computation, ar: Any, dw: list, db: list, got: list,
+              verdicts: Judgement) -> tuple[Hypothesis, ...]:
+    """The Gauss-Newton hypotheses that explain more wrong entries than they break, best first."""
+    status = verdicts.status
+    wrong = [pos for pos in range(len(status)) if status[pos] == WRONG]
+    if not wrong:
+        return ()
+    right = [pos for pos in range(len(status)) if status[pos] in (OK, SUSPICIOUS)]
+    net = job.net
+    layers = [l for l in range(1, net.L + 1) if net.sigma[l].elementwise]
+    tries = [([l], f"the second derivative of {net.sigma[l].name} in layer {l} is left out "
+                   f"(sigma''(z^[{l}]) z' missing from the tangent of delta^[{l}]), as a "
+                   "Gauss-Newton product does") for l in layers]
+    if len(layers) > 1:
+        tries.append((layers, "every activation's second derivative is left out, as a "
+                              "Gauss-Newton product does"))
+    found = []
+    for which, description in tries:
+        sigma = list(net.sigma)
+        for l in which:
+            sigma[l] = _FirstOrder(sigma[l])
+        planted = copy.copy(net)
+        planted.sigma = sigma
+        try:
+            values = list(map(ar.to_float, _flat_tangents(*_dual_run(
+                Computation(planted, job.xs, job.ys, job.cost, job.reduction, False), ar, dw, db,
+                "diagnosis"))))
+        except (ValueError, ArithmeticError):
+            continue
+
+        def error(pos: int, values: list = values) -> float:
+            return abs(float(got[pos]) - values[pos])
+
+        def budget(pos: int) -> float:
+            return verdicts.budget[pos]
+
+        h = _tested("gauss_newton", description, wrong, right, error, budget)
+        if h.explained > h.broken:
+            found.append(h)
+    return tuple(sorted(found, key=_rank))

@@ -131,6 +131,29 @@ def test_a_gauss_newton_product_is_flagged_at_the_entries_below_the_activation(h
         layers = {s["layer"]: s for s in report.layers}
         assert layers[2]["wrong"] == 0 and layers[2]["ok"] + layers[2]["suspicious"] == 10
         assert report.worst[0].name in wrong and report.verdict.startswith("FAIL")
+        best = report.diagnosis[0]
+        assert (best.name, best.explained, best.wrong, best.broken) == ("gauss_newton", len(wrong), len(wrong), 0)
+        assert f"second derivative of {hidden} in layer 1 is left out" in report.looks_like
+
+
+def test_a_gauss_newton_product_in_every_layer_is_diagnosed_as_such():
+    net, xs, ys, cost, v_w, v_b = instance(("tanh", "sigmoid", "mse"), 7, sizes=(3, 4, 3, 2))
+    planted = br.Network(net.w, net.b, [WithoutSecondDerivative(name) for name in net.activations[1:]])
+    hw, hb = product(planted, xs, ys, cost, v_w, v_b, br.Float())
+    report = br.verify_hvp(net, xs, ys, v_w, v_b, hw, hb, cost=cost, dtype="float64")
+    best = report.diagnosis[0]
+    assert best.description.startswith("every activation's second derivative is left out")
+    assert best.explained == best.wrong == report.counts["wrong"] and best.broken == 0
+    assert "looks like: every activation's second derivative" in str(report)
+
+
+def test_a_slip_has_no_diagnosis():
+    net, xs, ys, cost, v_w, v_b = instance(("tanh", "sigmoid", "mse"), 8)
+    hw, hb = product(net, xs, ys, cost, v_w, v_b, br.Float())
+    hw[2][0][1] *= 1 + 1e-6
+    report = br.verify_hvp(net, xs, ys, v_w, v_b, hw, hb, cost=cost, dtype="float64")
+    assert report.counts["wrong"] == 1 and report.diagnosis == ()
+    assert report.looks_like == "no known mistake fits the wrong entries"
 
 
 def test_softmax_with_cross_entropy_must_be_exact():
