@@ -469,6 +469,43 @@ def test_torch_products_pass_verify_hvp_with_no_false_alarm(dtype):
     assert 0 < worst <= 1
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_torch_products_at_relu_kinks_are_never_called_wrong(dtype):
+    """ReLU and leaky ReLU networks whose first-layer z is 0 at the true inputs for two nodes
+    (their biases set to cancel exactly, to double rounding): PyTorch's double backward in
+    ``dtype`` takes either branch there. No entry is wrong; those that depend on a flipped branch
+    are undecidable, and others are decided."""
+    torch = need("torch")
+    kind = getattr(torch, dtype)
+    undecidable = decided = 0
+    for seed in range(15):
+        rng = random.Random(seed)
+        hidden = rng.choice(["relu", "leaky_relu(0.2)"])
+        output = rng.choice(["relu", "identity", "sigmoid"])
+        cost = "binary_cross_entropy" if output == "sigmoid" else "mse"
+        sizes = [rng.randint(2, 5) for _ in range(rng.randint(2, 4))]
+        net = network(sizes, hidden, output, seed)
+        xs, ys = make_batch(sizes[0], sizes[-1], 4, cost, seed)
+        b = [None] + [list(row) for row in net.b[1:]]
+        for j in range(min(2, sizes[1])):  # z[1][j] = 0 for example j, to double rounding
+            exact = Fraction(0)
+            for k in range(sizes[0]):
+                exact += Fraction(net.w[1][j][k]) * Fraction(xs[j][k])
+            b[1][j] = float(-exact)
+        net = net.with_parameters(net.w, b)
+        v_w, v_b = random_direction(net, seed)
+        f, params = torch_cost(torch, net, xs, ys, cost, kind)
+        leaves = [p.clone().requires_grad_(True) for p in params]
+        g = torch.autograd.grad(f(*leaves), leaves, create_graph=True)
+        twice = torch.autograd.grad(g, leaves, grad_outputs=torch_direction(torch, v_w, v_b, kind))
+        Hv_w, Hv_b = as_layers(list(twice))
+        report = br.verify_hvp(net, xs, ys, v_w, v_b, Hv_w, Hv_b, cost=cost, dtype=dtype)
+        assert report.counts["wrong"] == 0, f"network {seed} ({net!r}, {cost}) {dtype}\n{report}"
+        undecidable += report.counts["undecidable"]
+        decided += report.checked
+    assert undecidable > 0 and decided > 0
+
+
 @contextlib.contextmanager
 def jax_x64(jax, on: bool):
     """JAX with 64-bit floats on or off, restored afterwards."""
