@@ -39,6 +39,7 @@ from .core.training import Gradients, History, cost_of, gradients, step, train
 from .io.casefile import Case, CaseError, load_case, save_case
 from .oracle.hvp import verify_hvp
 from .oracle.numerical import numerical_gradients
+from .oracle.report import Hypothesis
 from .oracle.verify import DTYPES, Report, verify
 from .teaching.exercise import Exercise, exercise
 from .teaching.explain import Explanation, explain
@@ -63,6 +64,7 @@ __all__ = [
     "Gradients",
     "HessianVectorProduct",
     "History",
+    "Hypothesis",
     "Interval",
     "Mp",
     "Mpfr",

@@ -37,8 +37,9 @@ from ..arithmetic.dtypes import DTYPES, get_dtype
 from ..core import check
 from ..core.activations import Activation, LeakyReLU, get_activation
 from ..core.costs import NAMES as COST_NAMES
-from ..core.costs import get_cost
+from ..core.costs import OUTPUT_REDUCTIONS, SUMMED, get_cost
 from ..core.network import Network
+from ..core.training import EXAMPLES, example_columns, is_label, labelled, penalty
 from .interop import LAYOUTS, read_layers
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -52,8 +53,8 @@ REDUCTIONS = ("mean", "sum")
 
 REQUIRED = ("sizes", "activations", "cost", "dtype", "weights", "biases", "inputs", "targets",
             "dC_dw", "dC_db")
-OPTIONAL = ("version", "check", "description", "reduction", "layout", "per_example", "relu_prime_at_zero",
-            "leaky_relu_prime_at_zero")
+OPTIONAL = ("version", "check", "description", "reduction", "layout", "per_example",
+            "relu_prime_at_zero", "leaky_relu_prime_at_zero", "output_reduction", "l2", "examples")
 FIELDS = {
     "version": f"the format version, {VERSION}",
     "check": f"what the case checks, one of {', '.join(CHECKS)} (gradient by default)",
@@ -73,6 +74,10 @@ FIELDS = {
     "per_example": "true when dC_dw and dC_db hold one gradient per example",
     "relu_prime_at_zero": "the implementation's relu'(0), 0 by default",
     "leaky_relu_prime_at_zero": "the implementation's leaky_relu'(0), the slope by default",
+    "output_reduction": "mean (the default) or sum over the output nodes, for mse and binary_cross_entropy",
+    "l2": "the weight penalty lam: the cost plus (lam/2) sum w^2 (biases excluded), 0 by default",
+    "examples": "rows (the default: one list per example) or columns (inputs and targets as "
+                "matrices with one column per example)",
 }
 
 MAX_NUMBER_TEXT = check.MAX_NUMBER_TEXT
@@ -121,6 +126,8 @@ class Case:
     leaky_relu_prime_at_zero: Any = None
     description: str | None = None
     source: str | None = field(default=None, compare=False)
+    output_reduction: str = "mean"
+    l2: Any = 0
 
     def verify(self, **options: Any) -> Any:
         """:func:`backprop_ref.verify` on this case; ``options`` (``dps``, ``strict``,
@@ -129,7 +136,8 @@ class Case:
 
         settings = {"cost": self.cost, "dtype": self.dtype, "reduction": self.reduction,
                     "per_example": self.per_example, "relu_prime_at_zero": self.relu_prime_at_zero,
-                    "leaky_relu_prime_at_zero": self.leaky_relu_prime_at_zero}
+                    "leaky_relu_prime_at_zero": self.leaky_relu_prime_at_zero,
+                    "output_reduction": self.output_reduction, "l2": self.l2}
         settings.update(options)
         return verify(self.net, self.xs, self.ys, self.dC_dw, self.dC_db, **settings)
 
@@ -142,7 +150,8 @@ class Case:
         save_case(path, self.net, self.xs, self.ys, self.dC_dw, self.dC_db, cost=self.cost,
                   dtype=self.dtype, reduction=self.reduction, per_example=self.per_example,
                   relu_prime_at_zero=self.relu_prime_at_zero,
-                  leaky_relu_prime_at_zero=self.leaky_relu_prime_at_zero, description=self.description)
+                  leaky_relu_prime_at_zero=self.leaky_relu_prime_at_zero, description=self.description,
+                  output_reduction=self.output_reduction, l2=self.l2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,6 +276,13 @@ def case_from_dict(doc: Any) -> Checkable:
     relu_prime_at_zero = number(doc.get("relu_prime_at_zero", 0), "relu_prime_at_zero")
     leaky = doc.get("leaky_relu_prime_at_zero")
     leaky_relu_prime_at_zero = None if leaky is None else number(leaky, "leaky_relu_prime_at_zero")
+    output_reduction = _choice(doc.get("output_reduction", "mean"), "output_reduction", OUTPUT_REDUCTIONS)
+    if output_reduction == "sum" and cost not in SUMMED:
+        raise ValueError(f"output_reduction is sum, which applies to {' and '.join(SUMMED)}, not to {cost}")
+    l2 = penalty(number(doc.get("l2", 0), "l2"))
+    if l2 != 0 and per_example:
+        raise ValueError("l2 applies to the gradient of the batch, not to per-example gradients")
+    examples = _choice(doc.get("examples", "rows"), "examples", EXAMPLES)
     activations = _activation_names(doc["activations"], L)
     read = _in_range(dtype)
 
@@ -274,8 +290,13 @@ def case_from_dict(doc: Any) -> Checkable:
     net = Network(w, b, activations)
     check.softmax_output(get_cost(cost), activations[-1], f"activations[{L}]")
 
-    xs = _examples(doc["inputs"], "inputs", sizes[0], "layer 0", None, read)
-    ys = _examples(doc["targets"], "targets", sizes[L], f"layer {L}, the output layer", len(xs), read)
+    inputs, targets = doc["inputs"], doc["targets"]
+    if examples == "columns":
+        inputs = _columns(inputs, "inputs")
+        targets = _columns(targets, "targets")
+    targets = _labels(targets, cost, sizes[L])
+    xs = _examples(inputs, "inputs", sizes[0], "layer 0", None, read)
+    ys = _examples(targets, "targets", sizes[L], f"layer {L}, the output layer", len(xs), read)
     if get_cost(cost).targets_in_unit_interval:
         for i in range(len(ys)):
             check.unit_interval(ys[i], f"targets[{i}]", cost, show=_show)
@@ -287,8 +308,40 @@ def case_from_dict(doc: Any) -> Checkable:
                                  read)
     case = Case(net=net, xs=xs, ys=ys, dC_dw=dC_dw, dC_db=dC_db, cost=cost, reduction=reduction,
                 dtype=dtype, per_example=per_example, relu_prime_at_zero=relu_prime_at_zero,
-                leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description)
+                leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description,
+                output_reduction=output_reduction, l2=l2)
     return case
+
+
+def _columns(value: Any, where: str) -> Any:
+    """A matrix with one column per example as a list of examples (``examples: columns``)."""
+    if not isinstance(value, list) or not value or not all(isinstance(row, list) for row in value):
+        return value  # a flat list (class labels), or what _examples names
+    try:
+        return example_columns(value, where)
+    except (TypeError, ValueError) as error:
+        raise ValueError(str(error)) from None
+
+
+def _labels(targets: Any, cost: str, size: int) -> Any:
+    """Targets given as class indices (JSON integers, with cross_entropy) as one-hot lists."""
+    if not isinstance(targets, list) or size < 2:
+        return targets
+    out = list(targets)
+    for i in range(len(targets)):
+        text = targets[i]
+        if not (isinstance(text, _JsonNumber) and text.lstrip("-").isdigit()) and not is_label(text):
+            continue
+        label = int(text)
+        if not get_cost(cost).needs_softmax:
+            raise ValueError(f"targets[{i}] is the label {label}; use cost cross_entropy or "
+                             f"one-hot targets ({size} numbers each)")
+        if not 0 <= label < size:
+            raise ValueError(f"targets[{i}] is the label {label}, but the output layer has {size} "
+                             f"nodes (labels 0..{size - 1})")
+        out[i] = [0] * size
+        out[i][label] = 1
+    return out
 
 
 def _in_range(dtype: str) -> Any:
@@ -587,16 +640,20 @@ def _layers_text(values: Any, where: str) -> list | None:
 def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost: str,
                  dtype: str, reduction: str = "mean", per_example: bool = False,
                  relu_prime_at_zero: Any = 0, leaky_relu_prime_at_zero: Any = None,
-                 description: str | None = None) -> dict:
-    """The case file's content, as a dict of JSON values (numbers as exact texts)."""
+                 description: str | None = None, output_reduction: str = "mean",
+                 l2: Any = 0) -> dict:
+    """The case file's content, as a dict of JSON values (numbers as exact texts); class-index
+    targets are written as one-hot vectors."""
     get_dtype(dtype)  # an unknown name fails here, naming it
+    summed = get_cost(cost, output_reduction)
+    ys = labelled(list(check.plain(ys)), summed, net.n[net.L])
     doc: dict = {"version": VERSION}
     if description is not None:
         doc["description"] = description
     doc.update({
         "sizes": list(net.n),
         "activations": list(net.activations[1:]),
-        "cost": get_cost(cost).name,
+        "cost": summed.base,
         "reduction": reduction,
         "dtype": get_dtype(dtype).name,
         "layout": "out_in",
@@ -619,13 +676,18 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
         doc["relu_prime_at_zero"] = relu_prime_at_zero
     if leaky_relu_prime_at_zero is not None:
         doc["leaky_relu_prime_at_zero"] = exact_text(leaky_relu_prime_at_zero, "leaky_relu_prime_at_zero")
+    if summed.output_reduction != "mean":
+        doc["output_reduction"] = summed.output_reduction
+    if penalty(l2) != 0:
+        doc["l2"] = exact_text(l2, "l2")
     return doc
 
 
 def save_case(path: str | os.PathLike, net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *,
               cost: str, dtype: str, reduction: str = "mean", per_example: bool = False,
               relu_prime_at_zero: Any = 0, leaky_relu_prime_at_zero: Any = None,
-              description: str | None = None) -> None:
+              description: str | None = None, output_reduction: str = "mean",
+              l2: Any = 0) -> None:
     """Write a case file that :func:`load_case` reads back bit for bit.
 
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 ``None``; with
@@ -636,7 +698,8 @@ def save_case(path: str | os.PathLike, net: Network, xs: Any, ys: Any, dC_dw: An
     """
     doc = case_to_dict(net, xs, ys, dC_dw, dC_db, cost=cost, dtype=dtype, reduction=reduction,
                        per_example=per_example, relu_prime_at_zero=relu_prime_at_zero,
-                       leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description)
+                       leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description,
+                       output_reduction=output_reduction, l2=l2)
     case_from_dict(doc)
     with open(os.fspath(path), "w", encoding="utf-8") as file:
         file.write(dumps(doc))

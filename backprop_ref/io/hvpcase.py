@@ -53,8 +53,11 @@ __all__ = ["HvpCase", "case_from_dict", "case_to_dict", "save_hvp_case"]
 
 REQUIRED = ("check", "sizes", "activations", "cost", "dtype", "weights", "biases", "inputs",
             "targets", "v_w", "v_b", "Hv_w", "Hv_b")
-FIELDS = {key: GRADIENT_FIELDS[key] for key in GRADIENT_FIELDS
-          if key not in ("dC_dw", "dC_db", "per_example")}
+SHARED = ("version", "check", "description", "sizes", "activations", "cost", "reduction", "dtype",
+          "layout", "weights", "biases", "inputs", "targets", "relu_prime_at_zero",
+          "leaky_relu_prime_at_zero")
+"""The fields an hvp case has as a gradient case has them (the others are a gradient case's own)."""
+FIELDS = {key: GRADIENT_FIELDS[key] for key in SHARED}
 FIELDS["check"] = "hvp: the case checks a Hessian-vector product"
 FIELDS.update({
     "v_w": "the direction of the weights, in the layout of weights",

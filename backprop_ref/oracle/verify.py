@@ -42,7 +42,7 @@ from ..core.activations import LeakyReLU, ReLU
 from ..core.backprop import check_cost
 from ..core.costs import get_cost
 from ..core.network import Network, to_number, to_vector
-from ..core.training import REDUCTIONS, batch
+from ..core.training import REDUCTIONS, batch, labelled, penalty
 from .budget import Budget
 from .diagnosis import diagnose
 from .passes import TYPICAL_FACTOR as TYPICAL_FACTOR  # importable from here, where it was
@@ -64,7 +64,8 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
            workers: int = 1, rigorous: bool = False,
            leaky_relu_prime_at_zero: Any = None, progress: Any = None,
            reference: Report | None = None, accumulate: Any = None,
-           executor: Executor | None = None) -> Report:
+           executor: Executor | None = None, *, output_reduction: str = "mean", l2: Any = 0,
+           examples: str = "rows") -> Report:
     r"""Check the gradients ``dC_dw``, ``dC_db`` of an implementation computing in ``dtype``.
 
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 of each is
@@ -80,7 +81,13 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     Options:
 
     * ``cost``, ``reduction``: as :func:`backprop_ref.gradients` (``"mean"`` over the examples,
-      or ``"sum"``).
+      or ``"sum"``). With ``cross_entropy``, ``ys`` may be class indices (``[2, 0, 1]``).
+    * ``output_reduction``: ``"sum"`` for ``mse`` and ``binary_cross_entropy`` summed over the
+      output nodes (network2.py's ``CrossEntropyCost``, scikit-learn's multilabel log loss).
+    * ``l2``: the weight penalty :math:`\tfrac\lambda2\sum w^2`, added once after the reduction,
+      so the gradient includes :math:`\lambda w` (its rounding is in the budgets).
+    * ``examples``: ``"rows"`` (default), or ``"columns"`` for ``xs`` and ``ys`` given as
+      matrices with one column per example.
     * ``dtype``: one of :data:`DTYPES` (``"float64"``, ``"float32"``, ``"float16"``,
       ``"bfloat16"``, ``"tf32"``); the format the implementation computed in.
     * ``accumulate``: None (default) if the implementation may accumulate its sums in ``dtype``
@@ -110,7 +117,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     """
     job, options = _checked(net, xs, ys, cost, dtype, reduction, per_example, strict, dps,
                             relu_prime_at_zero, workers, rigorous, leaky_relu_prime_at_zero,
-                            progress, accumulate, executor)
+                            progress, accumulate, executor, output_reduction, l2, examples)
     got = read_gradients(dC_dw, dC_db, net, len(job.xs) if per_example else None)
     layout = Layout(list(net.n))
     key = _fingerprint(job, options)
@@ -142,7 +149,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
                   reduction=job.reduction, per_example=job.per_example, strict=options.strict,
                   dps=options.dps,
                   examples=len(job.xs), accuracy=accuracy,
-                  notes=_notes(budget_ar.dtype, overflows, reasons), columns=columns,
+                  notes=_l2_note(job) + _notes(budget_ar.dtype, overflows, reasons), columns=columns,
                   fingerprint=key, diagnosis=diagnosis)
 
 
@@ -162,11 +169,12 @@ class Options:
 def _checked(net: Any, xs: Any, ys: Any, cost: Any, dtype: Any, reduction: Any, per_example: Any,
              strict: Any, dps: Any, relu_prime_at_zero: Any, workers: Any, rigorous: Any,
              leaky_relu_prime_at_zero: Any, progress: Any, accumulate: Any,
-             executor: Any) -> tuple[Computation, Options]:
+             executor: Any, output_reduction: Any = "mean", l2: Any = 0,
+             examples: Any = "rows") -> tuple[Computation, Options]:
     """Every argument of :func:`verify` checked, in the order its messages promise, and grouped."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a backprop_ref.Network, got {type(net).__name__}")
-    cost = get_cost(cost)
+    cost = get_cost(cost, output_reduction)
     check_cost(net, cost)
     budget = Budget(get_dtype(dtype), accumulate=accumulate)
     if reduction not in REDUCTIONS:
@@ -180,12 +188,16 @@ def _checked(net: Any, xs: Any, ys: Any, cost: Any, dtype: Any, reduction: Any, 
     if executor is not None and not isinstance(executor, Executor):
         raise TypeError("executor must be a concurrent.futures.Executor (or None), got "
                         f"{type(executor).__name__}")
-    xs, ys = batch(xs, ys)
+    lam = penalty(l2)
+    if lam != 0 and per_example:
+        raise ValueError("l2 applies to the gradient of the batch, not to per-example gradients")
+    xs, ys = batch(xs, ys, examples, (net.n[0], net.n[net.L]))
+    ys = labelled(ys, cost, net.n[net.L])
     count = len(xs)
     xs = [to_vector(xs[i], net.n[0], f"xs[{i}]", "inputs") for i in range(count)]
     ys = [to_vector(ys[i], net.n[net.L], f"ys[{i}]", "targets") for i in range(count)]
     work = _with_conventions(net, relu_prime_at_zero, leaky_relu_prime_at_zero)
-    job = Computation(work, xs, ys, cost, reduction, per_example, workers, executor, progress)
+    job = Computation(work, xs, ys, cost, reduction, per_example, workers, executor, progress, lam)
     more = Mp(dps + CHECK_EXTRA_DIGITS)
     checks = (Interval(dps), more) if rigorous else (more,)
     return job, Options(Mp(dps), checks, budget, strict, dps, rigorous)
@@ -218,7 +230,7 @@ def _fingerprint(job: Computation, options: Options) -> tuple:
     conventions = [s.prime_at_zero if isinstance(s, (ReLU, LeakyReLU)) else None
                    for s in job.net.sigma[1:]]
     return (job.cost.name, None if job.per_example else job.reduction, job.per_example,
-            options.dps, options.rigorous, conventions, job.xs, job.ys)
+            options.dps, options.rigorous, conventions, job.xs, job.ys, job.l2)
 
 
 def _reuse(report: Any, net: Network, key: tuple) -> tuple:
@@ -229,7 +241,7 @@ def _reuse(report: Any, net: Network, key: tuple) -> tuple:
         raise ValueError("reference is a report on another network (its weights, biases or "
                          "activations differ)")
     what = ("cost", "reduction", "per_example", "dps", "rigorous", "relu'(0) conventions",
-            "inputs xs", "targets ys")
+            "inputs xs", "targets ys", "l2")
     for name, mine, theirs in zip(what, key, report.fingerprint, strict=True):
         if mine != theirs:
             shown = "" if name.startswith(("inputs", "targets")) else f" ({theirs!r}, not {mine!r})"
@@ -237,6 +249,14 @@ def _reuse(report: Any, net: Network, key: tuple) -> tuple:
                              "gradients do not apply")
     c = report.columns
     return c.arithmetic, c.reference, c.expected, report.accuracy, c.uncertainty
+
+
+def _l2_note(job: Computation) -> list[str]:
+    """The note that the gradient includes the weight penalty, when it does."""
+    if job.l2 == 0:
+        return []
+    return [f"The gradient includes the weight penalty l2 = {job.l2} (its lam * w on every dC/dw; "
+            "biases excluded)."]
 
 
 def _notes(fmt: Dtype, overflows: int, reasons: dict) -> list[str]:
