@@ -37,6 +37,7 @@ from .core.network import Network
 from .core.second_order import HessianVectorProduct, hvp
 from .core.training import Gradients, History, cost_of, gradients, step, train
 from .io.casefile import Case, CaseError, load_case, save_case
+from .oracle.hvp import verify_hvp
 from .oracle.layer import verify_layer
 from .oracle.numerical import numerical_gradients
 from .oracle.report import Hypothesis
@@ -96,4 +97,5 @@ __all__ = [
     "verify",
     "verify_step",
     "verify_layer",
+    "verify_hvp",
 ]

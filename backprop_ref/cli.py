@@ -60,7 +60,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     from .core.network import Network
     from .teaching.demo import DEMO_COST, DEMO_X, DEMO_Y, demo_network
-    from .teaching.explain import explain
+    from .teaching.explain import explain, explain_tangent
 
     activations = None if args.activations is None else args.activations.split(",")
     if activations is not None and len(activations) == 1:
@@ -87,8 +87,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if cost is None:
             cost = "cross_entropy" if net.activations[net.L] == "softmax" else DEMO_COST
         equations = None if args.equations is None else args.equations.split(",")
-        e = explain(net, x, y, cost, layer=args.layer, node=args.node, equations=equations,
-                    digits=args.digits)
+        if args.tangent:  # one line of the dual computation, along a direction drawn from the seed
+            rng = random.Random(f"explain direction {0 if args.seed is None else args.seed}")
+            v_w = [None] + [[[f"{rng.randint(-100, 100) / 100:.2f}" for k in range(net.n[l - 1])]
+                             for j in range(net.n[l])] for l in range(1, net.L + 1)]
+            v_b = [None] + [[f"{rng.randint(-100, 100) / 100:.2f}" for j in range(net.n[l])]
+                            for l in range(1, net.L + 1)]
+            e = explain_tangent(net, x, y, v_w, v_b, args.layer, args.node, cost, digits=args.digits)
+        else:
+            e = explain(net, x, y, cost, layer=args.layer, node=args.node, equations=equations,
+                        digits=args.digits)
     except (ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
     if args.format == "markdown":
@@ -288,6 +296,10 @@ def parser() -> argparse.ArgumentParser:
     explain.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
     explain.add_argument("--format", choices=("text", "ascii", "markdown", "latex"), default="text",
                          help="text (Unicode), ascii, markdown (with $...$ math) or latex")
+    explain.add_argument("--tangent", action="store_true",
+                         help="instead, the tangent of BP2 (BP1 in the output layer) of --layer, "
+                         "--node along a direction v drawn from --seed: one line of the dual "
+                         "computation of a Hessian-vector product")
     explain.set_defaults(run=cmd_explain)
 
     bench = sub.add_parser(

@@ -21,6 +21,7 @@ import pytest
 import backprop_ref as br
 from backprop_ref.arithmetic import ArithmeticBase, get_dtype
 from backprop_ref.core import formula
+from backprop_ref.core.activations import Activation, get_activation
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -588,3 +589,17 @@ def torch_layer(torch, n_in: int, n_out: int, batch: int, dtype: str, activation
     return {"a_prev": x.detach(), "w": w.detach(), "b": b.detach(), "dC_da": g, "z": z.detach(),
             "a": a.detach(), "delta": z.grad, "dC_dw": w.grad, "dC_db": b.grad,
             "dC_da_prev": x.grad}
+class WithoutSecondDerivative(Activation):
+    """``inner`` with sigma'(z) taken as a constant: its tangent, sigma''(z) z', dropped. What a
+    hand-written Gauss-Newton-like product computes for the activation's part."""
+
+    def __init__(self, inner: str) -> None:
+        self.inner = get_activation(inner)
+        self.name = f"{self.inner.name} without sigma''"
+        self.rational = self.inner.rational
+
+    def sigma(self, ar, z):
+        return self.inner.sigma(ar, z)
+
+    def prime(self, ar, z, a):
+        return ar.convert(ar.value(self.inner.prime(ar, z, a)))  # the tangent forgotten

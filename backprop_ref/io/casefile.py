@@ -45,7 +45,7 @@ from .interop import LAYOUTS, read_layers
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
 VERSION = 1
-CHECKS = ("gradient", "step", "layer")
+CHECKS = ("gradient", "step", "layer", "hvp")
 """What a case file can ask to check: ``"gradient"`` (the fields below) and the kinds whose
 readers live in modules of their own, ``backprop_ref.io.<check>case`` (each with its own fields,
 a ``case_from_dict`` and a schema ``<check>.schema.json`` beside this one)."""

@@ -115,14 +115,17 @@ def reference_pass(job: Computation, ar: Any, stage: str) -> list:
 
 
 def accuracy_pass(job: Computation, ar: Any, refs: list, expected: list, layout: Layout,
-                  checks: Sequence) -> tuple[Accuracy, list[float]]:
+                  checks: Sequence, run: Callable[[Computation, Any, str], list] | None = None
+                  ) -> tuple[Accuracy, list[float]]:
     """The reference's accuracy, and per entry an uncertainty to add to the budget.
 
     ``checks`` are tried in turn: one whose numbers enclose the true values (``encloses``)
     states the accuracy by the enclosures' width, unless it cannot decide a branch, and then the
-    next one, more precise than ``ar``, by agreement.
+    next one, more precise than ``ar``, by agreement. ``run(job, check, stage)`` computes the
+    entries in a check arithmetic (default :func:`reference_pass`: the gradient).
     """
-    return accuracy_of(lambda check: reference_pass(job, check, f"accuracy check {check!r}"),
+    compute = reference_pass if run is None else run
+    return accuracy_of(lambda check: compute(job, check, f"accuracy check {check!r}"),
                        ar, refs, expected, layout, checks, job.per_example)
 
 

@@ -22,25 +22,28 @@ LAYOUTS = ("out_in", "in_out")
 ``in_out`` one row per node of layer l - 1 (Keras, ``x @ W``)."""
 
 
-def read_gradients(dC_dw: Any, dC_db: Any, net: Network, examples: int | None = None) -> list:
+def read_gradients(dC_dw: Any, dC_db: Any, net: Network, examples: int | None = None,
+                   names: tuple[str, str] = ("dC_dw", "dC_db")) -> list:
     """The implementation's entries in layout order: ``dC/dw[l]`` row by row, then ``dC/db[l]``,
     for l = 1..L; with ``examples``, ``dC_dw[i]`` and ``dC_db[i]`` for each example ``i`` in turn.
+    ``names`` are what messages call the two (``("Hv_w", "Hv_b")`` for other entries of that layout).
 
     Entries are floats, ints or Fractions; NaN and infinity are kept (the oracle calls them wrong);
     None marks an entry not given.
     """
     out: list = []
+    wname, bname = names
     if examples is None:
-        _read_one(dC_dw, dC_db, net, "dC_dw", "dC_db", out)
+        _read_one(dC_dw, dC_db, net, wname, bname, out)
     else:
-        dC_dw = _per_example(dC_dw, "dC_dw", examples)
-        dC_db = _per_example(dC_db, "dC_db", examples)
+        dC_dw = _per_example(dC_dw, wname, examples)
+        dC_db = _per_example(dC_db, bname, examples)
         for i in range(examples):
-            _read_one(dC_dw[i], dC_db[i], net, f"dC_dw[{i}]", f"dC_db[{i}]", out)
+            _read_one(dC_dw[i], dC_db[i], net, f"{wname}[{i}]", f"{bname}[{i}]", out)
     for pos in range(len(out)):
         if out[pos] is not None:
             return out
-    raise ValueError("dC_dw and dC_db give no entry (every one is None): at least one entry "
+    raise ValueError(f"{wname} and {bname} give no entry (every one is None): at least one entry "
                      "must be given to check")
 
 

@@ -750,3 +750,107 @@ def _steps(e: formula.Expr | None, symbols: dict, values: dict, f: _Writer) -> l
     if not e.variables():
         return []
     return [_form(e, symbols, f, False), _form(e, values, f, True)]
+
+
+# ---------------------------------------------------------------------------------------------
+# One line of the dual computation: the tangent of BP2 (or BP1) for one node
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _SigmaSecond(Piece):
+    """:math:`\\sigma''`."""
+
+    def render(self, style: str) -> str:
+        return {"text": "σ''", "ascii": "sigma''", "latex": r"\sigma''"}[style]
+
+
+def explain_tangent(net: Network, x: Any, y: Any, v_w: Any, v_b: Any, layer: int, node: int,
+                    cost: Any = "half_squared_error", arithmetic: Any = None,
+                    digits: int = 4) -> Explanation:
+    r"""The tangent of BP2 for node ``node`` of layer ``layer``, with the numbers of the dual
+    computation of :func:`backprop_ref.hvp`: the forward and backward passes on weights
+    :math:`w + v\varepsilon`, one example ``x``, ``y``, the direction ``v_w``, ``v_b``.
+
+    .. math:: \delta_j'^{[l]} = \Bigl(\sum_k w_{kj}'^{[l+1]} \delta_k^{[l+1]}
+              + w_{kj}^{[l+1]} \delta_k'^{[l+1]}\Bigr)\,\sigma'(z_j^{[l]})
+              + \Bigl(\sum_k w_{kj}^{[l+1]} \delta_k^{[l+1]}\Bigr)\,\sigma''(z_j^{[l]})\, z_j'^{[l]}
+
+    where a prime on a quantity is its tangent (its derivative along :math:`v`; :math:`w' = v`).
+    For the output layer (an element-wise activation) the line is the tangent of BP1,
+    :math:`\delta_j'^{[L]} = (\partial C/\partial a_j^{[L]})'\,\sigma'(z_j^{[L]}) +
+    \partial C/\partial a_j^{[L]}\,\sigma''(z_j^{[L]})\, z_j'^{[L]}`. The result is the engine's
+    tangent of ``delta[l][j]``, for one example :math:`(Hv)_{b_j^{[l]}}`; :math:`\sigma''` is
+    the derivative of the activation's own :math:`\sigma'`, by dual numbers too. ``arithmetic``
+    is the base of the dual numbers (default Float); the result is an :class:`Explanation` of
+    one line, labelled ``BP2'`` (or ``BP1'``).
+    """
+    from ..arithmetic import Dual
+    from ..core.backprop import example, forward_pass
+    from ..core.second_order import direction, seeded
+
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a Network, got {type(net).__name__}")
+    check.whole(digits, "digits", 1)
+    if layer is None or node is None:
+        raise ValueError("the tangent of BP2 is shown for one node: give a layer and a node")
+    _check_place(net, layer, node)
+    l, j, L, n = layer, node, net.L, net.n
+    sigma = net.sigma[l]
+    if not sigma.elementwise:
+        raise ValueError(f"layer {l} is {sigma.name}: its delta is (5), not BP1 or BP2 of one node")
+    base = Float() if arithmetic is None else arithmetic
+    base = base.base if isinstance(base, Dual) else base
+    ar = Dual(base)
+    cost = get_cost(cost)
+    dw, db = direction(net, v_w, v_b)
+    params = seeded(net, ar, dw, db)
+    with ar.context():
+        fwd = forward_pass(params, example(net, ar, x))  # (1), (2) on w + v eps
+    bwd = backward(net, fwd, y, cost)  # (5)/(BP1), (BP2), (BP3), (BP4) on dual numbers
+    value, tangent = ar.value, ar.tangent
+    z, a, w, delta = fwd.z, fwd.a, params.w, bwd.delta
+    with ar.context():
+        sp = sigma.prime(ar, z[l][j], a[l][j])
+        t = Dual(base).seed(value(z[l][j]), 1)
+        second = tangent(sigma.prime(t.ar, t, sigma.sigma(t.ar, t)))  # sigma''(z) = (sigma')'
+    f = _Writer(digits, base)
+    s_prime = _sigma_prime(l, j)
+    s_second = (_SigmaSecond(), "(", _z(l, j), ")")
+    z_t = Sym("z", (j,), l, prime=True)
+    if l == L:
+        label = "BP1'"
+        dC_da = bwd.dC_da[j]
+        symbols = ("(", D("C", _a(L, j)), ")' ", *s_prime, " + ", D("C", _a(L, j)), " ",
+                   *s_second, " ", z_t)
+        numbers = (*f.p(tangent(dC_da)), *f.p(value(sp)), " + ", *f.p(value(dC_da)), *f.p(second),
+                   *f.p(tangent(z[l][j])))
+    else:
+        label = "BP2'"
+        tangents = []
+        values = []
+        plain = []
+        plain_values = []
+        for k in range(n[l + 1]):
+            w_kj = Sym("w", (k, j), l + 1)
+            tangents.append((Sym("w", (k, j), l + 1, prime=True), " ", _delta(l + 1, k), " + ", w_kj,
+                             " ", Sym("delta", (k,), l + 1, prime=True)))
+            values.append((*f.p(tangent(w[l + 1][k][j])), *f.p(value(delta[l + 1][k])), " + ",
+                           *f.p(value(w[l + 1][k][j])), *f.p(tangent(delta[l + 1][k]))))
+            plain.append((w_kj, " ", _delta(l + 1, k)))
+            plain_values.append((*f.p(value(w[l + 1][k][j])), *f.p(value(delta[l + 1][k]))))
+        symbols = ("(", *_plus(tangents), ") ", *s_prime, " + (", *_plus(plain), ") ", *s_second,
+                   " ", z_t)
+        numbers = ("(", *_plus(values), ")", *f.p(value(sp)), " + (", *_plus(plain_values), ")",
+                   *f.p(second), *f.p(tangent(z[l][j])))
+    result = tangent(delta[l][j])
+    section = f"Tangent along v: layer {l}" + (" (output)" if l == L else "")
+    line = Line(label, section, l, j, (Sym("delta", (j,), l, prime=True),), [symbols, numbers],
+                result, f.n(result).text)
+    sizes = "-".join(map(str, n))
+    kinds = ", ".join(net.activations[1:])
+    title = (f"Worked example of the dual computation: a {sizes} network ({kinds}), cost {cost.name}, "
+             f"in {ar!r}, along v; numbers to {digits} significant digits")
+    shown_y = target(net, base, cost, y)
+    example_pieces = (Sym("a", (), 0), " = x = (", *_commas([f.n(value(v)) for v in fwd.a[0]]),
+                      "), y = (", *_commas([f.n(v) for v in shown_y]), ")")
+    return Explanation([line], title, example_pieces, fwd, bwd, digits)
