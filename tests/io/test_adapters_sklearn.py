@@ -200,8 +200,8 @@ def test_sklearn_case_changes_nothing_it_is_given():
     mlp, X, y = classifier()
     before = ([c.copy() for c in mlp.coefs_], [b.copy() for b in mlp.intercepts_], X.copy(), y.copy())
     sklearn_adapter.sklearn_case(mlp, X, y)
-    assert all((a == b).all() for a, b in zip(before[0], mlp.coefs_))
-    assert all((a == b).all() for a, b in zip(before[1], mlp.intercepts_))
+    for l in range(len(mlp.coefs_)):
+        assert (before[0][l] == mlp.coefs_[l]).all() and (before[1][l] == mlp.intercepts_[l]).all()
     assert (before[2] == X).all() and (before[3] == y).all()
     assert list(mlp.classes_) == [0, 1, 2]
 
