@@ -7,9 +7,10 @@ r"""Networks and gradients from Keras 3: a ``Sequential`` of ``Dense`` layers, o
 A ``Dense`` kernel is ``in_out`` (:math:`n_{l-1} \times n_l`) and is transposed on load; values
 are read exactly. Keras itself (and the backend) is imported on call.
 
-On the PyTorch backend Keras computes the matrix products of a float64 model in float32 (the
-outputs of a float64 ``Dense`` differ from the float64 product by about :math:`10^{-8}`): verify
-its gradients with ``dtype="float32"``. On the JAX backend a float64 model is float32 unless
+Keras computes the matrix products of a float64 model in float32 on the PyTorch backend (and on
+JAX's; not on TensorFlow's): its type promotion, ``keras.backend.result_type``, maps float64 to
+float32, so a float64 ``Dense`` multiplies in float32 and casts the result back. Verify such
+gradients with ``dtype="float32"``. On the JAX backend a float64 model is float32 anyway unless
 ``jax_enable_x64`` is set.
 """
 
