@@ -59,8 +59,11 @@ def _ordered(keys: list) -> list:
 def _leaf(value: Any) -> Any:
     """The array inside an ``nnx.Param`` (or other Flax variable), or ``value`` itself."""
     framework = framework_of(value)
-    if framework is not None and framework.name == "Flax" and hasattr(value, "value"):
-        return value.value
+    if framework is not None and framework.name == "Flax":
+        if hasattr(value, "get_value"):  # Flax 0.12 and later
+            return value.get_value()
+        if hasattr(value, "value"):
+            return value.value
     return value
 
 
