@@ -44,6 +44,17 @@ def need(module: str):
         pytest.skip(f"{module} is not installed")
 
 
+def need_installed(module: str) -> None:
+    """Skip the test unless ``module`` is installed (fail under CI), without importing it: for
+    code that runs in a subprocess."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{module} is not installed, but CI must run the tests that need it")
+        pytest.skip(f"{module} is not installed")
+
+
 def need_keras_on_torch():
     """Keras 3 on its PyTorch backend, or skip (fail under CI). The backend is chosen once a
     process, when Keras is first imported; the tests of the JAX backend run in a subprocess."""

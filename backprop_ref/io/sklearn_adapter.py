@@ -135,10 +135,14 @@ def sklearn_case(mlp: Any, X: Any, y: Any) -> Case:
     ``intercepts_``, its hidden activation (identity, logistic, tanh, relu) and its output
     activation; the cost is what its gradient is the gradient of (see this module's docstring).
 
-    >>> from sklearn.neural_network import MLPRegressor     # doctest: +SKIP
-    >>> mlp = MLPRegressor((4,), alpha=0).fit(X, y)          # doctest: +SKIP
-    >>> sklearn_case(mlp, X, y).verify().ok                  # doctest: +SKIP
-    True
+    For example, with a batch ``X``, ``y``::
+
+        mlp = MLPRegressor(hidden_layer_sizes=(4,), alpha=0).fit(X, y)
+        sklearn_case(mlp, X, y).verify().ok     # True for scikit-learn's own gradients
+
+    ``alpha > 0`` and several logistic outputs need settings of the oracle (an L2 term, a sum
+    over outputs) that the case must carry; where :class:`~backprop_ref.casefile.Case` has none,
+    they are refused with a message saying so.
     """
     refuse_other(mlp, ADAPTER, "a fitted scikit-learn MLPRegressor or MLPClassifier")
     import numpy as np

@@ -6,10 +6,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from helpers import need, need_keras_on_torch, run_python
+from helpers import need, need_installed, need_keras_on_torch, run_python
 
 import backprop_ref as br
-from backprop_ref.io import keras_adapter
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -131,8 +130,8 @@ print(report.ok, dC_db[2] is None, planted.ok, keras.backend.result_type("float6
 
 
 def test_keras_gradients_on_the_jax_backend():
-    need("keras")
-    need("jax")
+    need_installed("keras")
+    need_installed("jax")
     assert run_python(JAX_BACKEND, KERAS_BACKEND="jax").split() == ["True", "True", "False", "float32"]
 
 
