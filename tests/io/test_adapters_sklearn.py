@@ -79,11 +79,14 @@ def test_a_scaled_sklearn_gradient_fails(kind):
     assert not report.ok and report.conclusive
 
 
-def test_the_public_name_and_a_dead_relu():
+def test_sklearns_relu_derivative_at_zero_is_zero():
     mlp, X, y = regressor("relu")
+    mlp.coefs_[0][:, 0] = 0.0  # node 0 of layer 1: z = 0 exactly for every example
+    mlp.intercepts_[0][0] = 0.0
     case = br.interop.sklearn_case(mlp, X, y)
-    assert case.relu_prime_at_zero == 0  # scikit-learn's derivative: 0 where the output is 0
+    assert case.relu_prime_at_zero == 0
     assert case.verify().ok
+    assert not case.verify(relu_prime_at_zero=1).ok
 
 
 # ---------------------------------------------------------------------------------------------
