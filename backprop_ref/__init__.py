@@ -38,6 +38,8 @@ from .core.second_order import HessianVectorProduct, hvp
 from .core.training import Gradients, History, cost_of, gradients, step, train
 from .io.casefile import Case, CaseError, load_case, save_case
 from .oracle.numerical import numerical_gradients
+from .oracle.report import Hypothesis
+from .oracle.step import verify_step
 from .oracle.verify import DTYPES, Report, verify
 from .teaching.exercise import Exercise, exercise
 from .teaching.explain import Explanation, explain
@@ -62,6 +64,7 @@ __all__ = [
     "Gradients",
     "HessianVectorProduct",
     "History",
+    "Hypothesis",
     "Interval",
     "Mp",
     "Mpfr",
@@ -90,4 +93,5 @@ __all__ = [
     "testing",
     "train",
     "verify",
+    "verify_step",
 ]

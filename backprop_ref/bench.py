@@ -296,6 +296,28 @@ def _verification(net: Network, x: list, y: list) -> Callable | None:
     return lambda: verify(net, [x], [y], dC_dw, dC_db, cost="half_squared_error", dtype="float32")
 
 
+def step_row(sizes: list, repeat: int, targets: bool) -> Row:
+    """``verify_step`` / ``verify`` on the same example, float32: what checking the step (3)-(4)
+    adds to checking the gradient (the step's values and budgets, one loop over the entries)."""
+    from .core.training import step
+    from .oracle.step import verify_step
+    from .oracle.verify import verify
+
+    net = Network.random(sizes, "sigmoid", seed=0)
+    (x,), (y,) = examples(sizes, 1)
+    g = gradients(net, [x], [y], arithmetic=Float())
+    after = step(net, g, "0.1")
+    dC_dw, dC_db = g.dC_dw, g.dC_db
+    t = interleaved({
+        "step": lambda: verify_step(net, [x], [y], after, "0.1", cost="half_squared_error",
+                                    dtype="float64"),
+        "gradient": lambda: verify(net, [x], [y], dC_dw, dC_db, cost="half_squared_error",
+                                   dtype="float64"),
+    }, repeat)
+    return Row(f"verify_step/verify {size_name(sizes)}", "verify_step / verify, the same example",
+               size_name(sizes), t["step"] / t["gradient"], target=("<=", 1.5) if targets else None)
+
+
 def hvp_row(sizes: list, repeat: int, targets: bool) -> Row:
     """One Hessian-vector product / one gradient, Mp(50), the same example, a seeded direction."""
     net = Network.random(sizes, "sigmoid", seed=0)
@@ -507,6 +529,7 @@ def measure(which: str = "all", repeat: int = 5, mpmath_only: bool = False) -> l
             rows += micrograd_rows(SMALL, repeat, None)
         rows.append(memory_row(big, full))
     rows.append(workers_row(big, repeat, full))
+    rows.append(step_row(big, repeat, full))
     rows += batch_rows(big, repeat)
     if mpmath_only:
         rows = [row for row in rows if row.mpmath_dependent]

@@ -126,12 +126,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     import json
     import os
 
-    from .io.casefile import CaseError, check_range, load_case
+    from .io.casefile import CaseError, load_case
 
     try:
         case = load_case(args.case)
         if args.dtype is not None:
-            check_range(case, args.dtype)
+            case.check_range(args.dtype)
     except CaseError as error:
         raise UsageError(str(error)) from None
     except ValueError as error:  # the --dtype override cannot hold a number of the case

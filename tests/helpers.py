@@ -95,7 +95,8 @@ def need_program(name: str) -> str:
 # Networks and batches: every activation with every cost
 # ---------------------------------------------------------------------------------------------
 
-ELEMENTWISE = ["identity", "sigmoid", "tanh", "relu", "leaky_relu(0.2)", "softplus", "gelu"]
+ELEMENTWISE = ["identity", "sigmoid", "tanh", "relu", "leaky_relu(0.2)", "softplus", "gelu",
+               "gelu_tanh"]
 SQUARED = ["half_squared_error", "mse"]
 
 

@@ -29,7 +29,7 @@ from ..arithmetic import UndecidableBranch
 from . import formula
 from .check import activation_parts
 from .errors import located
-from .formula import Const, a, exp, log, square, tanh, z
+from .formula import Const, Pi, a, exp, log, sqrt, square, tanh, z
 
 
 class Activation:
@@ -215,6 +215,44 @@ class GELU(Activation):
         return ar.ncdf(z) + z * phi
 
 
+GELU_TANH_KAPPA = Fraction(44715, 1000000)
+"""The cubic coefficient 0.044715 of the tanh approximation of GELU, exactly."""
+
+_c = sqrt(2 / Pi())  # sqrt(2/pi)
+_kappa = Const(44715) / 1000000  # 3 kappa is 134145/1000000, in the derivative
+_t = tanh(_c * (z + _kappa * z * z * z))
+
+
+class GELUTanh(Activation):
+    r"""The tanh approximation of GELU, PyTorch's ``GELU(approximate='tanh')`` and the default
+    of ``jax.nn.gelu``:
+
+    .. math:: \sigma(z) = \tfrac12 z\,(1 + \tanh u), \qquad
+              u = \sqrt{2/\pi}\,(z + 0.044715\,z^3),
+
+    .. math:: \sigma'(z) = \tfrac12 (1 + \tanh u)
+              + \tfrac12 z\,(1 - \tanh^2 u)\,\sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\,z^2).
+
+    The constant 0.044715 is exact (a decimal), :math:`\sqrt{2/\pi}` the arithmetic's own.
+    """
+
+    name = "gelu_tanh"
+    sigma_form = z * (1 + _t) / 2
+    prime_form = (1 + _t) / 2 + z * (1 - square(_t)) * _c * (1 + Const(134145) / 1000000 * square(z)) / 2
+
+    def sigma(self, ar: Any, z: Any) -> Any:
+        c = ar.sqrt(ar.convert(2) / ar.pi)
+        u = c * (z + ar.convert(GELU_TANH_KAPPA) * z * z * z)
+        return z * (ar.one + ar.tanh(u)) / 2  # (2) sigma(z) = z (1 + tanh u) / 2
+
+    def prime(self, ar: Any, z: Any, a: Any) -> Any:
+        c = ar.sqrt(ar.convert(2) / ar.pi)
+        kappa = ar.convert(GELU_TANH_KAPPA)
+        t = ar.tanh(c * (z + kappa * z * z * z))
+        # sigma'(z) = (1 + t)/2 + z (1 - t^2) sqrt(2/pi) (1 + 3 kappa z^2) / 2
+        return (ar.one + t) / 2 + z * (ar.one - t * t) * c * (ar.one + 3 * kappa * z * z) / 2
+
+
 class Softmax(Activation):
     r""":math:`a_k = e^{z_k} / \sum_i e^{z_i}`, over the whole layer; output layer only.
 
@@ -250,9 +288,10 @@ class Softmax(Activation):
 
 
 _SIMPLE = {
-    cls.name: cls for cls in (Identity, Sigmoid, Tanh, ReLU, Softplus, GELU, Softmax)
+    cls.name: cls for cls in (Identity, Sigmoid, Tanh, ReLU, Softplus, GELU, GELUTanh, Softmax)
 }
-NAMES = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "gelu", "softmax")
+NAMES = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "gelu", "gelu_tanh",
+         "softmax")
 """Activation names, as accepted by :func:`get_activation` (``leaky_relu(0.2)`` sets a slope)."""
 
 

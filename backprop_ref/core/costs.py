@@ -9,6 +9,10 @@ The formulas of the backward pass are for one example :math:`x`; the cost of a b
   outputs and, with ``reduction="mean"``, over examples), Keras ``MeanSquaredError``.
 * ``binary_cross_entropy``: :math:`C = -\tfrac1{n_L}\sum_j [y_j \log a_j + (1 - y_j)\log(1 - a_j)]`;
   ``torch.nn.BCELoss()`` on probabilities (a sigmoid output layer).
+* ``mse_sum`` and ``binary_cross_entropy_sum`` (``get_cost("mse", output_reduction="sum")``):
+  the same terms summed over the output nodes instead of averaged, :math:`n_L` times the mean
+  form: :math:`C = \sum_j (a_j - y_j)^2`, and Nielsen's ``network2.CrossEntropyCost``,
+  scikit-learn's multilabel log loss and ``torch.nn.BCELoss(reduction="sum")`` per example.
 * ``cross_entropy``: :math:`C = -\sum_j y_j \log a_j` with a softmax output layer;
   ``torch.nn.CrossEntropyLoss()`` applied to the logits :math:`z^{[L]}`, with class indices as
   one-hot targets or with class probabilities; Keras ``CategoricalCrossentropy``.
@@ -44,6 +48,13 @@ class Cost:
     needs_softmax = False
     targets_in_unit_interval = False
     framework = ""
+    output_reduction = "mean"
+    """How the terms of the output nodes are combined: ``"mean"`` or ``"sum"``."""
+
+    @property
+    def base(self) -> str:
+        """The name this cost has with ``output_reduction="mean"`` (``"mse"`` for ``mse_sum``)."""
+        return self.name
 
     def __repr__(self) -> str:
         return self.name
@@ -96,13 +107,31 @@ class MSE(Cost):
         C = ar.zero
         for j in range(len(a)):
             C += (a[j] - y[j]) * (a[j] - y[j])
+        if self.output_reduction == "sum":
+            return C
         return C / len(a)
 
     def dC_da(self, ar: Any, a: list, y: list) -> list:
         g: list = [None] * len(a)
         for j in range(len(a)):
-            g[j] = 2 * (a[j] - y[j]) / len(a)
+            if self.output_reduction == "sum":
+                g[j] = 2 * (a[j] - y[j])
+            else:
+                g[j] = 2 * (a[j] - y[j]) / len(a)
         return g
+
+
+class SummedMSE(MSE):
+    r""":math:`C = \sum_j (a_j - y_j)^2`, :math:`\partial C/\partial a_j = 2(a_j - y_j)`: the squared
+    error summed over the outputs (``mse`` with ``output_reduction="sum"``)."""
+
+    name = "mse_sum"
+    base = "mse"
+    output_reduction = "sum"
+    framework = ('torch.nn.MSELoss(reduction="sum") per example; scikit-learn MLPRegressor\'s '
+                 "squared_error is half of it")
+    value_form = total(square(a - y))
+    dC_da_form = 2 * (a - y)
 
 
 class BinaryCrossEntropy(Cost):
@@ -125,6 +154,8 @@ class BinaryCrossEntropy(Cost):
                 C -= y[j] * ar.log(_positive(ar, a[j], j, "a"))
             if ar.sign(ar.one - y[j]) != 0:
                 C -= (ar.one - y[j]) * ar.log(_positive(ar, ar.one - a[j], j, "1 - a"))
+        if self.output_reduction == "sum":
+            return C
         return C / len(a)
 
     def dC_da(self, ar: Any, a: list, y: list) -> list:
@@ -135,8 +166,25 @@ class BinaryCrossEntropy(Cost):
                 g[j] -= y[j] / _positive(ar, a[j], j, "a")
             if ar.sign(ar.one - y[j]) != 0:
                 g[j] += (ar.one - y[j]) / _positive(ar, ar.one - a[j], j, "1 - a")
-            g[j] = g[j] / len(a)
+            if self.output_reduction == "mean":
+                g[j] = g[j] / len(a)
         return g
+
+
+class SummedBinaryCrossEntropy(BinaryCrossEntropy):
+    r""":math:`C = -\sum_j [y_j \log a_j + (1 - y_j) \log(1 - a_j)]`, summed over the outputs
+    (``binary_cross_entropy`` with ``output_reduction="sum"``).
+
+    Nielsen's ``network2.CrossEntropyCost``, scikit-learn's multilabel ``log_loss`` (MLPClassifier
+    with several outputs), ``torch.nn.BCELoss(reduction="sum")`` on one example.
+    """
+
+    name = "binary_cross_entropy_sum"
+    base = "binary_cross_entropy"
+    output_reduction = "sum"
+    framework = "network2.CrossEntropyCost; scikit-learn MLPClassifier multilabel log loss"
+    value_form = -total(y * log(a) + (1 - y) * log(1 - a))
+    dC_da_form = -(y / a - (1 - y) / (1 - a))
 
 
 class CrossEntropy(Cost):
@@ -190,17 +238,37 @@ def _positive(ar: Any, value: Any, j: int, what: str) -> Any:
     return value
 
 
-COSTS = {cls.name: cls() for cls in (HalfSquaredError, MSE, BinaryCrossEntropy, CrossEntropy)}
-NAMES = tuple(COSTS)
+COSTS = {cls.name: cls() for cls in (HalfSquaredError, MSE, BinaryCrossEntropy, CrossEntropy,
+                                      SummedMSE, SummedBinaryCrossEntropy)}
+NAMES = ("half_squared_error", "mse", "binary_cross_entropy", "cross_entropy")
+"""The costs by name; ``mse`` and ``binary_cross_entropy`` also take ``output_reduction="sum"``."""
+OUTPUT_REDUCTIONS = ("mean", "sum")
+SUMMED = {"mse": "mse_sum", "binary_cross_entropy": "binary_cross_entropy_sum"}
+"""The costs that have an ``output_reduction="sum"`` form, and its name."""
 
 
-def get_cost(spec: Any) -> Cost:
-    """The cost named ``spec`` (or ``spec`` itself if it is a :class:`Cost`)."""
+def get_cost(spec: Any, output_reduction: str = "mean") -> Cost:
+    """The cost named ``spec`` (or ``spec`` itself if it is a :class:`Cost`); with
+    ``output_reduction="sum"``, its form summed over the output nodes (``mse`` and
+    ``binary_cross_entropy``).
+
+    >>> get_cost("mse", output_reduction="sum")
+    mse_sum
+    """
+    if output_reduction not in OUTPUT_REDUCTIONS:
+        raise ValueError(f"output_reduction must be one of {OUTPUT_REDUCTIONS}, got {output_reduction!r}")
     if isinstance(spec, Cost):
-        return spec
-    if not isinstance(spec, str):
+        cost = spec
+    elif not isinstance(spec, str):
         raise TypeError(f"cost must be a cost name such as 'mse', got {spec!r}")
-    key = spec.strip().lower()
-    if key not in COSTS:
-        raise ValueError(f"unknown cost {spec!r}; known: {', '.join(NAMES)}")
-    return COSTS[key]
+    else:
+        key = spec.strip().lower()
+        if key not in COSTS:
+            raise ValueError(f"unknown cost {spec!r}; known: {', '.join(NAMES)}")
+        cost = COSTS[key]
+    if output_reduction == "mean" or cost.output_reduction == "sum":
+        return cost
+    if cost.name not in SUMMED:
+        raise ValueError(f"output_reduction='sum' applies to {' and '.join(SUMMED)}, not to "
+                         f"{cost.name} (it sums over the outputs already or has one form)")
+    return COSTS[SUMMED[cost.name]]

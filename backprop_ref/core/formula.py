@@ -95,6 +95,14 @@ class Const(Expr):
 
 
 @dataclass(frozen=True, eq=True)
+class Pi(Expr):
+    r""":math:`\pi`, the arithmetic's own (``ar.pi``), as exact as its precision."""
+
+    def evaluate(self, ar: Any, env: dict) -> Any:
+        return ar.pi
+
+
+@dataclass(frozen=True, eq=True)
 class Count(Expr):
     """:math:`n_L`, the number of output nodes (written as its value)."""
 
@@ -233,6 +241,10 @@ def log(x: Expr) -> Expr:
 
 def tanh(x: Expr) -> Expr:
     return Call("tanh", x)
+
+
+def sqrt(x: Expr) -> Expr:
+    return Call("sqrt", x)
 
 
 def square(x: Expr) -> Expr:

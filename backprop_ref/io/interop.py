@@ -34,7 +34,7 @@ from .frameworks import refuse_other
 
 __all__ = ["LAYOUTS", "SUPPORTED_MODULES", "TORCH_DTYPES", "TorchLoss", "gradients_from_arrays",
            "loss_to_cost", "network_from_arrays", "network_from_torch", "read_layers", "torch_case",
-           "torch_gradients"]
+           "torch_gradients", "l2_from_sklearn", "l2_from_keras", "l2_from_weight_decay"]
 
 LAYOUTS = ("out_in", "in_out")
 """``out_in``: ``W[j][k]``, one row per node of layer l (PyTorch, Nielsen, this package).
@@ -150,6 +150,23 @@ def read_layers(weights: Any, biases: Any, layout: str = "out_in", sizes: list |
     gradients.
     """
     check.choice(layout, "layout", LAYOUTS)
+    try:
+        return _read_layers(weights, biases, layout, sizes, names, number)
+    except ValueError as error:
+        other = "in_out" if layout == "out_in" else "out_in"
+        if "is the layout" in str(error):
+            raise
+        try:
+            _read_layers(weights, biases, other, sizes, names, number)
+        except (TypeError, ValueError):
+            raise error from None
+        raise ValueError(f"{error} (these shapes fit layout={other!r}: is the layout "
+                         f"{other!r}?)") from None
+
+
+def _read_layers(weights: Any, biases: Any, layout: str, sizes: list | None, names: tuple,
+                 number: Number | None) -> tuple:
+    """:func:`read_layers` in one layout."""
     number = check.number if number is None else number
     wname, bname = names
     L = None if sizes is None else len(sizes) - 1
@@ -233,6 +250,47 @@ def gradients_from_arrays(dW: Any, db: Any, layout: str = "out_in", net: Network
 
 
 # ---------------------------------------------------------------------------------------------
+# Weight penalties: the frameworks' numbers as ``l2``
+# ---------------------------------------------------------------------------------------------
+
+
+def l2_from_sklearn(alpha: Any, n_samples: int) -> Fraction:
+    r"""``l2`` for scikit-learn's MLP ``alpha`` on a batch of ``n_samples``: ``alpha / n_samples``.
+
+    scikit-learn adds :math:`\tfrac{\alpha}{2 n}\sum w^2` to the mean loss (``coefs_`` only,
+    not ``intercepts_``), so its gradient gains :math:`(\alpha / n) w`.
+
+    >>> l2_from_sklearn("0.0001", 4)
+    Fraction(1, 40000)
+    """
+    check.whole(n_samples, "n_samples", 1)
+    return Fraction(check.number(alpha, "alpha", "the penalty")) / n_samples
+
+
+def l2_from_keras(l2: Any) -> Fraction:
+    r"""``l2`` for Keras' ``regularizers.l2(l2)`` on every ``Dense`` kernel: ``2 * l2``.
+
+    Keras adds :math:`l \sum w^2` (no 1/2) to the loss once per batch, so its gradient gains
+    :math:`2 l w`.
+
+    >>> l2_from_keras("0.01")
+    Fraction(1, 50)
+    """
+    return 2 * Fraction(check.number(l2, "l2", "the penalty"))
+
+
+def l2_from_weight_decay(weight_decay: Any) -> Fraction:
+    r"""``l2`` for a weight decay folded into ``.grad`` (``torch.optim.SGD(weight_decay=d)``
+    adds :math:`d w` to the gradient before the step): ``d`` itself, with the biases left out of
+    the decay (their parameter group at ``weight_decay=0``).
+
+    >>> l2_from_weight_decay(0.5)
+    Fraction(1, 2)
+    """
+    return Fraction(check.number(weight_decay, "weight_decay", "the penalty"))
+
+
+# ---------------------------------------------------------------------------------------------
 # PyTorch
 # ---------------------------------------------------------------------------------------------
 
@@ -300,10 +358,12 @@ def _activation(position: str, module: Any, dtype: Any) -> str:
             )
         return "softplus"
     if isinstance(module, nn.GELU):
+        if module.approximate == "tanh":
+            return "gelu_tanh"
         if module.approximate != "none":
             raise ValueError(
                 f"GELU(approximate={module.approximate!r}) at position {position} is not supported: "
-                "only the exact form, approximate='none'"
+                "only approximate='none' (gelu) and approximate='tanh' (gelu_tanh)"
             )
         return "gelu"
     if isinstance(module, nn.Softmax):
@@ -366,7 +426,8 @@ def network_from_torch(module: Any, loss: Any = None) -> Network:
 
     ``module`` is a ``torch.nn.Sequential`` (nested ones are flattened) of ``Linear`` and
     activation modules: ``Sigmoid``, ``Tanh``, ``ReLU``, ``LeakyReLU``, ``Softplus`` (beta 1),
-    ``GELU`` (``approximate='none'``), ``Identity`` and, last, ``Softmax`` over the features. A
+    ``GELU`` (``approximate='none'``; ``'tanh'`` is ``gelu_tanh``), ``Identity`` and, last,
+    ``Softmax`` over the features. A
     ``Linear`` with no activation after it (another ``Linear``, or the end) gets the identity.
     ``Linear(bias=False)`` gets zero biases. Anything else raises an error naming the module and
     its position.

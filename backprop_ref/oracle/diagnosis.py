@@ -41,6 +41,8 @@ from typing import Any
 
 from ..arithmetic.dtypes import DTYPES, get_dtype
 from ..arithmetic.floats import Float
+from ..core.backprop import convert
+from ..core.training import add_l2
 from .budget import Budget
 from .mistakes import Variant, variants
 from .passes import Computation, Judgement, _flatten, budget_pass
@@ -154,6 +156,8 @@ def _recomputed(v: Variant, job: Computation, ar: Any) -> list[float] | None:
                     _flatten(dC_dw, dC_db, flat)
             else:
                 dC_dw, dC_db = v.gradients(job.net, job.xs, job.ys, job.cost, ar, job.reduction)
+                if job.l2 != 0:  # the weight penalty, made right: the mistake is in the loops
+                    add_l2(dC_dw, convert(job.net, ar).w, ar.convert(job.l2))
                 _flatten(dC_dw, dC_db, flat)
     except (ArithmeticError, ValueError):  # e.g. sigma'(a) of a value where sigma' overflows
         return None

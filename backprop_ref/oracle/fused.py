@@ -48,13 +48,19 @@ class _BinaryCrossEntropyFused(Cost):
 
     name = "binary_cross_entropy"
 
+    def __init__(self, output_reduction: str = "mean") -> None:
+        self.output_reduction = output_reduction  # "sum": (a_j - y_j), not divided by n_L
+
     def value(self, ar: Any, a: list, y: list) -> Any:
         return ar.zero  # the budget pass needs the gradient only
 
     def dC_da(self, ar: Any, a: list, y: list) -> list:
         g: list = [None] * len(a)
         for j in range(len(a)):
-            g[j] = (a[j] - y[j]) / len(a)  # (BP1) fused: dC/da_j sigma'(z_j) = (a_j - y_j) / n_L
+            if self.output_reduction == "sum":
+                g[j] = a[j] - y[j]  # (BP1) fused, summed over the outputs: a_j - y_j
+            else:
+                g[j] = (a[j] - y[j]) / len(a)  # (BP1) fused: dC/da_j sigma'(z_j) = (a_j - y_j) / n_L
         return g
 
 
@@ -81,7 +87,7 @@ def fused_output(net: Network, cost: Cost) -> tuple[Network, Cost] | None:
     L = net.L
     if isinstance(cost, BinaryCrossEntropy) and type(net.sigma[L]) is Sigmoid:
         output: Any = _SigmoidFused()
-        fused: Cost = _BinaryCrossEntropyFused()
+        fused: Cost = _BinaryCrossEntropyFused(cost.output_reduction)
     elif isinstance(cost, CrossEntropy) and type(net.sigma[L]) is Softmax:
         output = _SoftmaxFused()
         fused = _CrossEntropyFused()

@@ -273,7 +273,7 @@ class ExtraSigmaPrimeOutput(Mistake):
 
 
 def _cross_entropy_output(net: Network, cost: Any) -> bool:
-    name = cost if isinstance(cost, str) else cost.name
+    name = cost if isinstance(cost, str) else cost.base
     output = net.sigma[net.L].name
     return (name, output) in (("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid"))
 

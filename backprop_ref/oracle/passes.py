@@ -29,7 +29,7 @@ from ..core.backprop import convert
 from ..core.batch import each_example
 from ..core.costs import Cost
 from ..core.network import Network
-from ..core.training import divide, gradients
+from ..core.training import add_l2, divide, gradients
 from .budget import Budget
 from .fused import fused_output
 from .report import NOT_GIVEN, OK, SUSPICIOUS, UNDECIDABLE, WRONG, Accuracy, Layout
@@ -61,6 +61,7 @@ class Computation:
     workers: int = 1
     executor: Executor | None = None
     progress: Callable[[str, int, int], Any] | None = None
+    l2: Any = 0
 
     def tell(self, stage: str, i: int) -> None:
         """Report example ``i`` of ``stage`` done."""
@@ -88,14 +89,14 @@ def reference_pass(job: Computation, ar: Any, stage: str) -> list:
         pool: dict = {"workers": job.workers}
         if job.executor is not None:
             pool["executor"] = job.executor
-        g = gradients(job.net, job.xs, job.ys, job.cost, ar, job.reduction, **pool)
+        g = gradients(job.net, job.xs, job.ys, job.cost, ar, job.reduction, **pool, l2=job.l2)
         _flatten(g.dC_dw, g.dC_db, out)
         return out
     dC_dw: Any = None
     dC_db: Any = None
+    params = convert(job.net, ar)
     with ar.context():
-        for e in each_example(convert(job.net, ar), job.xs, job.ys, job.cost,
-                              separate=job.per_example):
+        for e in each_example(params, job.xs, job.ys, job.cost, separate=job.per_example):
             dC_dw, dC_db = e.dC_dw, e.dC_db
             if job.per_example:
                 _flatten(dC_dw, dC_db, out)
@@ -103,6 +104,8 @@ def reference_pass(job: Computation, ar: Any, stage: str) -> list:
         if not job.per_example:
             if job.reduction == "mean" and len(job.xs) > 1:
                 divide(dC_dw, dC_db, len(job.xs))
+            if job.l2 != 0:
+                add_l2(dC_dw, params.w, ar.convert(job.l2))  # (L2), after the reduction
             _flatten(dC_dw, dC_db, out)
     return out
 
@@ -288,6 +291,8 @@ def _budget_run(job: Computation, ar: Budget) -> tuple[list[float], list[float],
         if not job.per_example:
             if job.reduction == "mean" and len(job.xs) > 1:
                 divide(dC_dw, dC_db, len(job.xs))
+            if job.l2 != 0:  # the rounding of lam (to dtype), of lam * w and of the addition
+                add_l2(dC_dw, params.w, ar.convert(job.l2))  # (L2), after the reduction
             _collect(ar, dC_dw, dC_db, worst, typical)
     return worst, typical, reasons, ar.overflows
 

@@ -42,9 +42,10 @@ from ..core.activations import LeakyReLU, ReLU
 from ..core.backprop import check_cost
 from ..core.costs import get_cost
 from ..core.network import Network, to_number, to_vector
-from ..core.training import REDUCTIONS, batch
+from ..core.training import REDUCTIONS, batch, labelled, penalty
 from .budget import Budget
 from .diagnosis import diagnose
+from .forward import first_hypotheses, read_forward, with_forward
 from .passes import TYPICAL_FACTOR as TYPICAL_FACTOR  # importable from here, where it was
 from .passes import Computation, accuracy_pass, budget_pass, judge, reference_pass
 from .reading import read_gradients
@@ -64,7 +65,8 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
            workers: int = 1, rigorous: bool = False,
            leaky_relu_prime_at_zero: Any = None, progress: Any = None,
            reference: Report | None = None, accumulate: Any = None,
-           executor: Executor | None = None) -> Report:
+           executor: Executor | None = None, a: Any = None, C: Any = None, *,
+           output_reduction: str = "mean", l2: Any = 0, examples: str = "rows") -> Report:
     r"""Check the gradients ``dC_dw``, ``dC_db`` of an implementation computing in ``dtype``.
 
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 of each is
@@ -80,7 +82,13 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     Options:
 
     * ``cost``, ``reduction``: as :func:`backprop_ref.gradients` (``"mean"`` over the examples,
-      or ``"sum"``).
+      or ``"sum"``). With ``cross_entropy``, ``ys`` may be class indices (``[2, 0, 1]``).
+    * ``output_reduction``: ``"sum"`` for ``mse`` and ``binary_cross_entropy`` summed over the
+      output nodes (network2.py's ``CrossEntropyCost``, scikit-learn's multilabel log loss).
+    * ``l2``: the weight penalty :math:`\tfrac\lambda2\sum w^2`, added once after the reduction,
+      so the gradient includes :math:`\lambda w` (its rounding is in the budgets).
+    * ``examples``: ``"rows"`` (default), or ``"columns"`` for ``xs`` and ``ys`` given as
+      matrices with one column per example.
     * ``dtype``: one of :data:`DTYPES` (``"float64"``, ``"float32"``, ``"float16"``,
       ``"bfloat16"``, ``"tf32"``); the format the implementation computed in.
     * ``accumulate``: None (default) if the implementation may accumulate its sums in ``dtype``
@@ -101,6 +109,12 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
       :func:`backprop_ref.gradients`. Results are bit-identical to one process.
     * ``progress``: a function called as ``progress(stage, done, total)`` after each example of
       each of the three runs in this process (the command line shows it on a terminal).
+    * ``a``, ``C``: the implementation's forward values, judged too (:mod:`~backprop_ref.oracle.forward`):
+      ``a[i]`` example ``i``'s output (``n_L`` numbers) or its activations ``a[i][l][j]`` for
+      l = 0..L (``a[i][0]``, the input, is not judged), entries named ``example i: a[l][j]``;
+      ``C`` the batch cost (reduced as the gradient). None for what is not given. When a forward
+      entry is wrong, the diagnosis says first where the forward pass already differs. Not with
+      ``per_example``.
     * ``reference``: a report of an earlier call on the same network, batch, cost and options
       (another ``dtype``, other gradients): its reference gradients are used again instead of
       being computed; anything that would change them raises ValueError.
@@ -110,13 +124,19 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     """
     job, options = _checked(net, xs, ys, cost, dtype, reduction, per_example, strict, dps,
                             relu_prime_at_zero, workers, rigorous, leaky_relu_prime_at_zero,
-                            progress, accumulate, executor)
+                            progress, accumulate, executor, output_reduction, l2, examples)
     got = read_gradients(dC_dw, dC_db, net, len(job.xs) if per_example else None)
+    forward = read_forward(a, C, net, len(job.xs))
+    if forward is not None and per_example:
+        raise ValueError("a= and C= are judged with a batch's gradient: give them without "
+                         "per_example=True")
     layout = Layout(list(net.n))
     key = _fingerprint(job, options)
 
     if reference is not None:
         ar, refs, expected, accuracy, uncertainty = _reuse(reference, net, key)
+        size = len(got)  # the gradient's, without the forward values a reused report may hold
+        refs, expected, uncertainty = refs[:size], expected[:size], uncertainty[:size]
     else:
         ar = options.reference
         try:
@@ -129,9 +149,16 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
         accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, options.checks)
     budget_ar = options.budget
     worst, typical, reasons, overflows, saturated = budget_pass(job, budget_ar)
+    size = len(got)  # the gradient's entries; forward values come after them
+    if forward is not None:
+        layout, got, refs, expected, worst, typical, uncertainty = with_forward(
+            job, ar, options.checks[-1], budget_ar, forward, layout, got, refs, expected, worst,
+            typical, uncertainty)
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons, overflows,
                      budget_ar.dtype, saturated)
-    diagnosis = diagnose(job, ar, got, verdicts, budget_ar.dtype, layout)  # () unless entries are wrong
+    diagnosis = diagnose(job, ar, got[:size], verdicts, budget_ar.dtype, layout)  # () unless entries are wrong
+    if forward is not None:
+        diagnosis = first_hypotheses(diagnosis, layout, verdicts.status, size)
 
     columns = Columns(layout=layout, arithmetic=ar, got=got, reference=refs, expected=expected,
                       abs_error=verdicts.abs_error, budget=verdicts.budget,
@@ -142,7 +169,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
                   reduction=job.reduction, per_example=job.per_example, strict=options.strict,
                   dps=options.dps,
                   examples=len(job.xs), accuracy=accuracy,
-                  notes=_notes(budget_ar.dtype, overflows, reasons), columns=columns,
+                  notes=_l2_note(job) + _notes(budget_ar.dtype, overflows, reasons), columns=columns,
                   fingerprint=key, diagnosis=diagnosis)
 
 
@@ -162,11 +189,12 @@ class Options:
 def _checked(net: Any, xs: Any, ys: Any, cost: Any, dtype: Any, reduction: Any, per_example: Any,
              strict: Any, dps: Any, relu_prime_at_zero: Any, workers: Any, rigorous: Any,
              leaky_relu_prime_at_zero: Any, progress: Any, accumulate: Any,
-             executor: Any) -> tuple[Computation, Options]:
+             executor: Any, output_reduction: Any = "mean", l2: Any = 0,
+             examples: Any = "rows") -> tuple[Computation, Options]:
     """Every argument of :func:`verify` checked, in the order its messages promise, and grouped."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a backprop_ref.Network, got {type(net).__name__}")
-    cost = get_cost(cost)
+    cost = get_cost(cost, output_reduction)
     check_cost(net, cost)
     budget = Budget(get_dtype(dtype), accumulate=accumulate)
     if reduction not in REDUCTIONS:
@@ -180,12 +208,16 @@ def _checked(net: Any, xs: Any, ys: Any, cost: Any, dtype: Any, reduction: Any, 
     if executor is not None and not isinstance(executor, Executor):
         raise TypeError("executor must be a concurrent.futures.Executor (or None), got "
                         f"{type(executor).__name__}")
-    xs, ys = batch(xs, ys)
+    lam = penalty(l2)
+    if lam != 0 and per_example:
+        raise ValueError("l2 applies to the gradient of the batch, not to per-example gradients")
+    xs, ys = batch(xs, ys, examples, (net.n[0], net.n[net.L]))
+    ys = labelled(ys, cost, net.n[net.L])
     count = len(xs)
     xs = [to_vector(xs[i], net.n[0], f"xs[{i}]", "inputs") for i in range(count)]
     ys = [to_vector(ys[i], net.n[net.L], f"ys[{i}]", "targets") for i in range(count)]
     work = _with_conventions(net, relu_prime_at_zero, leaky_relu_prime_at_zero)
-    job = Computation(work, xs, ys, cost, reduction, per_example, workers, executor, progress)
+    job = Computation(work, xs, ys, cost, reduction, per_example, workers, executor, progress, lam)
     more = Mp(dps + CHECK_EXTRA_DIGITS)
     checks = (Interval(dps), more) if rigorous else (more,)
     return job, Options(Mp(dps), checks, budget, strict, dps, rigorous)
@@ -218,7 +250,7 @@ def _fingerprint(job: Computation, options: Options) -> tuple:
     conventions = [s.prime_at_zero if isinstance(s, (ReLU, LeakyReLU)) else None
                    for s in job.net.sigma[1:]]
     return (job.cost.name, None if job.per_example else job.reduction, job.per_example,
-            options.dps, options.rigorous, conventions, job.xs, job.ys)
+            options.dps, options.rigorous, conventions, job.xs, job.ys, job.l2)
 
 
 def _reuse(report: Any, net: Network, key: tuple) -> tuple:
@@ -229,7 +261,7 @@ def _reuse(report: Any, net: Network, key: tuple) -> tuple:
         raise ValueError("reference is a report on another network (its weights, biases or "
                          "activations differ)")
     what = ("cost", "reduction", "per_example", "dps", "rigorous", "relu'(0) conventions",
-            "inputs xs", "targets ys")
+            "inputs xs", "targets ys", "l2")
     for name, mine, theirs in zip(what, key, report.fingerprint, strict=True):
         if mine != theirs:
             shown = "" if name.startswith(("inputs", "targets")) else f" ({theirs!r}, not {mine!r})"
@@ -237,6 +269,14 @@ def _reuse(report: Any, net: Network, key: tuple) -> tuple:
                              "gradients do not apply")
     c = report.columns
     return c.arithmetic, c.reference, c.expected, report.accuracy, c.uncertainty
+
+
+def _l2_note(job: Computation) -> list[str]:
+    """The note that the gradient includes the weight penalty, when it does."""
+    if job.l2 == 0:
+        return []
+    return [f"The gradient includes the weight penalty l2 = {job.l2} (its lam * w on every dC/dw; "
+            "biases excluded)."]
 
 
 def _notes(fmt: Dtype, overflows: int, reasons: dict) -> list[str]:

@@ -682,6 +682,8 @@ def _form(e: formula.Expr, env: dict, f: _Writer, numbers: bool, place: str = "t
         return (str(e.value),)
     if isinstance(e, formula.Count):
         return (str(env["n"]),)
+    if isinstance(e, formula.Pi):
+        return ("pi",)
     if isinstance(e, (formula.Add, formula.Sub)):
         right = _form(e.right, env, f, numbers, "right")
         if isinstance(e.right, formula.Neg) or (isinstance(e, formula.Sub)

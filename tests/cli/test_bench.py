@@ -24,6 +24,7 @@ LABELS = [
     "peak memory, Mp(50), batch of 100 / batch of 10",
     "workers=2 speed-up, batch of 8, Mp(50)",
     "batch of 10, Mp(50)",
+    "verify_step / verify, the same example",
 ]
 
 

@@ -330,6 +330,7 @@ def torch_cost(torch, net: br.Network, xs: list, ys: list, cost: str, dtype, bce
             return F.leaky_relu(z, float(get_activation(name).slope))
         return {"identity": lambda t: t, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
                 "softplus": F.softplus, "gelu": lambda t: F.gelu(t, approximate="none"),
+                "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
                 "softmax": lambda t: torch.softmax(t, dim=1)}[name](z)
 
     def f(*params):
@@ -451,6 +452,7 @@ def jax_cost(jax, net: br.Network, xs: list, ys: list, cost: str, dtype):
             return jax.nn.leaky_relu(z, float(get_activation(name).slope))
         return {"identity": lambda t: t, "sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu,
                 "softplus": jax.nn.softplus, "gelu": lambda t: jax.nn.gelu(t, approximate=False),
+                "gelu_tanh": lambda t: jax.nn.gelu(t, approximate=True),
                 "softmax": lambda t: jax.nn.softmax(t, axis=1)}[name](z)
 
     def f(params):

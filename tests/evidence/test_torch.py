@@ -31,6 +31,7 @@ def torch_activation(torch, name: str):
         "relu": nn.ReLU(),
         "softplus": nn.Softplus(),
         "gelu": nn.GELU(approximate="none"),
+        "gelu_tanh": nn.GELU(approximate="tanh"),
     }[name]
 
 
