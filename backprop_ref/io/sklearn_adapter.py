@@ -10,12 +10,12 @@ weight gradients are averaged over the examples. So
   value it reports (``loss_``: half the squared error *averaged* over the outputs, smaller by
   :math:`n_L`);
 * ``MLPClassifier``, two classes or multilabel: a logistic (sigmoid) output and binary
-  cross-entropy *summed* over the outputs (this package's ``binary_cross_entropy`` averages over
-  them: the same for one output);
+  cross-entropy *summed* over the outputs (``output_reduction="sum"``; this package's
+  ``binary_cross_entropy`` averages over them by default: the same for one output);
 * ``MLPClassifier``, more than two classes: a softmax output and ``cross_entropy``;
 * ``alpha``: :math:`\alpha w / n` added to each weight gradient (not to the biases), the
   gradient of the L2 penalty :math:`\tfrac{\lambda}{2} \sum w^2` with
-  :math:`\lambda = \alpha / n` for a batch of :math:`n` examples.
+  :math:`\lambda = \alpha / n` for a batch of :math:`n` examples (the case's ``l2``).
 
 scikit-learn is imported on call, with NumPy.
 """
@@ -23,13 +23,12 @@ scikit-learn is imported on call, with NumPy.
 from __future__ import annotations
 
 import inspect
-from dataclasses import fields
 from fractions import Fraction
 from typing import Any, NamedTuple
 
 from .casefile import Case
 from .frameworks import array_values, refuse_other
-from .interop import gradients_from_arrays, network_from_arrays
+from .interop import gradients_from_arrays, l2_from_sklearn, network_from_arrays
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -51,9 +50,9 @@ class SklearnLoss(NamedTuple):
     """The cost of one example."""
     reduction: str
     """Over the examples: always ``mean``."""
-    output_reduction: str | None
+    output_reduction: str
     """``sum`` where scikit-learn adds over the outputs a cost that averages over them here
-    (binary cross-entropy with several outputs); None where the cost is already its own."""
+    (binary cross-entropy with several outputs); ``mean`` (the cost as it is) otherwise."""
     l2: Fraction
     r""":math:`\lambda = \alpha / n`, the L2 penalty :math:`\tfrac{\lambda}{2}\sum w^2` whose gradient
     scikit-learn adds to each weight's; ``alpha`` as the model's arrays hold it."""
@@ -64,7 +63,7 @@ def _sklearn_conventions(mlp: Any, n: int) -> SklearnLoss:
     import numpy as np
 
     output = mlp.out_activation_
-    output_reduction = None
+    output_reduction = "mean"
     if output == "identity":
         cost = "half_squared_error"
     elif output == "softmax":
@@ -80,28 +79,7 @@ def _sklearn_conventions(mlp: Any, n: int) -> SklearnLoss:
             "(MLPRegressor's default loss, squared_error, has the identity)"
         )
     alpha = Fraction(float(np.asarray(mlp.alpha, dtype=mlp.coefs_[0].dtype)))  # as alpha * coefs_ uses it
-    return SklearnLoss(cost, "mean", output_reduction, alpha / n)
-
-
-def _extra_fields(conventions: SklearnLoss, kind: str) -> dict:
-    """The Case fields beyond cost and reduction that ``conventions`` needs; an error if the Case
-    here has no such field (the oracle cannot judge those gradients as they are)."""
-    extra: dict = {}
-    if conventions.output_reduction is not None:
-        extra["output_reduction"] = conventions.output_reduction
-    if conventions.l2 != 0:
-        extra["l2"] = conventions.l2
-    known = {f.name for f in fields(Case)}
-    missing = [name for name in extra if name not in known]
-    if missing:
-        why = {"l2": "alpha > 0 adds alpha * w / n to each weight gradient (an L2 penalty)",
-               "output_reduction": "several logistic outputs add their binary cross-entropies"}
-        raise ValueError(
-            f"{kind}: {'; '.join(why[name] for name in missing)}, and this version's Case has no "
-            f"{' or '.join(missing)} setting to say so; fit with "
-            + ("alpha=0" if "l2" in missing else "one output")
-        )
-    return extra
+    return SklearnLoss(cost, "mean", output_reduction, l2_from_sklearn(alpha, n))
 
 
 def _backprop_gradients(mlp: Any, X: Any, Y: Any) -> tuple:
@@ -137,12 +115,11 @@ def sklearn_case(mlp: Any, X: Any, y: Any) -> Case:
 
     For example, with a batch ``X``, ``y``::
 
-        mlp = MLPRegressor(hidden_layer_sizes=(4,), alpha=0).fit(X, y)
+        mlp = MLPRegressor(hidden_layer_sizes=(4,)).fit(X, y)
         sklearn_case(mlp, X, y).verify().ok     # True for scikit-learn's own gradients
 
-    ``alpha > 0`` and several logistic outputs need settings of the oracle (an L2 term, a sum
-    over outputs) that the case must carry; where :class:`~backprop_ref.casefile.Case` has none,
-    they are refused with a message saying so.
+    ``alpha`` becomes the case's ``l2`` (:math:`\alpha / n`), and several logistic outputs its
+    ``output_reduction="sum"``.
     """
     refuse_other(mlp, ADAPTER, "a fitted scikit-learn MLPRegressor or MLPClassifier")
     import numpy as np
@@ -180,7 +157,6 @@ def sklearn_case(mlp: Any, X: Any, y: Any) -> Case:
     if Y.shape != (n, mlp.n_outputs_):
         raise ValueError(f"y gives targets of shape {Y.shape}; {kind} with {mlp.n_outputs_} outputs "
                          f"needs ({n}, {mlp.n_outputs_}) for {n} examples")
-    extra = _extra_fields(conventions, kind)
     L = len(mlp.coefs_)
     activations = [HIDDEN_ACTIVATIONS[mlp.activation]] * (L - 1) + [output]
     net = network_from_arrays([array_values(c, "coefs_") for c in mlp.coefs_],
@@ -192,4 +168,5 @@ def sklearn_case(mlp: Any, X: Any, y: Any) -> Case:
                                          layout="in_out", net=net)
     return Case(net=net, xs=array_values(X, "X"), ys=array_values(targets, "y"), dC_dw=dC_dw,
                 dC_db=dC_db, cost=conventions.cost, reduction=conventions.reduction,
-                dtype=str(dtype), description=f"scikit-learn {kind}._backprop", **extra)
+                dtype=str(dtype), output_reduction=conventions.output_reduction, l2=conventions.l2,
+                description=f"scikit-learn {kind}._backprop")

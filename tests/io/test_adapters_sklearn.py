@@ -20,8 +20,6 @@ neural_network = need("sklearn.neural_network")
 MLPRegressor, MLPClassifier = neural_network.MLPRegressor, neural_network.MLPClassifier
 
 HIDDEN = ["identity", "logistic", "tanh", "relu"]
-NEEDS_L2 = "alpha > 0 needs the oracle's l2 setting, which Case and verify do not have yet"
-NEEDS_OUTPUT_SUM = "several logistic outputs need output_reduction='sum', which Case does not have yet"
 
 
 def batch(n: int = 12, n_0: int = 3, seed: int = 0, dtype=np.float64):
@@ -118,8 +116,8 @@ def test_the_regression_gradient_is_half_the_squared_error_summed_over_outputs()
 def test_the_classifiers_costs():
     binary, X, _ = classifier(classes=2)
     multiclass, _, _ = classifier(classes=3)
-    assert _sklearn_conventions(binary, 12) == ("binary_cross_entropy", "mean", None, 0)
-    assert _sklearn_conventions(multiclass, 12) == ("cross_entropy", "mean", None, 0)
+    assert _sklearn_conventions(binary, 12) == ("binary_cross_entropy", "mean", "mean", 0)
+    assert _sklearn_conventions(multiclass, 12) == ("cross_entropy", "mean", "mean", 0)
 
 
 def test_alpha_is_l2_with_lambda_alpha_over_n():
@@ -157,28 +155,31 @@ def test_multilabel_outputs_sum_their_binary_cross_entropies():
     assert not br.verify(net, X, Y, dC_dw, dC_db, cost="binary_cross_entropy", dtype="float64").ok
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=NEEDS_L2)
-def test_sklearn_case_with_alpha_verifies():
-    mlp, X, y = regressor(alpha=1e-4)
-    assert sklearn_adapter.sklearn_case(mlp, X, y).verify().ok
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("alpha", [1e-4, 0.5])
+def test_sklearn_case_with_alpha_verifies_with_l2(alpha, dtype):
+    mlp, X, y = regressor(alpha=alpha, dtype=dtype)
+    case = sklearn_adapter.sklearn_case(mlp, X, y)
+    assert case.l2 == _sklearn_conventions(mlp, len(X)).l2 != 0
+    report = case.verify()
+    assert report.ok and report.conclusive, str(report)
+    assert not case.verify(l2=0).ok  # the penalty's term is there, and seen
+    case.dC_dw[1][0] = [v * (1 + 2.0 ** -12) for v in case.dC_dw[1][0]]
+    assert not case.verify().ok
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=NEEDS_OUTPUT_SUM)
-def test_sklearn_case_multilabel_verifies():
+def test_sklearn_case_multilabel_verifies_with_the_sum_over_outputs():
     X = batch()
     Y = np.stack([X[:, 0] > 0, X[:, 1] > 0], axis=1).astype(int)
-    mlp = fit(MLPClassifier(hidden_layer_sizes=(4,), alpha=0, max_iter=8, random_state=0), X, Y)
-    assert sklearn_adapter.sklearn_case(mlp, X, Y).verify().ok
+    mlp = fit(MLPClassifier(hidden_layer_sizes=(4,), alpha=1e-3, max_iter=8, random_state=0), X, Y)
+    case = sklearn_adapter.sklearn_case(mlp, X, Y)
+    assert (case.cost, case.output_reduction) == ("binary_cross_entropy", "sum")
+    assert case.verify().ok
+    assert not case.verify(output_reduction="mean").ok
 
 
 # ---------------------------------------------------------------------------------------------
 # Bad input, and nothing given is changed
-
-
-def test_alpha_is_refused_until_the_oracle_has_l2():
-    mlp, X, y = regressor(alpha=1e-4)
-    with pytest.raises(ValueError, match=r"MLPRegressor: alpha > 0 adds alpha \* w / n .* fit with alpha=0"):
-        sklearn_adapter.sklearn_case(mlp, X, y)
 
 
 def test_sklearn_case_bad_input():
