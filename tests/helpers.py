@@ -45,6 +45,41 @@ def need(module: str):
         pytest.skip(f"{module} is not installed")
 
 
+def need_installed(module: str) -> None:
+    """Skip the test unless ``module`` is installed (fail under CI), without importing it: for
+    code that runs in a subprocess."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{module} is not installed, but CI must run the tests that need it")
+        pytest.skip(f"{module} is not installed")
+
+
+def need_keras_on_torch():
+    """Keras 3 on its PyTorch backend, or skip (fail under CI). The backend is chosen once a
+    process, when Keras is first imported; the tests of the JAX backend run in a subprocess."""
+    need("torch")
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = need("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip(f"Keras was imported on the {keras.backend.backend()} backend in this process")
+    return keras
+
+
+def run_python(code: str, **env: str) -> str:
+    """Run ``code`` in a fresh Python with this repository importable and ``env`` set; its stdout.
+    For what a process chooses once (Keras's backend, JAX's float64)."""
+    import subprocess
+    import sys
+
+    environment = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **env)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 def need_program(name: str) -> str:
     """The path of the program ``name``, or skip the test (fail under CI, which installs it)."""
     import shutil
