@@ -94,7 +94,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.format == "markdown":
         out = e.markdown()
     elif args.format == "latex":
-        out = e.latex()
+        out = e.latex(document=args.document)
     else:
         out = e.text(unicode=args.format == "text") + "\n"
         try:
@@ -276,6 +276,8 @@ def parser() -> argparse.ArgumentParser:
     explain.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
     explain.add_argument("--format", choices=("text", "ascii", "markdown", "latex"), default="text",
                          help="text (Unicode), ascii, markdown (with $...$ math) or latex")
+    explain.add_argument("--document", action="store_true",
+                         help="with --format latex: a complete document for pdflatex, long lines broken")
     explain.set_defaults(run=cmd_explain)
 
     bench = sub.add_parser(

@@ -421,6 +421,12 @@ def test_cli_formats(capsys, fmt, method):
     assert code == 0 and out == expected
 
 
+def test_cli_latex_document(capsys):
+    code, out, _ = run_cli(capsys, "--format", "latex", "--document", "--layer", "2")
+    assert code == 0 and out == br.explain(demo_network(), DEMO_X, DEMO_Y, layer=2).latex(document=True)
+    assert out.startswith(r"\documentclass")
+
+
 def test_cli_random_network(capsys):
     code, out, _ = run_cli(capsys, "--sizes", "3,4,3", "--activations", "tanh,softmax",
                            "--seed", "7", "--format", "ascii", "--digits", "6")
