@@ -293,6 +293,10 @@ def format_number(value: Any, digits: int = 4, arithmetic: Any = None) -> str:
     return ("-" if sign else "") + mantissa + f"e{exponent}"
 
 
+PAGE_WIDTH = 450.0
+"""The width, in points, past which a document breaks a line: an A4 page with 2 cm margins holds
+483 pt, less the label at the right."""
+
 # ---------------------------------------------------------------------------------------------
 # Lines and the whole explanation
 # ---------------------------------------------------------------------------------------------
@@ -326,6 +330,11 @@ class Line:
 
     def latex(self) -> str:
         return self.render("latex")
+
+    def latex_rows(self, width: float | None = PAGE_WIDTH, tag: bool = True) -> str:
+        r"""The rows of an ``align*``: ``lhs &= ...``, broken past ``width`` points (see
+        :meth:`Explanation.latex`), with the label as ``\tag*`` unless ``tag=False``."""
+        return _latex_rows(self, width, tag)
 
     def tag(self, style: str) -> str:
         """The label as shown in ``style``."""
@@ -428,7 +437,7 @@ class Explanation:
             out.append(r"\begin{align*}")
             rows = []
             for line in lines:
-                rows.append(_latex_rows(line, width))
+                rows.append(_latex_rows(line, width, True))
             out.append(" \\\\\n".join(rows))
             out.append(r"\end{align*}")
         if document and not self.lines:
@@ -450,10 +459,6 @@ class Explanation:
 # ---------------------------------------------------------------------------------------------
 # LaTeX rows: long lines broken across rows of an align*
 # ---------------------------------------------------------------------------------------------
-
-PAGE_WIDTH = 450.0
-"""The width, in points, past which a document breaks a line: an A4 page with 2 cm margins holds
-483 pt, less the label at the right."""
 
 _PT = 5.6  # an estimate of one character of 11 pt math, in points (a sub- or superscript: 0.7 of it)
 
@@ -522,11 +527,11 @@ def _chunks(pieces: tuple, room: float) -> list:
     return chunks
 
 
-def _latex_rows(line: Line, width: float | None) -> str:
+def _latex_rows(line: Line, width: float | None, tagged: bool) -> str:
     r"""``lhs &= ...`` with the label; past ``width`` points, more rows ``&\quad + ...`` and
     ``&= ...``, the label on the first."""
     lhs = render(line.lhs, "latex")
-    tag = f" \\tag*{{{line.tag('latex')}}}"
+    tag = f" \\tag*{{{line.tag('latex')}}}" if tagged else ""
     if width is None:
         return f"{lhs} &{line.latex()[len(lhs):].lstrip()}{tag}"
     parts = list(line.steps) + [(Num(line.result),)]
