@@ -233,20 +233,42 @@ def _distance(p: tuple, a: tuple, b: tuple) -> float:
     return math.hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy)
 
 
+def _crossings(segments: list, i: int) -> list:
+    """The points where segment ``i`` crosses the other segments (not at a shared end)."""
+    (x0, y0), (x1, y1) = segments[i]
+    out = []
+    for m in range(len(segments)):
+        if m == i:
+            continue
+        (u0, v0), (u1, v1) = segments[m]
+        det = (x1 - x0) * (v1 - v0) - (y1 - y0) * (u1 - u0)
+        if det == 0:
+            continue
+        t = ((u0 - x0) * (v1 - v0) - (v0 - y0) * (u1 - u0)) / det
+        s = ((u0 - x0) * (y1 - y0) - (v0 - y0) * (x1 - x0)) / det
+        if 1e-9 < t < 1 - 1e-9 and 1e-9 < s < 1 - 1e-9:
+            out.append((x0 + t * (x1 - x0), y0 + t * (y1 - y0)))
+    return out
+
+
 def _label_places(segments: list) -> list:
-    """A point on each segment for its label, away from the other segments (a label on a
-    crossing could belong to either edge) and from the labels placed before it."""
+    """A point on each segment for its label: first clear of the labels placed before it, then
+    away from where its edge crosses another (a label on a crossing could belong to either edge),
+    then away from the other edges."""
     places: list = []
     for i in range(len(segments)):
         (x0, y0), (x1, y1) = segments[i]
+        crossings = _crossings(segments, i)
         best, best_score = (x0 + 0.5 * (x1 - x0), y0 + 0.5 * (y1 - y0)), -1.0
-        for step in range(11):  # from a quarter of the way to three quarters: clear of the nodes
-            t = 0.25 + 0.05 * step
+        for step in range(21):  # from a quarter of the way to three quarters: clear of the nodes
+            t = 0.25 + 0.025 * step
             p = (x0 + t * (x1 - x0), y0 + t * (y1 - y0))
-            clear = min([_distance(p, *segments[m]) for m in range(len(segments)) if m != i] + [9.0])
-            # labels are about 0.45 wide and 0.25 high: distance between boxes, scaled to height
-            apart = min([max(abs(p[0] - q[0]) / 1.8, abs(p[1] - q[1])) for q in places] + [9.0])
-            score = min(clear, apart) - 0.01 * abs(t - 0.5)
+            # a label is about 0.3 wide and 0.22 high, with its white box
+            apart = min([max(abs(p[0] - q[0]) - 0.34, abs(p[1] - q[1]) - 0.24) for q in places] + [1.0])
+            cross = min([math.hypot(p[0] - c[0], p[1] - c[1]) for c in crossings] + [1.0])
+            clear = min([_distance(p, *segments[m]) for m in range(len(segments)) if m != i] + [1.0])
+            score = (4 * min(max(apart, 0.0) / 0.05, 1.0) + 2 * min(cross / 0.25, 1.0) + min(clear, 0.3)
+                     - 0.01 * abs(t - 0.5))
             if score > best_score:
                 best, best_score = p, score
         places.append(best)
