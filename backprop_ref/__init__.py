@@ -41,7 +41,13 @@ from .oracle.numerical import numerical_gradients
 from .oracle.verify import DTYPES, Report, verify
 from .teaching.exercise import Exercise, exercise
 from .teaching.explain import Explanation, explain
-from .teaching.plot import plot_backward, plot_network, plot_report, plot_training  # matplotlib on call
+from .teaching.plot import (  # matplotlib on call
+    animate_backward,
+    plot_backward,
+    plot_network,
+    plot_report,
+    plot_training,
+)
 
 __all__ = [
     "Activation",
@@ -69,6 +75,7 @@ __all__ = [
     "NotRational",
     "Report",
     "UndecidableBranch",
+    "animate_backward",
     "backward",
     "cost_of",
     "exercise",

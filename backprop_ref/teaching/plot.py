@@ -14,6 +14,8 @@ function               draws
                        every :math:`w_{jk}^{[l]}` (rows ``j``, columns ``k``; biases in the last
                        column), so that a structured bug shows as a pattern
 ``plot_training``      the cost after each epoch of :func:`backprop_ref.train`
+``animate_backward``   the backward pass for slides: the deltas appearing layer by layer (GIF or
+                       HTML through ``matplotlib.animation``)
 =====================  ===========================================================================
 
 Every function takes an optional ``ax=`` to draw into (a new figure otherwise) and returns the
@@ -653,7 +655,7 @@ def plot_report(report: Any, *, ax: Any = None, example: Any = None, floor: floa
     bar = fig.colorbar(image, ax=axes, shrink=0.8)
     bar.set_label("|error| / budget")
     bar.ax.axhline(1.0, color="black", linewidth=1)  # the budget
-    handles = []
+    handles: list = []
     if marked["wrong"]:
         from matplotlib.lines import Line2D
 
@@ -736,3 +738,67 @@ def plot_training(history: Any, *, ax: Any = None, log: bool = False, label: str
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+def animate_backward(net: Network, fwd: Any, bwd: Any, *, interval: int = 1200, labels: Any = "auto",
+                     values: bool = True, digits: int = 3) -> Any:
+    r"""The backward pass for slides: the deltas appear layer by layer, from the output back.
+
+    Frame 0 is the network after the forward pass (no delta known); frame 1 adds
+    :math:`\delta^{[L]}` (BP1, or (5) for a softmax), and each frame after it the layer below
+    (BP2), with the edges into that layer now sized by their gradient (BP4), until frame ``L``
+    shows the whole :func:`plot_backward` picture. ``interval`` is the time per frame in
+    milliseconds; the other options are those of :func:`plot_backward`.
+
+    Returns a :class:`matplotlib.animation.FuncAnimation`: ``.save("backward.gif",
+    writer="pillow")`` writes a GIF (Pillow), ``.to_jshtml()`` an HTML page that plays it, and
+    in a notebook ``IPython.display.HTML(anim.to_jshtml())`` shows it. ``anim.show_frame(f)``
+    draws frame ``f`` into the figure, for a still of one step (``anim._fig.savefig(...)``).
+    """
+    _pyplot()
+    from matplotlib.animation import FuncAnimation
+    from matplotlib.patches import Circle
+
+    ax = plot_backward(net, fwd, bwd, labels=labels, values=values, digits=digits, title=" ")
+    fig, L = ax.figure, net.L
+    nodes = {p.get_gid(): p for p in ax.patches if isinstance(p, Circle)}
+    colours = {gid: p.get_facecolor() for gid, p in nodes.items()}
+    shown = {t.get_gid(): t for t in ax.texts if (t.get_gid() or "").startswith(("value a[", "label a["))}
+    inks = {gid: t.get_color() for gid, t in shown.items()}
+    lines = {c.get_gid(): c for c in ax.collections if (c.get_gid() or "").startswith("w[")}
+
+    def frame(f: int) -> list:
+        changed: list = []
+        for l in range(1, L + 1):
+            known = l > L - f
+            for j in range(net.n[l]):
+                gid = f"a[{l}][{j}]"
+                if gid not in nodes:
+                    continue  # left out of a summarised layer
+                nodes[gid].set_facecolor(colours[gid] if known else "white")
+                changed.append(nodes[gid])
+                if f"value {gid}" in shown:
+                    shown[f"value {gid}"].set_visible(known)
+                    changed.append(shown[f"value {gid}"])
+                if f"label {gid}" in shown:
+                    shown[f"label {gid}"].set_color(inks[f"label {gid}"] if known else "black")
+                    changed.append(shown[f"label {gid}"])
+            lines[f"w[{l}]"].set_alpha(1.0 if known else 0.12)
+            changed.append(lines[f"w[{l}]"])
+        if f == 0:
+            step = "after the forward pass: every $a_j^{[l]}$ known, no $\\delta$ yet"
+        elif f == 1:
+            step = (f"BP1: $\\delta_j^{{[{L}]}}$ of the output layer" if net.sigma[L].elementwise
+                    else f"(5): $\\delta_j^{{[{L}]}}$ of the softmax output")
+        else:
+            l = L - f + 1
+            step = f"BP2: $\\delta_j^{{[{l}]}}$ from $\\delta_k^{{[{l + 1}]}}$ and $w_{{kj}}^{{[{l + 1}]}}$"
+        ax.title.set_text(step)
+        ax.title.set_gid("step")
+        changed.append(ax.title)
+        return changed
+
+    frame(0)
+    animation = FuncAnimation(fig, frame, frames=L + 1, interval=interval, blit=False, repeat=True)
+    animation.show_frame = frame  # type: ignore[attr-defined]
+    return animation

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import sys
 from dataclasses import dataclass
 
@@ -413,7 +414,6 @@ def test_import_does_not_load_matplotlib():
 
 
 def test_the_readme_pictures_example_runs(plt):
-    import re
 
     readme = README.read_text(encoding="utf-8")
     section = readme.split("\n## Pictures\n", 1)[1].split("\n## ", 1)[0]
@@ -635,3 +635,49 @@ def test_log_training_curve_tick_labels_never_overprint(decades):
     labelled = [t for t in shown_texts(ax.figure) if t in ax.yaxis.get_ticklabels(minor=True)]
     if decades <= 1:
         assert len(labelled) >= 2  # within a decade, the minor ticks carry the numbers
+
+
+# ---------------------------------------------------------------------------------------------
+# animate_backward
+
+
+def test_animation_shows_the_deltas_layer_by_layer(tmp_path):
+    need("PIL")
+    from PIL import Image, ImageSequence
+
+    net = br.Network.random([3, 4, 3, 2], activations="tanh", seed=3)
+    fwd = br.forward(net, [1, -2, "0.5"])
+    bwd = br.backward(net, fwd, [1, 0])
+    still = circles(br.plot_backward(net, fwd, bwd, labels="auto"))
+    anim = br.animate_backward(net, fwd, bwd)
+    ax = anim._fig.axes[0]
+    nodes = circles(ax)
+    values = {t.get_gid(): t for t in ax.texts if (t.get_gid() or "").startswith("value a[")}
+    white = (1.0, 1.0, 1.0, 1.0)
+    for f in range(net.L + 1):
+        anim.show_frame(f)
+        for l in range(1, net.L + 1):
+            known = l > net.L - f  # frame 1: the output layer, then one layer further back per frame
+            for j in range(net.n[l]):
+                colour = nodes[f"a[{l}][{j}]"].get_facecolor()
+                assert colour == (still[f"a[{l}][{j}]"].get_facecolor() if known else white)
+                assert values[f"value a[{l}][{j}]"].get_visible() == known
+        assert ax.title.get_text().startswith(("after the forward pass", "BP1", "BP2")[min(f, 2)])
+    assert "$\\delta_j^{[1]}$ from $\\delta_k^{[2]}$" in ax.title.get_text()
+    # as a GIF, one frame per step, each different
+    anim.save(tmp_path / "backward.gif", writer="pillow", fps=1)
+    frames = [frame.convert("RGB").tobytes() for frame in ImageSequence.Iterator(Image.open(tmp_path / "backward.gif"))]
+    assert len(frames) == net.L + 1 and len(set(frames)) == net.L + 1
+    # and as HTML that plays it
+    html = anim.to_jshtml()
+    assert "<script" in html
+    assert set(re.findall(r"frames\[(\d+)\]", html)) == {str(f) for f in range(net.L + 1)}
+
+
+def test_animation_of_a_softmax_output_names_equation_5():
+    net = br.Network.random([2, 3, 3], ["tanh", "softmax"], seed=0)
+    fwd = br.forward(net, [1, 2])
+    bwd = br.backward(net, fwd, [0, 1, 0], "cross_entropy")
+    anim = br.animate_backward(net, fwd, bwd)
+    anim.show_frame(1)
+    assert anim._fig.axes[0].title.get_text().startswith("(5)")
