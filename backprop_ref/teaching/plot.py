@@ -366,6 +366,11 @@ def plot_network(net: Network, fwd: Any = None, *, ax: Any = None, labels: Any =
     :func:`backprop_ref.forward`), each node shows its value :math:`a_j^{[l]}` to ``digits``
     significant digits (``values=False`` hides them).
 
+    Each layer has its own spacing (set by its own size, at most :data:`MAX_DRAWN_NODES` rows
+    high); a wider layer is summarised by its first and last :data:`SHOWN_AT_EACH_END` nodes
+    and a mark saying how many are left out (its edges are drawn between the nodes shown).
+    Values are shown in the layers where they fit below their nodes.
+
     **Options**
 
     ``labels``
@@ -377,10 +382,6 @@ def plot_network(net: Network, fwd: Any = None, *, ax: Any = None, labels: Any =
         which option draws it. Each edge label sits on its edge away from the other edges, so
         that none sits on a crossing.
 
-    Each layer has its own spacing (set by its own size, at most :data:`MAX_DRAWN_NODES` rows
-    high); a wider layer is summarised by its first and last :data:`SHOWN_AT_EACH_END` nodes
-    and a mark saying how many are left out (its edges are drawn between the nodes shown).
-    Values are shown in the layers where they fit below their nodes.
     ``colorbar``
         add a colour bar for the weights.
     ``ax``
