@@ -6,6 +6,7 @@ pict2e): nodes are ``\circle``, and each edge :math:`w_{jk}^{[l]}`, from node ``
 ``l - 1`` to node ``j`` of layer ``l``, is a straight ``\qbezier`` between the two circles.
 
 >>> import backprop_ref as br
+>>> from backprop_ref.teaching.diagram import text_diagram
 >>> print(text_diagram(br.Network.random([2, 3, 1], ["relu", "identity"], seed=0)))
 layer 0    layer 1    layer 2
 input      relu       identity

@@ -463,11 +463,13 @@ class Explanation:
 _PT = 5.6  # an estimate of one character of 11 pt math, in points (a sub- or superscript: 0.7 of it)
 
 
+_LATEX_TEXT = str.maketrans({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$",
+                             "_": r"\_", "{": r"\{", "}": r"\}"})
+
+
 def _latex_text(text: str) -> str:
-    """``text`` for a LaTeX paragraph or heading: ``_``, ``&``, ``%``, ``#``, ``$`` escaped."""
-    for c in "\\&%#$_{}":
-        text = text.replace(c, "\\" + c if c != "\\" else r"\textbackslash{}")
-    return text
+    """``text`` for a LaTeX paragraph or heading, its special characters escaped."""
+    return text.translate(_LATEX_TEXT)
 
 
 def _width(piece: Any) -> float:

@@ -541,6 +541,7 @@ def test_the_document_compiles_with_no_overfull_box(tmp_path, sizes, activations
     doc = e.latex(document=True)
     assert doc.startswith(r"\documentclass") and doc.rstrip().endswith(r"\end{document}")
     assert r"\section*{Worked example}" in doc
+    assert f"cost {cost}".replace("_", r"\_") in doc  # the heading's text escaped for LaTeX
     for title, _ in e.sections():
         assert rf"\subsection*{{{title}}}" in doc
     log = compile_latex(tmp_path, "explain", doc)
