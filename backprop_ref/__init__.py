@@ -45,7 +45,13 @@ from .oracle.step import verify_step
 from .oracle.verify import DTYPES, Report, verify
 from .teaching.exercise import Exercise, exercise
 from .teaching.explain import Explanation, explain
-from .teaching.plot import plot_backward, plot_network, plot_report, plot_training  # matplotlib on call
+from .teaching.plot import (  # matplotlib on call
+    animate_backward,
+    plot_backward,
+    plot_network,
+    plot_report,
+    plot_training,
+)
 
 __all__ = [
     "Activation",
@@ -74,6 +80,7 @@ __all__ = [
     "NotRational",
     "Report",
     "UndecidableBranch",
+    "animate_backward",
     "backward",
     "cost_of",
     "exercise",

@@ -102,7 +102,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.format == "markdown":
         out = e.markdown()
     elif args.format == "latex":
-        out = e.latex()
+        out = e.latex(document=args.document)
     else:
         out = e.text(unicode=args.format == "text") + "\n"
         try:
@@ -300,6 +300,8 @@ def parser() -> argparse.ArgumentParser:
                          help="instead, the tangent of BP2 (BP1 in the output layer) of --layer, "
                          "--node along a direction v drawn from --seed: one line of the dual "
                          "computation of a Hessian-vector product")
+    explain.add_argument("--document", action="store_true",
+                         help="with --format latex: a complete document for pdflatex, long lines broken")
     explain.set_defaults(run=cmd_explain)
 
     bench = sub.add_parser(

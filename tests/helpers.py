@@ -92,6 +92,20 @@ def need_program(name: str) -> str:
     return path
 
 
+def compile_latex(folder: Any, name: str, source: str) -> str:
+    """Compile the LaTeX document ``source`` with pdflatex in ``folder`` (skipped where TeX is not
+    installed, failed under CI); assert it compiled to a PDF, and return the log."""
+    import subprocess
+
+    pdflatex = need_program("pdflatex")  # TeX Live; .ci/run installs texlive-latex-base
+    (folder / f"{name}.tex").write_text(source, encoding="utf-8")
+    done = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
+                          cwd=folder, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert (folder / f"{name}.pdf").stat().st_size > 1000
+    return (folder / f"{name}.log").read_text(errors="replace")
+
+
 # ---------------------------------------------------------------------------------------------
 # Networks and batches: every activation with every cost
 # ---------------------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ def test_activation_and_cost_objects_do_not_change_their_arguments():
         assert (a, y) == kept and g is not a
 
 
-@covers("plot_network", "plot_backward", "plot_training", "plot_report")
+@covers("plot_network", "plot_backward", "plot_training", "plot_report", "animate_backward")
 def test_plots():
     need("matplotlib")
     import matplotlib
@@ -229,6 +229,7 @@ def test_plots():
         br.plot_training(history)
         br.plot_training(costs)
         br.plot_report(report)
+        br.animate_backward(net, fwd, bwd).show_frame(1)
         plt.close("all")
         assert (net.w, net.b, str(fwd.a), str(fwd.z), str(bwd.delta), str(bwd.dC_dw), costs,
                 [vars(e) for e in report.entries]) == kept
