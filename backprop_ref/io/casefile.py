@@ -29,6 +29,7 @@ import importlib
 import json
 import math
 import os
+import stat
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
@@ -77,6 +78,10 @@ FIELDS = {
 
 MAX_NUMBER_TEXT = check.MAX_NUMBER_TEXT
 """The longest number (in characters) read: enough for the exact decimal of any double."""
+
+MAX_BYTES = 64 * 2**20
+"""The largest case file :func:`load_case` reads (64 MiB) unless given ``max_bytes``
+(``backprop-ref verify --max-bytes``): a bound on the time and memory reading may take."""
 
 
 class Checkable(Protocol):
@@ -169,26 +174,69 @@ def _object(pairs: list) -> dict:
     return out
 
 
-def load_case(path: str | os.PathLike) -> Checkable:
-    """Read, check and return the case in the file ``path``.
+def load_case(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Checkable:
+    """Read, check and return the case in the file ``path``, a regular file of at most
+    ``max_bytes`` bytes (default :data:`MAX_BYTES`).
 
     Raises :class:`CaseError` (a ValueError) with a one-line message naming the file and the
     place of the first problem found, for a file that cannot be read as much as for one whose
-    contents are wrong.
+    contents are wrong. What is not a regular file (a directory, a pipe, a device such as
+    ``/dev/zero``) is refused without reading from it (and without waiting for a pipe's writer).
     """
+    check.whole(max_bytes, "max_bytes", 1)
     name = os.fspath(path)
+    shown = _one_line_text(name)
+    return loads_case(_read(name, shown, max_bytes), shown)
+
+
+def _one_line_text(text: str) -> str:
+    """``text`` for a one-line message: ``repr`` of it when it holds a line break or a control
+    character (a file name with a newline), else as it is."""
+    return text if text.isprintable() else repr(text)
+
+
+def _read(name: str, shown: str, max_bytes: int) -> bytes:
+    """The bytes of the regular file ``name``, at most ``max_bytes`` of them, or a CaseError."""
     try:
-        with open(name, "rb") as file:
-            data = file.read()
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        raise CaseError(f"{name}: no such file") from None
+        raise CaseError(f"{shown}: no such file") from None
     except IsADirectoryError:
-        raise CaseError(f"{name}: is a directory, not a case file") from None
+        raise CaseError(f"{shown}: is a directory, not a case file") from None
     except PermissionError:
-        raise CaseError(f"{name}: permission denied") from None
+        raise CaseError(f"{shown}: permission denied") from None
+    except (OSError, ValueError) as error:  # ValueError: a NUL character in the name
+        raise CaseError(f"{shown}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise CaseError(f"{shown}: is a directory, not a case file")
+        if not stat.S_ISREG(mode):
+            kind = "a pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or \
+                stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a file"
+            raise CaseError(f"{shown}: is {kind}, not a regular file; a case file is read from a file")
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise CaseError(f"{shown}: {size} bytes, more than the limit of {max_bytes} "
+                            "(raise it with --max-bytes, or load_case(max_bytes=))")
+        chunks = []
+        got = 0
+        while got <= max_bytes:  # the file may grow while it is read
+            chunk = os.read(fd, min(max_bytes + 1 - got, 2**24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        if got > max_bytes:
+            raise CaseError(f"{shown}: more than the limit of {max_bytes} bytes "
+                            "(raise it with --max-bytes, or load_case(max_bytes=))")
+        return b"".join(chunks)
     except OSError as error:
-        raise CaseError(f"{name}: cannot be read ({error.strerror or error})") from None
-    return loads_case(data, name)
+        raise CaseError(f"{shown}: cannot be read ({error.strerror or error})") from None
+    except MemoryError:
+        raise CaseError(f"{shown}: not enough memory to read it") from None
+    finally:
+        os.close(fd)
 
 
 def loads_case(text: str | bytes, name: str = "case") -> Checkable:
@@ -214,12 +262,16 @@ def loads_case(text: str | bytes, name: str = "case") -> Checkable:
         raise CaseError(f"{name}: the key {error.args[0]!r} appears twice in one object") from None
     except RecursionError:
         raise CaseError(f"{name}: not valid JSON here: nested too deeply to read") from None
+    except MemoryError:
+        raise CaseError(f"{name}: not enough memory to read it ({len(text)} characters)") from None
     try:
         case = case_from_dict(doc)
     except (ValueError, TypeError, ArithmeticError) as error:
         raise CaseError(f"{name}: {_one_line(error)}") from None
     except RecursionError:
         raise CaseError(f"{name}: nested too deeply") from None
+    except MemoryError:
+        raise CaseError(f"{name}: not enough memory to check it ({len(text)} characters)") from None
     case.source = name
     return case
 
@@ -242,7 +294,7 @@ def case_from_dict(doc: Any) -> Checkable:
     for key in doc:
         if key not in FIELDS:
             hint = check.did_you_mean(key, FIELDS) or f"; the fields are {', '.join(FIELDS)}"
-            raise ValueError(f"unknown field {key!r}{hint}")
+            raise ValueError(f"unknown field {check.quote(key)}{hint}")
     for key in REQUIRED:
         if key not in doc:
             raise ValueError(f"missing field {key!r} ({FIELDS[key]})")
@@ -269,6 +321,8 @@ def case_from_dict(doc: Any) -> Checkable:
     leaky_relu_prime_at_zero = None if leaky is None else number(leaky, "leaky_relu_prime_at_zero")
     activations = _activation_names(doc["activations"], L)
     read = _in_range(dtype)
+    _shapes(doc["inputs"], "inputs", sizes[0], "layer 0", None)  # before any number is converted
+    _shapes(doc["targets"], "targets", sizes[L], f"layer {L}, the output layer", len(doc["inputs"]))
 
     w, b, _ = read_layers(doc["weights"], doc["biases"], layout, sizes, number=read)
     net = Network(w, b, activations)
@@ -355,7 +409,7 @@ def _kind(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {check.quote(value)}"
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
@@ -367,7 +421,7 @@ def _choice(value: Any, where: str, choices: tuple) -> str:
     if type(value) is not str:
         raise TypeError(f"{where} must be one of {', '.join(choices)} (a string), found {_kind(value)}")
     if value not in choices:
-        raise ValueError(f"{where} is {value!r}; it must be one of {', '.join(choices)}"
+        raise ValueError(f"{where} is {check.quote(value)}; it must be one of {', '.join(choices)}"
                          f"{check.did_you_mean(value, choices)}")
     return value
 
@@ -410,12 +464,12 @@ def _activation_names(value: Any, L: int) -> list:
         name = names[l - 1]
         if type(name) is not str:
             raise TypeError(f"{places[l - 1]} must be an activation name, found {_kind(name)}")
-        base, slope = check.activation_parts(name)
+        base, slope = check.activation_parts(name, strict=True)
         sigma: Activation
-        if base == "leaky_relu" and slope is not None:  # a number of the file: read as every other
+        if base == "leaky_relu" and slope:  # a number of the file: read as every other
             sigma = LeakyReLU(number(slope, f"the slope of {places[l - 1]}"))
         else:
-            sigma = get_activation(name, places[l - 1])
+            sigma = get_activation(name, places[l - 1], strict=True)
         if not sigma.elementwise and l != L:
             raise ValueError(
                 f"{places[l - 1]} is {sigma.name}, which is only supported in the output layer "
@@ -425,14 +479,25 @@ def _activation_names(value: Any, L: int) -> list:
     return out
 
 
-def _examples(value: Any, where: str, length: int, layer: str, count: int | None,
-              read: Any = None) -> list:
+def _shapes(value: Any, where: str, length: int, layer: str, count: int | None) -> None:
+    """Refuse examples that are not a list of ``count`` lists of ``length`` entries (``count``
+    None: any number but 0), before their numbers are read."""
     if not isinstance(value, list):
         raise TypeError(f"{where} must be a list of examples, found {_kind(value)}")
     if not value:
         raise ValueError(f"{where} is empty: the batch needs at least one example")
     if count is not None and len(value) != count:
         raise ValueError(f"{where} has {len(value)} examples, but inputs has {count}")
+    why = f"one per node of {layer}"
+    for i in range(len(value)):
+        row = value[i]
+        if isinstance(row, list) and len(row) != length:
+            check.length(row, length, f"{where}[{i}]", why)
+
+
+def _examples(value: Any, where: str, length: int, layer: str, count: int | None,
+              read: Any = None) -> list:
+    _shapes(value, where, length, layer, count)
     out = []
     for i in range(len(value)):
         why = f"one per node of {layer}"
