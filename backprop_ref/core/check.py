@@ -89,8 +89,9 @@ def describe(value: Any) -> str:
         return f"the boolean {value}"
     if isinstance(value, str):  # a subclass of str holds a number's text (a case file's JSON number)
         return f"the string {quote(value)}" if type(value) is str else f"the number {_abbreviated(value)}"
-    if isinstance(value, int) and not -_TOO_MANY_DIGITS < value < _TOO_MANY_DIGITS:
-        return f"an integer of {value.bit_length()} bits"
+    if isinstance(value, (int, Fraction)) and _too_many_digits(value):
+        kind = "an integer" if isinstance(value, int) else "a fraction"
+        return f"{kind} of about {max(value.numerator.bit_length(), value.denominator.bit_length())} bits"
     if isinstance(value, (int, float, Fraction, Decimal)):
         return f"the number {_abbreviated(str(value))}"
     if isinstance(value, (list, tuple)):
@@ -227,19 +228,19 @@ def number(value: Any, where: str, what: str = "entries", strict: bool = False) 
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         raise TypeError(f"{where} is {value!r}: a boolean is not a number here")
     if isinstance(value, int):
-        return _limited(int(value), where, "the integer")
+        return _limited(int(value), where)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"{where} is {value!r}: {what} must be finite")
         return float(value)
     if isinstance(value, Fraction):
-        return _limited(value, where, "the fraction")
+        return _limited(value, where)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{where} is {value!r}: {what} must be finite")
         if abs(value.as_tuple().exponent) > _EXPONENT_LIMIT:  # type: ignore[arg-type]
             raise ValueError(f"{where} is {_abbreviated(repr(value))}: its exponent is out of range")
-        return _limited(Fraction(value), where, "the decimal")
+        return _limited(Fraction(value), where, _abbreviated(repr(value)))
     if isinstance(value, str):
         return parse(value, where, what, strict)
     if hasattr(value, "_mpf_"):
@@ -263,7 +264,7 @@ def number(value: Any, where: str, what: str = "entries", strict: bool = False) 
                 numerator, denominator = value.as_integer_ratio()
             except (OverflowError, ValueError):
                 raise ValueError(f"{where} is {value!r}: {what} must be finite") from None
-            return _limited(_rational(Fraction(numerator, denominator)), where, f"the {value.dtype}")
+            return _limited(_rational(Fraction(numerator, denominator)), where, repr(value))
         return number(item, where, what, strict)
     raise TypeError(f"{where} is {value!r} ({type(value).__name__}): not a number")
 
@@ -323,14 +324,19 @@ def _ranged(x: Any, where: str, shown: str, strict: bool) -> Any:
     return x
 
 
-def _limited(x: Any, where: str, shown: str) -> Any:
+def _too_many_digits(x: Any) -> bool:
+    return not (-_TOO_MANY_DIGITS < x.numerator < _TOO_MANY_DIGITS and x.denominator < _TOO_MANY_DIGITS)
+
+
+def _limited(x: Any, where: str, shown: str | None = None) -> Any:
     """``x`` (an int or a Fraction) unless its integer, numerator or denominator has more than
-    :data:`MAX_DIGITS` digits."""
-    for part, name in ((Fraction(x).numerator, "numerator"), (Fraction(x).denominator, "denominator")):
-        if not -_TOO_MANY_DIGITS < part < _TOO_MANY_DIGITS:
-            noun = "it" if isinstance(x, int) else f"its {name}"
-            raise ValueError(f"{where} is {shown}: {noun} has more than {MAX_DIGITS} digits "
-                             f"(about {part.bit_length()} bits), the most a number here may have")
+    :data:`MAX_DIGITS` digits; ``shown`` is how the message shows it (default :func:`describe`)."""
+    if _too_many_digits(x):
+        shown = describe(x) if shown is None else shown
+        part = "it" if isinstance(x, int) else "its numerator" if abs(x.numerator) >= _TOO_MANY_DIGITS \
+            else "its denominator"
+        raise ValueError(f"{where} is {shown}: {part} has more than {MAX_DIGITS} digits, the most a "
+                         "number here may have")
     return x
 
 
