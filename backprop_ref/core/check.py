@@ -355,6 +355,28 @@ def quote(text: str) -> str:
     return f"{text[:20]!r}...{text[-10:]!r} ({len(text)} characters)".replace("'...'", "...")
 
 
+def made_by(value: Any, kind: type, where: str, source: str) -> Any:
+    """``value`` if it is a ``kind``; else a TypeError naming where it comes from.
+
+    >>> made_by(None, int, "fwd", "br.forward")
+    Traceback (most recent call last):
+    ...
+    TypeError: fwd must be a int from br.forward, got None
+    """
+    if not isinstance(value, kind):
+        raise TypeError(f"{where} must be a {kind.__name__} from {source}, got {describe(value)}")
+    return value
+
+
+def examples(value: Any, where: str) -> list:
+    """A batch ``xs`` or ``ys`` (a list, tuple, iterable or array of examples) as a list; a
+    TypeError naming ``where`` for anything else."""
+    value = plain(value)
+    if value is None or isinstance(value, (str, bytes, int, float)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{where} must be a list of examples, got {describe(value)}")
+    return list(value)
+
+
 def whole(value: Any, where: str, least: int = 0) -> int:
     """``value`` if it is a whole number (an int, not a boolean) ``>= least``; else a ValueError.
 

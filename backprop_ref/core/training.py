@@ -62,8 +62,8 @@ def named_entries(w: list, b: list, w_name: str, b_name: str) -> list:
 
 def batch(xs: Any, ys: Any) -> tuple[list, list]:
     """``xs`` and ``ys`` as lists of examples, checked to be non-empty and of one length."""
-    xs = list(check.plain(xs))  # any iterable of examples, or an array of them
-    ys = list(check.plain(ys))
+    xs = check.examples(xs, "xs")  # any iterable of examples, or an array of them
+    ys = check.examples(ys, "ys")
     if not xs:
         raise ValueError("the batch is empty: xs has no examples")
     if len(xs) != len(ys):
@@ -149,6 +149,8 @@ def step(net: Network, g: Gradients, alpha: Any) -> Network:
     Computed in the arithmetic of ``g``; ``alpha`` may be an int, float, Fraction or decimal
     string (``"0.1"`` is exactly 1/10). The network passed in is not changed.
     """
+    if not all(hasattr(g, name) for name in ("dC_dw", "dC_db", "arithmetic")):
+        raise TypeError(f"g must be the Gradients from br.gradients (or a Backward), got {check.describe(g)}")
     ar = g.arithmetic
     if ar.encloses:
         raise TypeError(f"step needs gradients in a point arithmetic (Float, Mp, Exact), not {ar!r}")
@@ -157,6 +159,9 @@ def step(net: Network, g: Gradients, alpha: Any) -> Network:
         for l in range(1, net.L + 1)
     ):
         raise ValueError(f"the gradients do not have the shape of the network (sizes {net.n})")
+    check.length(g.dC_db, net.L + 1, "g.dC_db", f"one per layer 0..{net.L}")
+    for l in range(1, net.L + 1):
+        check.length(g.dC_db[l], net.n[l], f"g.dC_db[{l}]", f"one per node of layer {l}")
     alpha = ar.convert(check.number(alpha, "alpha", "the step size"))
     params = convert(net, ar)
     w: list = [None]
@@ -204,12 +209,17 @@ def train(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_er
     rng = random.Random(seed)
     order = list(range(len(xs)))
     history = History(net, [gradients(net, xs, ys, cost, ar).C])
-    for _epoch in range(epochs):
+    for epoch in range(epochs):
         rng.shuffle(order)
         for start in range(0, len(order), size):
             chosen = order[start:start + size]
             g = gradients(net, [xs[i] for i in chosen], [ys[i] for i in chosen], cost, ar)
-            net = step(net, g, alpha)
+            try:
+                net = step(net, g, alpha)
+            except ValueError as error:  # a weight beyond the arithmetic's range: inf or nan
+                raise ValueError(f"training diverged in epoch {epoch + 1} (examples {start}.."
+                                 f"{start + len(chosen) - 1} of the shuffled order): {error}; "
+                                 f"try a smaller alpha than {alpha!r}") from None
         history.costs.append(cost_of(net, xs, ys, cost, ar))
     history.net = net
     return history

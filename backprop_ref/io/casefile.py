@@ -655,6 +655,8 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
                  description: str | None = None) -> dict:
     """The case file's content, as a dict of JSON values (numbers as exact texts)."""
     get_dtype(dtype)  # an unknown name fails here, naming it
+    if not isinstance(per_example, bool):
+        raise TypeError(f"per_example must be True or False, got {per_example!r}")
     doc: dict = {"version": VERSION}
     if description is not None:
         doc["description"] = description

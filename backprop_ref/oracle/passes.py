@@ -25,6 +25,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..arithmetic.numbers import Exact, Float, UndecidableBranch
+from ..arithmetic.protocol import decimal_of_fraction
 from ..core.backprop import convert
 from ..core.batch import each_example
 from ..core.costs import Cost
@@ -433,10 +434,11 @@ def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: 
                             "implementation may give infinity or NaN here")
             else:
                 status[pos] = WRONG
-                why[pos] = f"got {g}, not a finite number"
+                why[pos] = (f"got {g}, not a finite number" if type(g) is float else
+                            f"got {decimal_of_fraction(Fraction(g), 17)}, beyond the range of {name}")
             continue
         if b == math.inf:
-            ratio[pos] = 0.0 if err == 0 else math.nan
+            ratio[pos] = 0.0  # a finite error over an infinite budget (never NaN)
             status[pos] = UNDECIDABLE
             why[pos] = reasons.get(pos) or (
                 f"no finite rounding budget: a value it depends on may overflow {name} or be "
