@@ -15,8 +15,10 @@ Numbers may be written three ways, each read exactly:
   (``"0x1.99999ap-4"``, C's ``%a``, Python's ``float.hex``, Java's ``Double.toHexString``): bit
   for bit the number the implementation held. :func:`save_case` writes floats this way.
 
-NaN and infinity (``NaN``, ``Infinity`` in some writers' JSON) are refused: a case describes a
-finite computation. Loading parses JSON text only; nothing in a file is evaluated or unpickled.
+NaN and infinity (``NaN``, ``Infinity`` in some writers' JSON) are refused in the network and
+the examples: a case describes a finite computation. An implementation's results (``dC_dw``,
+``dC_db``) may hold the strings ``"inf"``, ``"-inf"`` and ``"nan"`` where it computed them
+(:func:`result_number`), for the oracle to judge. Loading parses JSON text only; nothing in a file is evaluated or unpickled.
 Every problem is reported as a :class:`CaseError` whose message is one line naming the file and
 the place: ``case.json: weights[1] row 2 has 3 entries, expected 4 (layout out_in: one per node
 of layer 0)``. ``weights[l]`` names layer ``l``, counting the first layer after the input as 1,
@@ -388,7 +390,9 @@ def _beyond(values: Any, largest: Fraction, where: str, first: int = 0) -> Any:
             if found is not None:
                 return found
         return None
-    if values is not None and abs(Fraction(values)) > largest:  # None: an entry not given
+    finite = not (isinstance(values, float) and not math.isfinite(values))
+    if values is not None and finite and abs(Fraction(values)) > largest:
+        # None: an entry not given; inf or nan: a result judged by the oracle
         return where, values
     return None
 
@@ -550,7 +554,7 @@ def _gradient(dW: Any, db: Any, layout: str, sizes: list, names: tuple, read: An
         return [None] * sizes[l]
 
     def number_or_null(value: Any, where: str) -> Any:
-        return None if value is None else read(value, where)
+        return None if value is None else result_number(value, where, read)
 
     w, b, _ = read_layers(shaped(dW, names[0], nulls_w), shaped(db, names[1], nulls_b), layout,
                           sizes, names=names, number=number_or_null)
@@ -574,6 +578,28 @@ def number(value: Any, where: str) -> Any:
     if isinstance(value, (list, dict)) or value is None or isinstance(value, bool):
         raise TypeError(f"{where} must be a number, found {_kind(value)}")
     return check.number(value, where, "numbers", strict=True)
+
+
+NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+"""The strings an implementation's results may hold besides numbers: its overflows and NaNs."""
+
+
+def result_number(value: Any, where: str, read: Any = None) -> Any:
+    """One of an implementation's results (a gradient's entry, a forward value): a number as
+    :func:`number` reads it (``read``, default :func:`number`), or ``"inf"``, ``"-inf"`` or
+    ``"nan"`` (as strings: JSON has no such numbers) for what the implementation computed as
+    such, which the oracle judges: undecidable where a correct implementation may overflow,
+    wrong elsewhere. The network and the examples stay finite.
+
+    >>> result_number("-inf", "dC_db[1][0]"), result_number("0x1p-3", "dC_db[1][0]")
+    (-inf, 0.125)
+    """
+    if type(value) is str and value in NON_FINITE:
+        return NON_FINITE[value]
+    if isinstance(value, float) and not math.isfinite(value):  # NaN or Infinity written bare
+        raise ValueError(f"{where} is {_constant(value)}: JSON has no such number; an "
+                         'implementation\'s result may be written as the string "inf", "-inf" or "nan"')
+    return (read or number)(value, where)
 
 
 def _constant(value: float) -> str:
@@ -628,25 +654,28 @@ def _hex(x: float) -> str:
     return f"{mantissa}p{exponent}"
 
 
-def _texts(values: Any, where: str) -> Any:
+def _texts(values: Any, where: str, result: bool = False) -> Any:
     """Nested lists of numbers (or arrays, tensors) as nested lists of exact texts (None, an
-    entry not given, as null)."""
+    entry not given, as null); ``result``: an implementation's results, whose infinities and
+    NaNs are written as ``"inf"``, ``"-inf"``, ``"nan"``."""
     if values is None:
         return None
     values = check.plain(values)
     if isinstance(values, (list, tuple)):
-        return [_texts(values[i], f"{where}[{i}]") for i in range(len(values))]
+        return [_texts(values[i], f"{where}[{i}]", result) for i in range(len(values))]
+    if result and isinstance(values, float) and not math.isfinite(values):
+        return "nan" if values != values else "inf" if values > 0 else "-inf"
     return exact_text(values, where)
 
 
-def _layers_text(values: Any, where: str) -> list | None:
+def _layers_text(values: Any, where: str, result: bool = False) -> list | None:
     """Per-layer values in this package's layout (entry 0 None) as the file's layers 1..L."""
     if values is None:  # a gradient not given at all
         return None
     values = list(values)
     if not values or values[0] is not None:
         raise ValueError(f"{where} must be in this package's layout, with {where}[0] = None")
-    return [_texts(values[l], f"{where}[{l}]") for l in range(1, len(values))]
+    return [_texts(values[l], f"{where}[{l}]", result) for l in range(1, len(values))]
 
 
 def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost: str,
@@ -675,12 +704,12 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
     if per_example:
         doc["per_example"] = True
         doc["dC_dw"] = None if dC_dw is None else [
-            _layers_text(dC_dw[i], f"dC_dw[{i}]") for i in range(len(dC_dw))]
+            _layers_text(dC_dw[i], f"dC_dw[{i}]", True) for i in range(len(dC_dw))]
         doc["dC_db"] = None if dC_db is None else [
-            _layers_text(dC_db[i], f"dC_db[{i}]") for i in range(len(dC_db))]
+            _layers_text(dC_db[i], f"dC_db[{i}]", True) for i in range(len(dC_db))]
     else:
-        doc["dC_dw"] = _layers_text(dC_dw, "dC_dw")
-        doc["dC_db"] = _layers_text(dC_db, "dC_db")
+        doc["dC_dw"] = _layers_text(dC_dw, "dC_dw", True)
+        doc["dC_db"] = _layers_text(dC_db, "dC_db", True)
     relu_prime_at_zero = exact_text(relu_prime_at_zero, "relu_prime_at_zero")
     if relu_prime_at_zero != 0:
         doc["relu_prime_at_zero"] = relu_prime_at_zero
