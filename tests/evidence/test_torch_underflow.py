@@ -44,3 +44,23 @@ def test_a_planted_mistake_in_the_subnormal_range_is_still_wrong():
     report = case.verify()
     assert not report.ok
     assert next(e for e in report.entries if e.name == "dC/db[1][0]").status == "wrong"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cross_entropy_of_saturated_logits_gets_a_verdict(dtype, tmp_path):
+    torch = need("torch")
+    linear = torch.nn.Linear(1, 2).to(getattr(torch, dtype))
+    with torch.no_grad():
+        linear.weight.zero_()
+        linear.bias.copy_(torch.tensor([1000.0, 0.0]))
+    model = torch.nn.Sequential(linear)
+    x = torch.zeros((1, 1), dtype=getattr(torch, dtype))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    loss_fn(model(x), torch.tensor([1])).backward()
+    assert linear.bias.grad.tolist() == [1.0, -1.0]  # softmax([1000, 0]) is [1, 0] in floats
+    case = interop.torch_case(model, loss_fn, x, torch.tensor([1]))
+    case.save(tmp_path / "case.json")
+    from backprop_ref.io.casefile import load_case
+
+    report = load_case(tmp_path / "case.json").verify()
+    assert report.conclusive and report.ok, report.verdict
