@@ -74,9 +74,9 @@ def _occupy_closed_streams() -> None:
                 os.dup2(null, fd)
                 os.close(null)
             if fd == 1:
-                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- for the life of the process
+                sys.stdout = open(os.devnull, "w")  # open for the life of the process
             elif fd == 2:
-                sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+                sys.stderr = open(os.devnull, "w")
 
 
 def _discard(fd: int) -> None:
@@ -197,7 +197,6 @@ def _dtype(text: str) -> str:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     import json
-    import os
 
     from .io.casefile import CaseError, load_case
 
@@ -436,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module's docstring for the streams)."""
     _occupy_closed_streams()
     stdout = sys.stdout
-    sys.stdout = _Output(stdout)  # type: ignore[assignment]
+    sys.stdout = _Output(stdout)
     try:
         return _run(argv)
     finally:

@@ -26,8 +26,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..arithmetic import UndecidableBranch
-from . import formula
-from . import check
+from . import check, formula
 from .check import activation_parts
 from .errors import located
 from .formula import Const, a, exp, log, square, tanh, z

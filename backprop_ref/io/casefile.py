@@ -18,7 +18,8 @@ Numbers may be written three ways, each read exactly:
 NaN and infinity (``NaN``, ``Infinity`` in some writers' JSON) are refused in the network and
 the examples: a case describes a finite computation. An implementation's results (``dC_dw``,
 ``dC_db``) may hold the strings ``"inf"``, ``"-inf"`` and ``"nan"`` where it computed them
-(:func:`result_number`), for the oracle to judge. Loading parses JSON text only; nothing in a file is evaluated or unpickled.
+(:func:`result_number`), for the oracle to judge. Loading parses JSON text only; nothing in a
+file is evaluated or unpickled.
 Every problem is reported as a :class:`CaseError` whose message is one line naming the file and
 the place: ``case.json: weights[1] row 2 has 3 entries, expected 4 (layout out_in: one per node
 of layer 0)``. ``weights[l]`` names layer ``l``, counting the first layer after the input as 1,
