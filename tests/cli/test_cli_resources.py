@@ -23,13 +23,13 @@ MEMORY = 2 * 2**30
 """Address space a run may take, in bytes."""
 
 
-def limited(*args: str) -> tuple[int, str, float, int]:
+def limited(*args: str, memory: int = MEMORY) -> tuple[int, str, float, int]:
     """``python -m backprop_ref ARGS`` under the limits: (exit code, stderr, seconds, peak bytes)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
     def limits() -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (SECONDS, SECONDS))
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         signal.alarm(3 * SECONDS)  # kept across exec: a run blocked without using CPU ends too
 
     started = time.perf_counter()
@@ -86,3 +86,15 @@ def test_hostile_cases_end_quickly_in_little_memory(tmp_path):
         assert len(line) < 400, name
         assert peak < MEMORY // 2, (name, peak)
         print(f"{name}: {seconds:.2f} s, peak {peak / 2**20:.0f} MB: {line[len(path) + 23:][:90]}")
+
+
+@pytest.mark.slow
+def test_running_out_of_memory_is_one_line_and_exit_2(tmp_path):
+    doc = json.loads(render(lambda doc: doc))
+    doc["inputs"] = [doc["inputs"][0]] * 1_500_000
+    doc["targets"] = [doc["targets"][0]] * 1_500_000
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(doc))
+    code, stderr, _, _ = limited("verify", str(path), "--max-bytes", str(2**30), memory=600 * 2**20)
+    assert code == 2
+    assert one_line(stderr).startswith(f"backprop-ref verify: {path}: not enough memory to ")
