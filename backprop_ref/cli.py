@@ -3,6 +3,14 @@
 Each subcommand is a function ``cmd_NAME(args) -> int`` with its options added in
 :func:`parser`. An error in what the user gave is one line on stderr and exit code 2, never a
 traceback.
+
+The exit code is true whatever happens to the standard streams. A stream that is closed when the
+command starts (``>&-``, ``2>&-``) is taken as output nobody wants: it is pointed at the null
+device and the code is the verdict's. Output that cannot be written (``> /dev/full``, a full
+disk, a failing device) is reported as one line on stderr and exit code 2, since the result has
+not been delivered: a full disk is never "a gradient is wrong". A reader that goes away early
+(``| head``) gives 141, as a command ended by SIGPIPE. Running out of memory, or another error of
+the system, is one line and exit code 2.
 """
 
 from __future__ import annotations
@@ -24,6 +32,70 @@ class UsageError(Exception):
     """A problem with what the user gave: printed as one line, exit code 2."""
 
 
+class OutputError(Exception):
+    """Standard output could not be written (a full disk, a failing device): exit code 2."""
+
+
+class _Output:
+    """Standard output, its write errors (other than a closed pipe) raised as OutputError."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OutputError(error.strerror or str(error)) from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OutputError(error.strerror or str(error)) from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+
+def _occupy_closed_streams() -> None:
+    """Point standard input, output or error at the null device if it is closed (``>&-``), so
+    that no file opened later takes its number and nothing written to it fails."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            if fd == 1:
+                sys.stdout = open(os.devnull, "w")  # open for the life of the process
+            elif fd == 2:
+                sys.stderr = open(os.devnull, "w")
+
+
+def _discard(fd: int) -> None:
+    """Point ``fd`` at the null device, so that the interpreter's last flush cannot fail again."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+
+
+def _say(text: str) -> None:
+    """One line on stderr; nothing if stderr cannot be written (``2> /dev/full``)."""
+    line = text.replace("\r", "\\r").replace("\n", "\\n")  # one line, whatever a path holds
+    try:
+        print(line, file=sys.stderr)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        _discard(2)
+
+
 def _counting(option: str) -> Callable[[str], int]:
     """An argparse ``type`` for ``option``: a whole number >= 1, or a one-line error naming it."""
 
@@ -39,6 +111,7 @@ def _counting(option: str) -> Callable[[str], int]:
 _dps = _counting("--dps")
 _repeat = _counting("--repeat")
 _workers = _counting("--workers")
+_max_bytes = _counting("--max-bytes")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -141,18 +214,18 @@ def _sample(text: str) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     import json
-    import os
 
     from .io.casefile import CaseError, load_case
 
     try:
-        case = load_case(args.case)
+        limit = {} if args.max_bytes is None else {"max_bytes": args.max_bytes}
+        case = load_case(args.case, **limit)
         if args.dtype is not None:
             case.check_range(args.dtype)
     except CaseError as error:
         raise UsageError(str(error)) from None
     except ValueError as error:  # the --dtype override cannot hold a number of the case
-        raise UsageError(f"{args.case}: {error} (--dtype {args.dtype})") from None
+        raise UsageError(f"{_shown(args.case)}: {error} (--dtype {args.dtype})") from None
     options = {"dps": args.dps, "strict": args.strict, "workers": args.workers,
                "rigorous": args.rigorous}
     if args.dtype is not None:
@@ -166,7 +239,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         report = case.verify(**options)
     except (ValueError, TypeError, ArithmeticError) as error:
-        raise UsageError(f"{args.case}: {' '.join(str(error).split())}") from None
+        raise UsageError(f"{_shown(args.case)}: {' '.join(str(error).split())}") from None
+    except MemoryError:
+        raise UsageError(f"{_shown(args.case)}: not enough memory to verify this case") from None
     finally:
         if status is not None:
             status.clear()
@@ -175,10 +250,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(text)
         sys.stdout.flush()
     except BrokenPipeError:  # the reader stopped early (| head): not an error of the case
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _discard(1)
     if not report.conclusive:
         return 3  # no entry could be decided: neither a pass nor a failure
     return 0 if report.ok else 1
+
+
+def _shown(path: str) -> str:
+    """A path for a one-line message (its ``repr`` if it holds a line break or another control)."""
+    return path if path.isprintable() else repr(path)
 
 
 def cmd_exercise(args: argparse.Namespace) -> int:
@@ -325,7 +405,8 @@ def parser() -> argparse.ArgumentParser:
         "gradients in') entry by entry against backpropagation at --dps digits, each within the "
         "rounding budget of the implementation's dtype. Exit 0: correct; 1: a gradient is wrong "
         "(the table names it); 2: the case cannot be read or is invalid; 3: inconclusive, no "
-        "entry could be decided (the verdict says why). Entries given as null are not judged.",
+        "entry could be decided (the verdict says why). Exit 2 also when the report cannot be written "
+        "(a full disk): the verdict was not delivered. Entries given as null are not judged.",
     )
     check.add_argument("case", help="the case file (JSON)")
     check.add_argument("--dps", type=_dps, default=50, help="digits of the reference (default 50)")
@@ -342,6 +423,8 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--sample", type=_sample, metavar="N",
                        help="check N entries chosen at random, biased to edges and tile boundaries")
     check.add_argument("--seed", type=int, default=0, help="the seed of --sample (default 0)")
+    check.add_argument("--max-bytes", type=_max_bytes, default=None,
+                       help="the largest case file read, in bytes (default 64 MiB)")
     check.set_defaults(run=cmd_verify)
 
     sheet = sub.add_parser(
@@ -378,30 +461,51 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code (see the module's docstring for the streams)."""
+    _occupy_closed_streams()
+    stdout = sys.stdout
+    sys.stdout = _Output(stdout)
+    try:
+        return _run(argv)
+    finally:
+        sys.stdout = stdout
+
+
+def _run(argv: Sequence[str] | None) -> int:
     top = parser()
+    command = "backprop-ref"
     try:
-        args = top.parse_args(argv)
-    except SystemExit as stop:  # argparse has printed its message already
-        return int(stop.code or 0)
-    try:
+        try:
+            args = top.parse_args(argv)
+        except SystemExit as stop:  # argparse has printed its message (or --help) already
+            sys.stdout.flush()
+            return int(stop.code or 0)
+        command = f"backprop-ref {args.command}"
         code = args.run(args)
         sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
         return code
     except UsageError as error:
-        print(f"backprop-ref {args.command}: {error}", file=sys.stderr)
+        _say(f"{command}: {error}")
         return 2
     except KeyboardInterrupt:
-        print(f"backprop-ref {args.command}: interrupted", file=sys.stderr)
+        _say(f"{command}: interrupted")
         return 130
     except BrokenPipeError:
         # The reader of the output has gone (``backprop-ref demo | head -1``): stop without a
-        # traceback, with the status of a command ended by SIGPIPE. Standard output is pointed at
-        # the null device so that the interpreter's last flush does not fail again.
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
+        # traceback, with the status of a command ended by SIGPIPE.
+        _discard(1)
         return BROKEN_PIPE
+    except OutputError as error:
+        _discard(1)
+        _say(f"{command}: cannot write the output: {error}; the result was not delivered")
+        return 2
+    except MemoryError:
+        _say(f"{command}: not enough memory")
+        return 2
+    except OSError as error:
+        _say(f"{command}: {error.strerror or error}"
+             f"{': ' + _shown(str(error.filename)) if error.filename else ''}")
+        return 2
 
 
 if __name__ == "__main__":

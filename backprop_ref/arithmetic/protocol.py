@@ -282,9 +282,12 @@ def decimal_of_fraction(x: Fraction, digits: int) -> str:
 
 
 def float_up(x: Fraction) -> float:
-    """The smallest float at least ``|x|``."""
+    """The smallest float at least ``|x|`` (``inf`` beyond the largest float)."""
     x = abs(x)
-    f = float(x)
+    try:
+        f = float(x)
+    except OverflowError:
+        return math.inf
     return f if Fraction(f) >= x else math.nextafter(f, math.inf)
 
 

@@ -26,7 +26,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..arithmetic import UndecidableBranch
-from . import formula
+from . import check, formula
 from .check import activation_parts
 from .errors import located
 from .formula import Const, Pi, a, exp, log, sqrt, square, tanh, z
@@ -155,22 +155,33 @@ class ReLU(Activation):
 class LeakyReLU(Activation):
     r""":math:`\sigma(z) = z` for :math:`z > 0`, else :math:`s z`; the slope :math:`s` is exact.
 
-    ``slope`` may be an int, a Fraction or a decimal string (``"0.2"`` is exactly 1/5); a float
-    is taken at its exact binary value. :math:`\sigma'(0) = s`, as in PyTorch.
+    ``slope`` may be any number :func:`backprop_ref.core.check.number` reads, in its grammar
+    and limits: an int, a Fraction, a string (``"0.2"`` is exactly 1/5, ``"0x1p-3"`` is 1/8); a
+    float is taken at its exact binary value. :math:`\sigma'(0) = s`, as in PyTorch. The name
+    depends on the value only: ``leaky_relu(1/8)``, ``leaky_relu("0x1p-3")`` and
+    ``leaky_relu(0.125)`` are all named ``leaky_relu(0.125)``.
     """
 
     rational = True
 
-    def __init__(self, slope: Any = Fraction(1, 100), prime_at_zero: Any = None) -> None:
+    def __init__(self, slope: Any = Fraction(1, 100), prime_at_zero: Any = None,
+                 where: str = "") -> None:
         self.prime_at_zero = prime_at_zero  # sigma'(0); None: the slope, as PyTorch
         if isinstance(slope, bool):
             raise TypeError(f"leaky_relu slope must be a number, got {slope!r}")
         try:
-            self.slope = Fraction(slope)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"leaky_relu slope must be a finite number, got {slope!r}") from None
-        text = slope if isinstance(slope, str) else _short(self.slope)
-        self.name = "leaky_relu" if self.slope == Fraction(1, 100) else f"leaky_relu({text})"
+            value = check.number(slope, "the slope", "slopes")
+        except (TypeError, ValueError) as error:
+            shown = check.quote(slope) if isinstance(slope, str) else check.describe(slope).replace(
+                "the number ", "")
+            raise ValueError(f"{where + ': ' if where else ''}leaky_relu slope must be a finite "
+                             f"number, got {shown} ({error})") from None
+        if hasattr(value, "_mpf_"):
+            from ..arithmetic.numbers import _fraction_of_mpf
+
+            value = _fraction_of_mpf(value)
+        self.slope = Fraction(value)
+        self.name = "leaky_relu" if self.slope == Fraction(1, 100) else f"leaky_relu({_short(self.slope)})"
 
     def sigma(self, ar: Any, z: Any) -> Any:
         return z if ar.sign(z) > 0 else ar.convert(self.slope) * z
@@ -295,8 +306,9 @@ NAMES = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "gelu"
 """Activation names, as accepted by :func:`get_activation` (``leaky_relu(0.2)`` sets a slope)."""
 
 
-def get_activation(spec: Any, where: str = "activation") -> Activation:
-    """The activation named ``spec`` (or ``spec`` itself if it is one).
+def get_activation(spec: Any, where: str = "activation", strict: bool = False) -> Activation:
+    """The activation named ``spec`` (or ``spec`` itself if it is one); ``strict``: the case
+    file's grammar (see :func:`backprop_ref.core.check.activation_parts`).
 
     >>> get_activation("leaky_relu(0.2)").slope
     Fraction(1, 5)
@@ -305,30 +317,42 @@ def get_activation(spec: Any, where: str = "activation") -> Activation:
         return spec
     if not isinstance(spec, str):
         raise TypeError(f"{where} must be an activation name such as 'sigmoid', got {spec!r}")
-    name, argument = activation_parts(spec)
+    name, argument = activation_parts(spec, strict)
     if name in _SIMPLE and argument is None:
         return _SIMPLE[name]()
-    if name == "leaky_relu" and (argument is None or not set("()") & set(argument)):
-        return LeakyReLU(argument) if argument else LeakyReLU()
+    if name == "leaky_relu" and argument is None:
+        return LeakyReLU()
+    if name == "leaky_relu" and argument and not set("()") & set(argument):
+        return LeakyReLU(argument, where=where)
+    hint = ""
+    if strict and get_activation_or_none(spec) is not None:
+        hint = " (names are lower case, with no spaces)"
     raise ValueError(
-        f"{where}: unknown activation {spec!r}; known: {', '.join(NAMES)}"
-        " (leaky_relu takes a slope: 'leaky_relu(0.2)')"
+        f"{where}: unknown activation {check.quote(spec)}; known: {', '.join(NAMES)}"
+        f" (leaky_relu takes a slope: 'leaky_relu(0.2)'){hint}"
     )
+
+
+def get_activation_or_none(spec: str) -> Activation | None:
+    """The activation the lenient grammar reads in ``spec``, or None."""
+    try:
+        return get_activation(spec)
+    except (TypeError, ValueError):
+        return None
 
 
 def _short(x: Fraction) -> str:
     """A Fraction as a short decimal where it has one, else p/q."""
     d = x.denominator
-    while d % 2 == 0:
-        d //= 2
+    twos = (d & -d).bit_length() - 1
+    d >>= twos
+    fives = 0
     while d % 5 == 0:
         d //= 5
+        fives += 1
     if d != 1:
         return str(x)
-    digits = 0
-    while (x * 10**digits).denominator != 1:
-        digits += 1
-    return _decimal(x, digits)
+    return _decimal(x, max(twos, fives))
 
 
 def _decimal(x: Fraction, digits: int) -> str:

@@ -195,7 +195,7 @@ def backward(net: Network, fwd: Forward, y: Any, cost: Any = "half_squared_error
     """
     cost = get_cost(cost)
     check_cost(net, cost)
-    ar = fwd.arithmetic
+    ar = check.made_by(fwd, Forward, "fwd", "br.forward").arithmetic
     check_arithmetic(net, ar, cost)
     if fwd.params.net is not net and fwd.params.net != net:
         raise ValueError(

@@ -15,9 +15,15 @@ Lengths are reported in one of two forms, by what is known:
 
 One grammar reads numbers written as strings: a decimal (``"0.1"`` is exactly 1/10), a ratio of
 integers (``"1/3"``) or a hexadecimal float (``"0x1.99999ap-4"``, exactly the value it spells: a
-float when that is a double). ``strict=True`` is the case file's form of it: no surrounding
-spaces, at most :data:`MAX_NUMBER_TEXT` characters, exponents of at most 5 digits, and nothing
-beyond the range of float64. NaN and infinity are refused in every form.
+float when that is a double). Digits are ASCII. ``strict=True`` is the case file's form of it: no
+surrounding spaces and nothing beyond the range of float64. NaN and infinity are refused in
+every form.
+
+Every form has the same limits, so that reading a number takes milliseconds whatever it says: at
+most :data:`MAX_NUMBER_TEXT` characters, and an integer, a numerator or a denominator of at most
+:data:`MAX_DIGITS` digits (``"1e99999999"``, ``"0x1p-99999"`` and ``Fraction(1, 2**99999)`` are
+refused by name, before anything is computed with them). Messages quote at most a short prefix of
+a value (:func:`quote`).
 """
 
 from __future__ import annotations
@@ -34,13 +40,28 @@ from typing import Any
 MAX_NUMBER_TEXT = 2000
 """The longest number (in characters) a strict read accepts: the exact decimal of any double fits."""
 
+MAX_DIGITS = 4000
+"""The most digits of an integer, a numerator or a denominator in a number read (below Python's
+4300-digit limit on converting integers to text, so every message can show the number)."""
+
 LARGEST = Fraction(sys.float_info.max)
 """The largest finite float64, exactly."""
 
-_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
-_RATIO = re.compile(r"[+-]?\d+/\d+")
-_HEX = re.compile(r"([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?")
-_ACTIVATION = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*", re.DOTALL)
+_TOO_MANY_DIGITS = 10**MAX_DIGITS
+_EXPONENT_LIMIT = MAX_DIGITS + MAX_NUMBER_TEXT  # beyond it, no number of MAX_NUMBER_TEXT digits fits
+_BITS_LIMIT = 4 * _EXPONENT_LIMIT  # the same for a binary exponent
+
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?")
+_RATIO = re.compile(r"[+-]?[0-9]+/[0-9]+")
+_HEX = re.compile(r"([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?[0-9]+))?")
+NUMBER_PATTERN = (r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?[0-9]+/[0-9]+"
+                  r"|[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?")
+"""The grammar of a number string as one regular expression (the case file's JSON Schema holds
+the same); the limits on its size are checked apart."""
+_ACTIVATION = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*", re.DOTALL | re.ASCII)
+_STRICT_ACTIVATION = re.compile(r"([a-z_][a-z0-9_]*)(?:\((.*)\))?", re.DOTALL | re.ASCII)
+MAX_NAME_TEXT = 100
+"""The longest name (an activation, a cost, a field) looked up among the known ones."""
 
 GRAMMAR = {
     False: "a finite decimal or hexadecimal number",
@@ -67,9 +88,12 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"the boolean {value}"
     if isinstance(value, str):  # a subclass of str holds a number's text (a case file's JSON number)
-        return f"the string {str(value)!r}" if type(value) is str else f"the number {value}"
+        return f"the string {quote(value)}" if type(value) is str else f"the number {_abbreviated(value)}"
+    if isinstance(value, (int, Fraction)) and _too_many_digits(value):
+        kind = "an integer" if isinstance(value, int) else "a fraction"
+        return f"{kind} of about {max(value.numerator.bit_length(), value.denominator.bit_length())} bits"
     if isinstance(value, (int, float, Fraction, Decimal)):
-        return f"the number {value}"
+        return f"the number {_abbreviated(str(value))}"
     if isinstance(value, (list, tuple)):
         return f"a list of {len(value)} entries"
     if isinstance(value, dict):
@@ -204,17 +228,19 @@ def number(value: Any, where: str, what: str = "entries", strict: bool = False) 
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         raise TypeError(f"{where} is {value!r}: a boolean is not a number here")
     if isinstance(value, int):
-        return value
+        return _limited(int(value), where)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"{where} is {value!r}: {what} must be finite")
         return float(value)
     if isinstance(value, Fraction):
-        return value
+        return _limited(value, where)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{where} is {value!r}: {what} must be finite")
-        return Fraction(value)
+        if abs(value.as_tuple().exponent) > _EXPONENT_LIMIT:  # type: ignore[arg-type]
+            raise ValueError(f"{where} is {_abbreviated(repr(value))}: its exponent is out of range")
+        return _limited(Fraction(value), where, _abbreviated(repr(value)))
     if isinstance(value, str):
         return parse(value, where, what, strict)
     if hasattr(value, "_mpf_"):
@@ -228,7 +254,18 @@ def number(value: Any, where: str, what: str = "entries", strict: bool = False) 
     if hasattr(value, "item") and hasattr(value, "dtype"):  # a NumPy or PyTorch scalar
         if getattr(value, "ndim", 0) != 0 and getattr(value, "size", 1) != 1:
             raise TypeError(f"{where} is an array of shape {getattr(value, 'shape', '?')}, not a number")
-        return number(value.item(), where, what, strict)
+        layout = str(getattr(value, "layout", ""))
+        if "sparse" in layout or getattr(value, "is_meta", False):
+            raise TypeError(f"{where} is a {'meta' if 'sparse' not in layout else 'sparse'} tensor, "
+                            "which holds no values to read: give a dense tensor on a device")
+        item = value.item()
+        if type(item) is type(value):  # np.longdouble: .item() returns itself; read its exact value
+            try:
+                numerator, denominator = value.as_integer_ratio()
+            except (OverflowError, ValueError):
+                raise ValueError(f"{where} is {value!r}: {what} must be finite") from None
+            return _limited(_rational(Fraction(numerator, denominator)), where, repr(value))
+        return number(item, where, what, strict)
     raise TypeError(f"{where} is {value!r} ({type(value).__name__}): not a number")
 
 
@@ -241,8 +278,8 @@ def parse(text: str, where: str, what: str = "entries", strict: bool = False,
     >>> parse("1/3", "x"), parse("-6/4", "x"), parse("0x1.8p1", "x"), parse("2.50", "x")
     (Fraction(1, 3), Fraction(-3, 2), 3.0, Fraction(5, 2))
     """
-    shown = _abbreviated(text) if literal else f"the string {_abbreviated(text)!r}"
-    if strict and len(text) > MAX_NUMBER_TEXT:
+    shown = _abbreviated(text) if literal else f"the string {quote(text)}"
+    if len(text) > MAX_NUMBER_TEXT:
         raise ValueError(f"{where} has {len(text)} characters; a number here has at most {MAX_NUMBER_TEXT}")
     s = text if strict else text.strip()
     decimal = _DECIMAL.fullmatch(s)
@@ -250,24 +287,25 @@ def parse(text: str, where: str, what: str = "entries", strict: bool = False,
     hexadecimal = None if decimal or ratio else _HEX.fullmatch(s)
     if decimal:
         exponent = decimal.group(1)
-        if strict and exponent is not None and (
-                len(exponent.lstrip("+-")) > 5 or abs(int(exponent)) > 2 * MAX_NUMBER_TEXT):
+        if exponent is not None and abs(int(exponent)) > _EXPONENT_LIMIT:
             raise ValueError(f"{where} is {shown}: its exponent is out of range")
-        return _ranged(_rational(Fraction(s)), where, shown, strict)
+        return _limited(_ranged(_rational(Fraction(s)), where, shown, strict), where, shown)
     if ratio:
         numerator, denominator = s.split("/")
         if int(denominator) == 0:
             raise ValueError(f"{where} is {shown}: a ratio with denominator 0")
-        return _ranged(_rational(Fraction(int(numerator), int(denominator))), where, shown, strict)
+        value = _rational(Fraction(int(numerator), int(denominator)))
+        return _limited(_ranged(value, where, shown, strict), where, shown)
     if hexadecimal and (hexadecimal.group(2) or hexadecimal.group(3)):
         sign, whole, fraction, exponent = hexadecimal.groups()
         fraction = fraction or ""
-        if exponent is not None and len(exponent.lstrip("+-")) > 5:
-            raise ValueError(f"{where} is {shown}: its exponent is out of range")
         shift = (int(exponent) if exponent else 0) - 4 * len(fraction)
+        if abs(shift) > _BITS_LIMIT:
+            raise ValueError(f"{where} is {shown}: its exponent is out of range")
         mantissa = int(whole + fraction, 16)
         value = Fraction(mantissa) * Fraction(2) ** shift if mantissa else Fraction(0)
         _ranged(value, where, shown, True)  # a hexadecimal float spells a double: never beyond
+        _limited(value, where, shown)
         if mantissa == 0 or Fraction(float(value)) == value:  # a double: kept as a float
             return -float(value) if sign == "-" else float(value)
         return -value if sign == "-" else value
@@ -286,8 +324,57 @@ def _ranged(x: Any, where: str, shown: str, strict: bool) -> Any:
     return x
 
 
+def _too_many_digits(x: Any) -> bool:
+    return not (-_TOO_MANY_DIGITS < x.numerator < _TOO_MANY_DIGITS and x.denominator < _TOO_MANY_DIGITS)
+
+
+def _limited(x: Any, where: str, shown: str | None = None) -> Any:
+    """``x`` (an int or a Fraction) unless its integer, numerator or denominator has more than
+    :data:`MAX_DIGITS` digits; ``shown`` is how the message shows it (default :func:`describe`)."""
+    if _too_many_digits(x):
+        shown = describe(x) if shown is None else shown
+        part = "it" if isinstance(x, int) else "its numerator" if abs(x.numerator) >= _TOO_MANY_DIGITS \
+            else "its denominator"
+        raise ValueError(f"{where} is {shown}: {part} has more than {MAX_DIGITS} digits, the most a "
+                         "number here may have")
+    return x
+
+
 def _abbreviated(text: str) -> str:
     return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
+
+
+def quote(text: str) -> str:
+    """``repr(text)``, of at most a short prefix and suffix of a long text (with its length).
+
+    >>> quote("tanh"), quote("x" * 100)
+    ("'tanh'", "'xxxxxxxxxxxxxxxxxxxx...xxxxxxxxxx' (100 characters)")
+    """
+    if len(text) <= 40:
+        return repr(text)
+    return f"{text[:20]!r}...{text[-10:]!r} ({len(text)} characters)".replace("'...'", "...")
+
+
+def made_by(value: Any, kind: type, where: str, source: str) -> Any:
+    """``value`` if it is a ``kind``; else a TypeError naming where it comes from.
+
+    >>> made_by(None, int, "fwd", "br.forward")
+    Traceback (most recent call last):
+    ...
+    TypeError: fwd must be a int from br.forward, got None
+    """
+    if not isinstance(value, kind):
+        raise TypeError(f"{where} must be a {kind.__name__} from {source}, got {describe(value)}")
+    return value
+
+
+def examples(value: Any, where: str) -> list:
+    """A batch ``xs`` or ``ys`` (a list, tuple, iterable or array of examples) as a list; a
+    TypeError naming ``where`` for anything else."""
+    value = plain(value)
+    if value is None or isinstance(value, (str, bytes, int, float)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{where} must be a list of examples, got {describe(value)}")
+    return list(value)
 
 
 def whole(value: Any, where: str, least: int = 0) -> int:
@@ -322,6 +409,8 @@ def whole_text(text: str, where: str, least: int = 0) -> int:
 
 def did_you_mean(name: str, names: Iterable[str]) -> str:
     """`` (did you mean 'mse'?)`` for the closest of ``names``, or nothing."""
+    if len(name) > MAX_NAME_TEXT:  # no known name is that long; the search would take its square
+        return ""
     close = difflib.get_close_matches(name, list(names), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -334,16 +423,24 @@ def choice(value: Any, where: str, names: tuple) -> str:
     """
     if value not in names or not isinstance(value, str):
         hint = did_you_mean(value, names) if isinstance(value, str) else ""
-        raise ValueError(f"{where} must be one of {names}, got {value!r}{hint}")
+        shown = quote(value) if isinstance(value, str) else _abbreviated(repr(value))
+        raise ValueError(f"{where} must be one of {names}, got {shown}{hint}")
     return value
 
 
-def activation_parts(text: str) -> tuple:
+def activation_parts(text: str, strict: bool = False) -> tuple:
     """An activation's name and the text of its argument: ``"leaky_relu(0.2)"`` gives
     ``("leaky_relu", "0.2")``, ``" ReLU "`` gives ``("relu", None)``; the name is lower-cased.
     Text that is not a name (``"2x"``) is returned stripped and lower-cased, with no argument, for
     the caller to refuse by name.
+
+    ``strict=True`` is the case file's form, its JSON Schema's: a lower-case ASCII name, no
+    spaces, the argument (if any) in parentheses right after it; other text is returned as it
+    is, with no argument, for the caller to refuse by name.
     """
+    if strict:
+        exact = _STRICT_ACTIVATION.fullmatch(text)
+        return (text, None) if exact is None else (exact.group(1), exact.group(2))
     found = _ACTIVATION.fullmatch(text)
     if found is None:
         return text.strip().lower(), None

@@ -6,7 +6,8 @@ to one process's.
 call. ``executor=`` sends it to any :class:`concurrent.futures.Executor` instead (a thread pool, a
 process pool kept between calls, ``dask.distributed``'s ``client.get_executor()``,
 ``mpi4py.futures.MPIPoolExecutor()``); each round is then cut into ``workers`` tasks, and the
-executor is the caller's to shut down. The default, ``workers=1`` and no executor, runs the plain
+executor is the caller's to shut down. A pool of our own has at most one process per CPU
+(:func:`processes`). The default, ``workers=1`` and no executor, runs the plain
 loop of :func:`backprop_ref.core.training.sums` in the calling process, which is what a debugger
 should step through; this module is only about speed.
 
@@ -68,6 +69,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -125,9 +127,17 @@ def gradient_sums(params: Parameters, xs: Sequence, ys: Sequence, cost: Cost, wo
     method = start_method()
     # forked processes inherit the converted numbers; spawned ones are sent them in exact form
     job = (params, x, y, cost) if method == "fork" else _shipped(params, x, y, cost)
-    with ProcessPoolExecutor(max(len(chunks), len(groups)), multiprocessing.get_context(method),
+    with ProcessPoolExecutor(processes(max(len(chunks), len(groups))), multiprocessing.get_context(method),
                              initializer=_inherit, initargs=(job,)) as pool:
         return _two_rounds(pool, None, x, y, ar, chunks, groups)
+
+
+def processes(tasks: int) -> int:
+    """How many processes a pool of our own starts for ``tasks`` tasks: at most one per CPU
+    (``os.cpu_count()``). ``workers`` beyond the CPUs still cuts the work into that many tasks,
+    with the same result to the last bit; to run more processes than CPUs, pass an executor of
+    your own (``executor=ProcessPoolExecutor(200)``)."""
+    return max(1, min(tasks, os.cpu_count() or 1))
 
 
 def cut(count: int, parts: int) -> list:

@@ -82,8 +82,8 @@ def batch(xs: Any, ys: Any, examples: str = "rows",
     entry per example, as class labels are). ``sizes``, ``(n_0, n_L)``, tells the message for
     two lengths whether the other layout would fit."""
     check.choice(examples, "examples", EXAMPLES)
-    xs = list(check.plain(xs))  # any iterable of examples, or an array of them
-    ys = list(check.plain(ys))
+    xs = check.examples(xs, "xs")  # any iterable of examples, or an array of them
+    ys = check.examples(ys, "ys")
     given = (xs, ys)
     if examples == "columns":
         xs = example_columns(xs, "xs")
@@ -273,6 +273,8 @@ def step(net: Network, g: Gradients, alpha: Any) -> Network:
     Computed in the arithmetic of ``g``; ``alpha`` may be an int, float, Fraction or decimal
     string (``"0.1"`` is exactly 1/10). The network passed in is not changed.
     """
+    if not all(hasattr(g, name) for name in ("dC_dw", "dC_db", "arithmetic")):
+        raise TypeError(f"g must be the Gradients from br.gradients (or a Backward), got {check.describe(g)}")
     ar = g.arithmetic
     if ar.encloses:
         raise TypeError(f"step needs gradients in a point arithmetic (Float, Mp, Exact), not {ar!r}")
@@ -281,6 +283,9 @@ def step(net: Network, g: Gradients, alpha: Any) -> Network:
         for l in range(1, net.L + 1)
     ):
         raise ValueError(f"the gradients do not have the shape of the network (sizes {net.n})")
+    check.length(g.dC_db, net.L + 1, "g.dC_db", f"one per layer 0..{net.L}")
+    for l in range(1, net.L + 1):
+        check.length(g.dC_db[l], net.n[l], f"g.dC_db[{l}]", f"one per node of layer {l}")
     alpha = ar.convert(check.number(alpha, "alpha", "the step size"))
     params = convert(net, ar)
     w: list = [None]
@@ -334,12 +339,17 @@ def train(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_er
     rng = random.Random(seed)
     order = list(range(len(xs)))
     history = History(net, [gradients(net, xs, ys, cost, ar, l2=lam).C])
-    for _epoch in range(epochs):
+    for epoch in range(epochs):
         rng.shuffle(order)
         for start in range(0, len(order), size):
             chosen = order[start:start + size]
             g = gradients(net, [xs[i] for i in chosen], [ys[i] for i in chosen], cost, ar, l2=lam)
-            net = step(net, g, alpha)
+            try:
+                net = step(net, g, alpha)
+            except ValueError as error:  # a weight beyond the arithmetic's range: inf or nan
+                raise ValueError(f"training diverged in epoch {epoch + 1} (examples {start}.."
+                                 f"{start + len(chosen) - 1} of the shuffled order): {error}; "
+                                 f"try a smaller alpha than {alpha!r}") from None
         history.costs.append(cost_of(net, xs, ys, cost, ar, l2=lam))
     history.net = net
     return history

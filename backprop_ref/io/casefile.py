@@ -15,8 +15,11 @@ Numbers may be written three ways, each read exactly:
   (``"0x1.99999ap-4"``, C's ``%a``, Python's ``float.hex``, Java's ``Double.toHexString``): bit
   for bit the number the implementation held. :func:`save_case` writes floats this way.
 
-NaN and infinity (``NaN``, ``Infinity`` in some writers' JSON) are refused: a case describes a
-finite computation. Loading parses JSON text only; nothing in a file is evaluated or unpickled.
+NaN and infinity (``NaN``, ``Infinity`` in some writers' JSON) are refused in the network and
+the examples: a case describes a finite computation. An implementation's results (``dC_dw``,
+``dC_db``) may hold the strings ``"inf"``, ``"-inf"`` and ``"nan"`` where it computed them
+(:func:`result_number`), for the oracle to judge. Loading parses JSON text only; nothing in a
+file is evaluated or unpickled.
 Every problem is reported as a :class:`CaseError` whose message is one line naming the file and
 the place: ``case.json: weights[1] row 2 has 3 entries, expected 4 (layout out_in: one per node
 of layer 0)``. ``weights[l]`` names layer ``l``, counting the first layer after the input as 1,
@@ -29,6 +32,7 @@ import importlib
 import json
 import math
 import os
+import stat
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
@@ -85,6 +89,10 @@ FIELDS = {
 
 MAX_NUMBER_TEXT = check.MAX_NUMBER_TEXT
 """The longest number (in characters) read: enough for the exact decimal of any double."""
+
+MAX_BYTES = 64 * 2**20
+"""The largest case file :func:`load_case` reads (64 MiB) unless given ``max_bytes``
+(``backprop-ref verify --max-bytes``): a bound on the time and memory reading may take."""
 
 
 class Checkable(Protocol):
@@ -187,26 +195,69 @@ def _object(pairs: list) -> dict:
     return out
 
 
-def load_case(path: str | os.PathLike) -> Checkable:
-    """Read, check and return the case in the file ``path``.
+def load_case(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Checkable:
+    """Read, check and return the case in the file ``path``, a regular file of at most
+    ``max_bytes`` bytes (default :data:`MAX_BYTES`).
 
     Raises :class:`CaseError` (a ValueError) with a one-line message naming the file and the
     place of the first problem found, for a file that cannot be read as much as for one whose
-    contents are wrong.
+    contents are wrong. What is not a regular file (a directory, a pipe, a device such as
+    ``/dev/zero``) is refused without reading from it (and without waiting for a pipe's writer).
     """
+    check.whole(max_bytes, "max_bytes", 1)
     name = os.fspath(path)
+    shown = _one_line_text(name)
+    return loads_case(_read(name, shown, max_bytes), shown)
+
+
+def _one_line_text(text: str) -> str:
+    """``text`` for a one-line message: ``repr`` of it when it holds a line break or a control
+    character (a file name with a newline), else as it is."""
+    return text if text.isprintable() else repr(text)
+
+
+def _read(name: str, shown: str, max_bytes: int) -> bytes:
+    """The bytes of the regular file ``name``, at most ``max_bytes`` of them, or a CaseError."""
     try:
-        with open(name, "rb") as file:
-            data = file.read()
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        raise CaseError(f"{name}: no such file") from None
+        raise CaseError(f"{shown}: no such file") from None
     except IsADirectoryError:
-        raise CaseError(f"{name}: is a directory, not a case file") from None
+        raise CaseError(f"{shown}: is a directory, not a case file") from None
     except PermissionError:
-        raise CaseError(f"{name}: permission denied") from None
+        raise CaseError(f"{shown}: permission denied") from None
+    except (OSError, ValueError) as error:  # ValueError: a NUL character in the name
+        raise CaseError(f"{shown}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise CaseError(f"{shown}: is a directory, not a case file")
+        if not stat.S_ISREG(mode):
+            kind = "a pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or \
+                stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a file"
+            raise CaseError(f"{shown}: is {kind}, not a regular file; a case file is read from a file")
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise CaseError(f"{shown}: {size} bytes, more than the limit of {max_bytes} "
+                            "(raise it with --max-bytes, or load_case(max_bytes=))")
+        chunks = []
+        got = 0
+        while got <= max_bytes:  # the file may grow while it is read
+            chunk = os.read(fd, min(max_bytes + 1 - got, 2**24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        if got > max_bytes:
+            raise CaseError(f"{shown}: more than the limit of {max_bytes} bytes "
+                            "(raise it with --max-bytes, or load_case(max_bytes=))")
+        return b"".join(chunks)
     except OSError as error:
-        raise CaseError(f"{name}: cannot be read ({error.strerror or error})") from None
-    return loads_case(data, name)
+        raise CaseError(f"{shown}: cannot be read ({error.strerror or error})") from None
+    except MemoryError:
+        raise CaseError(f"{shown}: not enough memory to read it") from None
+    finally:
+        os.close(fd)
 
 
 def loads_case(text: str | bytes, name: str = "case") -> Checkable:
@@ -232,12 +283,16 @@ def loads_case(text: str | bytes, name: str = "case") -> Checkable:
         raise CaseError(f"{name}: the key {error.args[0]!r} appears twice in one object") from None
     except RecursionError:
         raise CaseError(f"{name}: not valid JSON here: nested too deeply to read") from None
+    except MemoryError:
+        raise CaseError(f"{name}: not enough memory to read it ({len(text)} characters)") from None
     try:
         case = case_from_dict(doc)
     except (ValueError, TypeError, ArithmeticError) as error:
         raise CaseError(f"{name}: {_one_line(error)}") from None
     except RecursionError:
         raise CaseError(f"{name}: nested too deeply") from None
+    except MemoryError:
+        raise CaseError(f"{name}: not enough memory to check it ({len(text)} characters)") from None
     case.source = name
     return case
 
@@ -260,7 +315,7 @@ def case_from_dict(doc: Any) -> Checkable:
     for key in doc:
         if key not in FIELDS:
             hint = check.did_you_mean(key, FIELDS) or f"; the fields are {', '.join(FIELDS)}"
-            raise ValueError(f"unknown field {key!r}{hint}")
+            raise ValueError(f"unknown field {check.quote(key)}{hint}")
     for key in REQUIRED:
         if key not in doc:
             raise ValueError(f"missing field {key!r} ({FIELDS[key]})")
@@ -295,15 +350,17 @@ def case_from_dict(doc: Any) -> Checkable:
     activations = _activation_names(doc["activations"], L)
     read = _in_range(dtype)
 
-    w, b, _ = read_layers(doc["weights"], doc["biases"], layout, sizes, number=read)
-    net = Network(w, b, activations)
-    check.softmax_output(get_cost(cost), activations[-1], f"activations[{L}]")
-
     inputs, targets = doc["inputs"], doc["targets"]
     if examples == "columns":
         inputs = _columns(inputs, "inputs")
         targets = _columns(targets, "targets")
     targets = _labels(targets, cost, sizes[L])
+    _shapes(inputs, "inputs", sizes[0], "layer 0", None)  # before any number is converted
+    _shapes(targets, "targets", sizes[L], f"layer {L}, the output layer", len(inputs))
+
+    w, b, _ = read_layers(doc["weights"], doc["biases"], layout, sizes, number=read)
+    net = Network(w, b, activations)
+    check.softmax_output(get_cost(cost), activations[-1], f"activations[{L}]")
     xs = _examples(inputs, "inputs", sizes[0], "layer 0", None, read)
     ys = _examples(targets, "targets", sizes[L], f"layer {L}, the output layer", len(xs), read)
     if get_cost(cost).targets_in_unit_interval:
@@ -368,7 +425,7 @@ def _forward(a: Any, C: Any, net: Network, count: int, per_example: bool, read: 
             return None
         if isinstance(value, list):
             return [values(value[i], f"{where}[{i}]") for i in range(len(value))]
-        return read(value, where)
+        return result_number(value, where, read)
 
     a, C = values(a, "a"), values(C, "C")
     from ..oracle.forward import read_forward  # the shapes, as verify reads them
@@ -421,7 +478,9 @@ def _beyond(values: Any, largest: Fraction, where: str, first: int = 0) -> Any:
             if found is not None:
                 return found
         return None
-    if values is not None and abs(Fraction(values)) > largest:  # None: an entry not given
+    finite = not (isinstance(values, float) and not math.isfinite(values))
+    if values is not None and finite and abs(Fraction(values)) > largest:
+        # None: an entry not given; inf or nan: a result judged by the oracle
         return where, values
     return None
 
@@ -442,7 +501,7 @@ def _kind(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {check.quote(value)}"
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
@@ -454,7 +513,7 @@ def _choice(value: Any, where: str, choices: tuple) -> str:
     if type(value) is not str:
         raise TypeError(f"{where} must be one of {', '.join(choices)} (a string), found {_kind(value)}")
     if value not in choices:
-        raise ValueError(f"{where} is {value!r}; it must be one of {', '.join(choices)}"
+        raise ValueError(f"{where} is {check.quote(value)}; it must be one of {', '.join(choices)}"
                          f"{check.did_you_mean(value, choices)}")
     return value
 
@@ -497,12 +556,12 @@ def _activation_names(value: Any, L: int) -> list:
         name = names[l - 1]
         if type(name) is not str:
             raise TypeError(f"{places[l - 1]} must be an activation name, found {_kind(name)}")
-        base, slope = check.activation_parts(name)
+        base, slope = check.activation_parts(name, strict=True)
         sigma: Activation
-        if base == "leaky_relu" and slope is not None:  # a number of the file: read as every other
+        if base == "leaky_relu" and slope:  # a number of the file: read as every other
             sigma = LeakyReLU(number(slope, f"the slope of {places[l - 1]}"))
         else:
-            sigma = get_activation(name, places[l - 1])
+            sigma = get_activation(name, places[l - 1], strict=True)
         if not sigma.elementwise and l != L:
             raise ValueError(
                 f"{places[l - 1]} is {sigma.name}, which is only supported in the output layer "
@@ -512,14 +571,25 @@ def _activation_names(value: Any, L: int) -> list:
     return out
 
 
-def _examples(value: Any, where: str, length: int, layer: str, count: int | None,
-              read: Any = None) -> list:
+def _shapes(value: Any, where: str, length: int, layer: str, count: int | None) -> None:
+    """Refuse examples that are not a list of ``count`` lists of ``length`` entries (``count``
+    None: any number but 0), before their numbers are read."""
     if not isinstance(value, list):
         raise TypeError(f"{where} must be a list of examples, found {_kind(value)}")
     if not value:
         raise ValueError(f"{where} is empty: the batch needs at least one example")
     if count is not None and len(value) != count:
         raise ValueError(f"{where} has {len(value)} examples, but inputs has {count}")
+    why = f"one per node of {layer}"
+    for i in range(len(value)):
+        row = value[i]
+        if isinstance(row, list) and len(row) != length:
+            check.length(row, length, f"{where}[{i}]", why)
+
+
+def _examples(value: Any, where: str, length: int, layer: str, count: int | None,
+              read: Any = None) -> list:
+    _shapes(value, where, length, layer, count)
     out = []
     for i in range(len(value)):
         why = f"one per node of {layer}"
@@ -572,7 +642,7 @@ def _gradient(dW: Any, db: Any, layout: str, sizes: list, names: tuple, read: An
         return [None] * sizes[l]
 
     def number_or_null(value: Any, where: str) -> Any:
-        return None if value is None else read(value, where)
+        return None if value is None else result_number(value, where, read)
 
     w, b, _ = read_layers(shaped(dW, names[0], nulls_w), shaped(db, names[1], nulls_b), layout,
                           sizes, names=names, number=number_or_null)
@@ -596,6 +666,28 @@ def number(value: Any, where: str) -> Any:
     if isinstance(value, (list, dict)) or value is None or isinstance(value, bool):
         raise TypeError(f"{where} must be a number, found {_kind(value)}")
     return check.number(value, where, "numbers", strict=True)
+
+
+NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+"""The strings an implementation's results may hold besides numbers: its overflows and NaNs."""
+
+
+def result_number(value: Any, where: str, read: Any = None) -> Any:
+    """One of an implementation's results (a gradient's entry, a forward value): a number as
+    :func:`number` reads it (``read``, default :func:`number`), or ``"inf"``, ``"-inf"`` or
+    ``"nan"`` (as strings: JSON has no such numbers) for what the implementation computed as
+    such, which the oracle judges: undecidable where a correct implementation may overflow,
+    wrong elsewhere. The network and the examples stay finite.
+
+    >>> result_number("-inf", "dC_db[1][0]"), result_number("0x1p-3", "dC_db[1][0]")
+    (-inf, 0.125)
+    """
+    if type(value) is str and value in NON_FINITE:
+        return NON_FINITE[value]
+    if isinstance(value, float) and not math.isfinite(value):  # NaN or Infinity written bare
+        raise ValueError(f"{where} is {_constant(value)}: JSON has no such number; an "
+                         'implementation\'s result may be written as the string "inf", "-inf" or "nan"')
+    return (read or number)(value, where)
 
 
 def _constant(value: float) -> str:
@@ -650,25 +742,28 @@ def _hex(x: float) -> str:
     return f"{mantissa}p{exponent}"
 
 
-def _texts(values: Any, where: str) -> Any:
+def _texts(values: Any, where: str, result: bool = False) -> Any:
     """Nested lists of numbers (or arrays, tensors) as nested lists of exact texts (None, an
-    entry not given, as null)."""
+    entry not given, as null); ``result``: an implementation's results, whose infinities and
+    NaNs are written as ``"inf"``, ``"-inf"``, ``"nan"``."""
     if values is None:
         return None
     values = check.plain(values)
     if isinstance(values, (list, tuple)):
-        return [_texts(values[i], f"{where}[{i}]") for i in range(len(values))]
+        return [_texts(values[i], f"{where}[{i}]", result) for i in range(len(values))]
+    if result and isinstance(values, float) and not math.isfinite(values):
+        return "nan" if values != values else "inf" if values > 0 else "-inf"
     return exact_text(values, where)
 
 
-def _layers_text(values: Any, where: str) -> list | None:
+def _layers_text(values: Any, where: str, result: bool = False) -> list | None:
     """Per-layer values in this package's layout (entry 0 None) as the file's layers 1..L."""
     if values is None:  # a gradient not given at all
         return None
     values = list(values)
     if not values or values[0] is not None:
         raise ValueError(f"{where} must be in this package's layout, with {where}[0] = None")
-    return [_texts(values[l], f"{where}[{l}]") for l in range(1, len(values))]
+    return [_texts(values[l], f"{where}[{l}]", result) for l in range(1, len(values))]
 
 
 def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost: str,
@@ -679,6 +774,8 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
     """The case file's content, as a dict of JSON values (numbers as exact texts); class-index
     targets are written as one-hot vectors."""
     get_dtype(dtype)  # an unknown name fails here, naming it
+    if not isinstance(per_example, bool):
+        raise TypeError(f"per_example must be True or False, got {per_example!r}")
     summed = get_cost(cost, output_reduction)
     ys = labelled(list(check.plain(ys)), summed, net.n[net.L])
     doc: dict = {"version": VERSION}
@@ -699,12 +796,12 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
     if per_example:
         doc["per_example"] = True
         doc["dC_dw"] = None if dC_dw is None else [
-            _layers_text(dC_dw[i], f"dC_dw[{i}]") for i in range(len(dC_dw))]
+            _layers_text(dC_dw[i], f"dC_dw[{i}]", True) for i in range(len(dC_dw))]
         doc["dC_db"] = None if dC_db is None else [
-            _layers_text(dC_db[i], f"dC_db[{i}]") for i in range(len(dC_db))]
+            _layers_text(dC_db[i], f"dC_db[{i}]", True) for i in range(len(dC_db))]
     else:
-        doc["dC_dw"] = _layers_text(dC_dw, "dC_dw")
-        doc["dC_db"] = _layers_text(dC_db, "dC_db")
+        doc["dC_dw"] = _layers_text(dC_dw, "dC_dw", True)
+        doc["dC_db"] = _layers_text(dC_db, "dC_db", True)
     relu_prime_at_zero = exact_text(relu_prime_at_zero, "relu_prime_at_zero")
     if relu_prime_at_zero != 0:
         doc["relu_prime_at_zero"] = relu_prime_at_zero
@@ -715,9 +812,9 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
     if penalty(l2) != 0:
         doc["l2"] = exact_text(l2, "l2")
     if a is not None:
-        doc["a"] = _texts(a, "a")
+        doc["a"] = _texts(a, "a", result=True)
     if C is not None:
-        doc["C"] = _texts(C, "C")
+        doc["C"] = _texts(C, "C", result=True)
     return doc
 
 

@@ -30,6 +30,7 @@ from .casefile import (
     _texts,
     _whole,
     dumps,
+    result_number,
 )
 from .interop import LAYOUTS, read_layers
 
@@ -159,8 +160,8 @@ def case_from_dict(doc: dict) -> LayerCase:
     layout = _choice(doc.get("layout", "out_in"), "layout", LAYOUTS)
     read = _in_range(dtype)
 
-    def number_or_null(value: Any, where: str) -> Any:
-        return None if value is None else read(value, where)
+    def number_or_null(value: Any, where: str) -> Any:  # a result: "inf", "-inf", "nan" too
+        return None if value is None else result_number(value, where, read)
 
     a_prev = _examples(doc["a_prev"], "a_prev", n_in, "layer 0, the layer's inputs", None, read)
     batch = len(a_prev)

@@ -382,14 +382,14 @@ class Number:
             b.overflows += 1
         tiny = b.eta if av else 0.0  # underflow; 0 times anything is exact
         make = x.make
-        if power:  # a power of two: exact but for underflow
+        if power:  # a power of two: exact but for underflow (in the typical bound too)
             if divide:
-                return make(v, e / af + tiny, t / af)
-            return make(v, e * af + tiny, t * af)
+                return make(v, e / af + tiny, t / af + tiny)
+            return make(v, e * af + tiny, t * af + tiny)
         u = b.u
         if divide:
-            return make(v, e / af + u * av + tiny, t / af + u * av)
-        return make(v, e * af + u * av + tiny, t * af + u * av)
+            return make(v, e / af + u * av + tiny, t / af + u * av + tiny)
+        return make(v, e * af + u * av + tiny, t * af + u * av + tiny)
 
     def __repr__(self) -> str:
         e, t = closed(self)
@@ -503,7 +503,7 @@ class Number:
         if ap:
             uprod = b.uprod
             r.e = ax * ey + ay * ex + ex * ey + uprod * ap + b.eta
-            r.t = ax * ty + ay * tx + uprod * ap
+            r.t = ax * ty + ay * tx + uprod * ap + b.eta  # underflow is no rarer than typical
         else:  # a product with an exact 0 is exactly 0: only the propagated errors remain
             r.e = ax * ey + ay * ex + ex * ey
             r.t = ax * ty + ay * tx

@@ -141,7 +141,12 @@ def _tested(name: str, description: str, wrong: list, right: list, error: Any,
 
 
 def _float(g: Any) -> float:
-    return g if type(g) is float else float(g)
+    if type(g) is float:
+        return g
+    try:
+        return float(g)
+    except OverflowError:  # a given value beyond the float range: as far from any as inf
+        return math.inf if g > 0 else -math.inf
 
 
 def _recomputed(v: Variant, job: Computation, ar: Any) -> list[float] | None:

@@ -25,6 +25,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..arithmetic.numbers import Exact, Float, UndecidableBranch
+from ..arithmetic.protocol import decimal_of_fraction
 from ..core.backprop import convert
 from ..core.batch import each_example
 from ..core.costs import Cost
@@ -407,6 +408,8 @@ def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: 
     why: dict[int, str] = {}
     inf = math.inf
     name = dtype.name
+    subnormal = math.ldexp(1.0, dtype.emin)  # below it rounding errors are absolute (eta), and
+    # correlated across the terms of a sum as random signs are not: the typical bound is the worst
     error = _error_in(ar)
     for pos in range(size):
         g = got[pos]
@@ -426,7 +429,7 @@ def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: 
         t = typical[pos] + uncertainty[pos]
         if not b < inf:  # infinite, or NaN from an infinite bound times 0
             b = inf
-        if not t < inf:
+        if not t < inf or abs(ef) < subnormal:
             t = b
         abs_error[pos] = err
         budget[pos] = b
@@ -448,10 +451,11 @@ def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: 
                             "implementation may give infinity or NaN here")
             else:
                 status[pos] = WRONG
-                why[pos] = f"got {g}, not a finite number"
+                why[pos] = (f"got {g}, not a finite number" if type(g) is float else
+                            f"got {decimal_of_fraction(Fraction(g), 17)}, beyond the range of {name}")
             continue
         if b == math.inf:
-            ratio[pos] = 0.0 if err == 0 else math.nan
+            ratio[pos] = 0.0  # a finite error over an infinite budget (never NaN)
             status[pos] = UNDECIDABLE
             why[pos] = reasons.get(pos) or (
                 f"no finite rounding budget: a value it depends on may overflow {name} or be "

@@ -25,10 +25,12 @@ import bisect
 import heapq
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 from typing import Any, Literal
 
 from ..arithmetic.dtypes import get_dtype
+from ..arithmetic.protocol import decimal_of_fraction
 from ..core.network import Network
 from .budget import SAFETY
 
@@ -388,7 +390,7 @@ class Report:
         got = c.got[pos]
         return Entry(kind=block.kind, index=block.index(offset),
                      example=pos // len(c.layout) if self.per_example else None,
-                     got=got if type(got) is float else float(got), expected=exp,
+                     got=got if type(got) is float else _float_or_exact(got), expected=exp,
                      reference=c.reference[pos], abs_error=err, rel_error=rel,
                      ulps=err / q if q else math.nan,
                      budget=c.budget[pos], typical=c.typical[pos], ratio=c.ratio[pos],
@@ -616,13 +618,25 @@ class Report:
 # Numbers as text
 
 
+def _float_or_exact(x: Any) -> Any:
+    """``x`` as a float, or as it is (an int or a Fraction) when it is beyond the float range."""
+    try:
+        return float(x)
+    except OverflowError:
+        return x
+
+
 def _json(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
         return "nan" if x != x else ("inf" if x > 0 else "-inf")
+    if isinstance(x, (int, Fraction)) and not isinstance(x, bool) and _float_or_exact(x) is x:
+        return decimal_of_fraction(Fraction(x), 17)  # beyond the float range: a decimal string
     return x
 
 
 def _g(x: float) -> str:
+    if not isinstance(x, float):  # beyond the float range
+        return decimal_of_fraction(Fraction(x), 3)
     if x != x:
         return "nan"
     if x == math.inf:
@@ -637,6 +651,8 @@ def _e(x: float) -> str:
 
 
 def _num(x: float, digits: int) -> str:
+    if not isinstance(x, float):  # beyond the float range
+        return decimal_of_fraction(Fraction(x), digits)
     if x != x or x in (math.inf, -math.inf):
         return _g(x)
     return f"{x:.{digits}g}"

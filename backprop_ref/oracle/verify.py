@@ -238,6 +238,10 @@ def _checked(net: Any, xs: Any, ys: Any, cost: Any, dtype: Any, reduction: Any, 
         raise TypeError(f"net must be a backprop_ref.Network, got {type(net).__name__}")
     cost = get_cost(cost, output_reduction)
     check_cost(net, cost)
+    if accumulate is not None and not isinstance(accumulate, str):
+        raise TypeError(f"accumulate must be None or a format name such as 'float32', got {accumulate!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be None or a function progress(stage, done, total), got {progress!r}")
     budget = Budget(get_dtype(dtype), accumulate=accumulate)
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")

@@ -337,3 +337,23 @@ def test_a_dask_cluster_gives_the_bits_of_one_process() -> None:
         one = br.gradients(exact_net, xs, ys, arithmetic=br.Exact())
         many = br.gradients(exact_net, xs, ys, arithmetic=br.Exact(), workers=3, executor=executor)
         assert all_bits(many) == all_bits(one)
+
+
+def test_a_pool_of_our_own_has_at_most_one_process_per_cpu(monkeypatch) -> None:
+    from backprop_ref.core import parallel
+
+    started = []
+
+    class Recorded(parallel.ProcessPoolExecutor):
+        def __init__(self, max_workers=None, *args, **kwargs) -> None:
+            started.append(max_workers)
+            super().__init__(max_workers, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", Recorded)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    net = br.Network.random([3, 4, 2], "tanh", seed=5)
+    xs, ys = batch([3, 4, 2], 40, seed=6)
+    many = br.gradients(net, xs, ys, "mse", workers=200)
+    assert started == [2]
+    assert all_bits(many) == all_bits(br.gradients(net, xs, ys, "mse"))
+    assert parallel.processes(1) == 1 and parallel.processes(0) == 1

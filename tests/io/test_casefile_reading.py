@@ -1,0 +1,114 @@
+"""Reading a case file takes bounded time and memory: only regular files (a pipe with no writer
+never blocks), at most ``max_bytes`` of them, counts and shapes before numbers, and every
+message one line quoting at most a short prefix of a bad value."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import pytest
+from helpers import render, set_at, valid_doc
+
+from backprop_ref.io import casefile
+from backprop_ref.io.casefile import CaseError, load_case, loads_case
+
+
+def refused(call, pattern: str) -> str:
+    with pytest.raises(CaseError, match=pattern) as raised:
+        call()
+    message = str(raised.value)
+    assert "\n" not in message and len(message) < 400, message
+    return message
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_a_pipe_with_no_writer_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "case.json"
+    os.mkfifo(fifo)
+    outcome: list = []
+    reader = threading.Thread(target=lambda: outcome.append(_error_of(lambda: load_case(fifo))),
+                              daemon=True)
+    reader.start()
+    reader.join(30)
+    if reader.is_alive():  # unblock the reader before failing, so that no thread is left behind
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("load_case blocked on a pipe with no writer")
+    assert outcome == [f"{fifo}: is a pipe, not a regular file; a case file is read from a file"]
+
+
+def _error_of(call) -> str:
+    try:
+        call()
+    except CaseError as error:
+        return str(error)
+    return "no error"
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/dev/null"])
+def test_devices_are_refused_without_reading_them(device):
+    if not os.path.exists(device):
+        pytest.skip(f"no {device} here")
+    refused(lambda: load_case(device), f"^{device}: is a device, not a regular file")
+
+
+def test_a_directory_is_refused(tmp_path):
+    refused(lambda: load_case(tmp_path), "is a directory, not a case file")
+
+
+def test_the_size_limit_is_documented_and_can_be_raised(tmp_path):
+    path = tmp_path / "case.json"
+    path.write_text(render(lambda doc: doc))
+    size = path.stat().st_size
+    assert casefile.MAX_BYTES == 64 * 2**20
+    refused(lambda: load_case(path, max_bytes=size - 1),
+            rf"case.json: {size} bytes, more than the limit of {size - 1} \(raise it with --max-bytes")
+    assert load_case(path, max_bytes=size).net.L == 2
+    with pytest.raises(ValueError, match="max_bytes must be a whole number >= 1"):
+        load_case(path, max_bytes=0)
+
+
+def test_counts_are_compared_before_any_number_is_read():
+    doc = valid_doc()
+    doc["inputs"] = [list(doc["inputs"][0]) for i in range(200_000)]
+    doc["inputs"][150_000][0] = "not a number"  # read only after the counts agree
+    doc["weights"][0][0][0] = "nor this"
+    with pytest.raises(ValueError, match=r"^targets has 3 examples, but inputs has 200000$"):
+        casefile.case_from_dict(doc)
+
+
+def test_a_short_row_is_found_before_numbers_are_read():
+    doc = valid_doc()
+    doc["inputs"][2] = doc["inputs"][2][:1]
+    doc["weights"][0][0][0] = "not read"
+    with pytest.raises(ValueError, match=r"^inputs\[2\] has 1 entries, expected 2 \(one per node of layer 0\)$"):
+        casefile.case_from_dict(doc)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("cost", "x" * 5_000_000), ("dtype", "float" * 1_000_000), ("activations", "tanh" * 1_000_000),
+    ("layout", "\n" * 100_000),
+])
+def test_a_huge_string_is_quoted_by_a_short_prefix(field, value):
+    text = render(set_at([field], value))
+    started = time.process_time()
+    message = refused(lambda: loads_case(text, "case.json"), f"^case.json: {field}")
+    assert "characters)" in message
+    assert time.process_time() - started < 30  # guards against the quadratic did-you-mean search
+
+
+def test_a_huge_unknown_field_name_is_quoted_by_a_short_prefix():
+    doc = valid_doc()
+    doc["k" * 1_000_000] = 1
+    message = refused(lambda: loads_case(json.dumps(doc), "case.json"), "^case.json: unknown field 'kkkk")
+    assert "(1000000 characters)" in message
+
+
+def test_a_newline_in_the_path_stays_on_one_line(tmp_path):
+    path = tmp_path / "a\nb.json"
+    message = refused(lambda: load_case(path), r"a\\nb.json': no such file$")
+    assert message.startswith("'")
+    path.write_text("{")
+    refused(lambda: load_case(path), r"a\\nb.json': not valid JSON")
