@@ -390,7 +390,7 @@ def _anchors(net: Network, xs: list, ys: list) -> tuple:
         jnp = jax.numpy
 
         def jax_check() -> None:
-            before = jax.config.jax_enable_x64  # float64 for this call only
+            before = jax.config.read("jax_enable_x64")  # float64 for this call only
             jax.config.update("jax_enable_x64", True)
             try:
                 p = [(jnp.array(weights[l], dtype=jnp.float64),
@@ -635,10 +635,10 @@ def measure(which: str = "all", repeat: int = 5, mpmath_only: bool = False) -> l
         else:
             rows += micrograd_rows(SMALL, repeat, None)
         rows.append(memory_row(big, full))
-    if not mpmath_only:
-        rows += oracle_rows(big, repeat, full)
     rows.append(workers_row(big, repeat, full))
     rows += batch_rows(big, repeat)
+    if not mpmath_only:  # last: no process is forked once JAX's threads have started
+        rows += oracle_rows(big, repeat, full)
     if mpmath_only:
         rows = [row for row in rows if row.mpmath_dependent]
     return rows

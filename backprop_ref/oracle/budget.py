@@ -148,7 +148,9 @@ class Budget(ArithmeticBase):
         self.pending = 0 if self.accumulate is None else 1
         self.powers: dict = {}  # plain numbers seen as factors: (exact in the format, a power of 2)
         N: type[Number] = type("Number", (Number,), {"__slots__": (), "__module__": __name__,
-                                                     "budget": self})
+                                                     "budget": self, "uprod": self.uprod,
+                                                     "eta": self.eta, "big": self.big,
+                                                     "pending": self.pending})
         N.zero = N.make(0.0, 0.0, 0.0)  # the arithmetic's zero: adding it is exact and not counted
         return N
 
@@ -339,6 +341,10 @@ class Number:
 
     budget: Budget
     zero: Number
+    uprod: ClassVar[float]  # the budget's constants, read by the operators from the class
+    eta: ClassVar[float]
+    big: ClassVar[float]
+    pending: ClassVar[int]
     closed: ClassVar[Callable[[Number], tuple]]  # the function closed(x), below
 
     @classmethod
@@ -420,7 +426,8 @@ class Number:
                 return x
             y = x.constant(y)
         r = _new(N)
-        r.v = x.v + y.v
+        yv = y.v
+        r.v = x.v + yv
         r.e = x.e + y.e
         xn = x.n
         yn = y.n
@@ -429,10 +436,10 @@ class Number:
                 r.t = x.t + y.t
                 r.n = xn + yn
                 r.s = x.s + y.s
-            else:
+            else:  # the loops' z += w * a: a sum in progress and one more term
                 r.t = x.t + y.t * y.t
                 r.n = xn + 1
-                r.s = x.s + abs(y.v)
+                r.s = x.s + (yv if yv > 0.0 else 0.0 - yv)  # abs(yv), without a call
         elif yn > 1:
             if x is N.zero:
                 return y
@@ -493,23 +500,21 @@ class Number:
             ty = y.t
         xv = x.v
         yv = y.v
-        p = xv * yv
-        ax = abs(xv)
-        ay = abs(yv)
-        ap = abs(p)
+        ax = xv if xv > 0.0 else 0.0 - xv  # abs(xv), without a call (and 0.0 for -0.0)
+        ay = yv if yv > 0.0 else 0.0 - yv
+        ap = ax * ay  # |x y| exactly as abs(x * y): rounding to nearest is symmetric
         r = _new(N)
-        r.v = p
-        b = x.budget
+        r.v = xv * yv
         if ap:
-            uprod = b.uprod
-            r.e = ax * ey + ay * ex + ex * ey + uprod * ap + b.eta
-            r.t = ax * ty + ay * tx + uprod * ap
+            rounding = N.uprod * ap
+            r.e = ax * ey + ay * ex + ex * ey + rounding + N.eta
+            r.t = ax * ty + ay * tx + rounding
         else:  # a product with an exact 0 is exactly 0: only the propagated errors remain
             r.e = ax * ey + ay * ex + ex * ey
             r.t = ax * ty + ay * tx
-        r.n = b.pending
-        if ap > b.big:
-            b.overflows += 1
+        r.n = N.pending
+        if ap > N.big:
+            x.budget.overflows += 1
         return r
 
     def __rmul__(x, y: Any) -> Number:

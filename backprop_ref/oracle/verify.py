@@ -40,8 +40,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from ..arithmetic.dtypes import DTYPES, Dtype, get_dtype
 from ..arithmetic.balls import Ball
+from ..arithmetic.dtypes import DTYPES, Dtype, get_dtype
 from ..arithmetic.gmp import Mpfr
 from ..arithmetic.numbers import Interval, Mp, _check_dps
 from ..core import check
@@ -53,8 +53,7 @@ from ..core.training import REDUCTIONS, batch
 from .budget import Budget
 from .diagnosis import diagnose
 from .passes import TYPICAL_FACTOR as TYPICAL_FACTOR  # importable from here, where it was
-from .passes import (Computation, accuracy_pass, budget_pass, enclosed_reference, judge,
-                     reference_pass)
+from .passes import Computation, accuracy_pass, budget_pass, enclosed_reference, judge, reference_pass
 from .reading import read_gradients
 from .report import STATUSES, Accuracy, Columns, Entry, Layout, Report
 
