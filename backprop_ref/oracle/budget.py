@@ -148,9 +148,7 @@ class Budget(ArithmeticBase):
         self.pending = 0 if self.accumulate is None else 1
         self.powers: dict = {}  # plain numbers seen as factors: (exact in the format, a power of 2)
         N: type[Number] = type("Number", (Number,), {"__slots__": (), "__module__": __name__,
-                                                     "budget": self, "uprod": self.uprod,
-                                                     "eta": self.eta, "big": self.big,
-                                                     "pending": self.pending})
+                                                     "budget": self})
         N.zero = N.make(0.0, 0.0, 0.0)  # the arithmetic's zero: adding it is exact and not counted
         return N
 
@@ -341,10 +339,6 @@ class Number:
 
     budget: Budget
     zero: Number
-    uprod: ClassVar[float]  # the budget's constants, read by the operators from the class
-    eta: ClassVar[float]
-    big: ClassVar[float]
-    pending: ClassVar[int]
     closed: ClassVar[Callable[[Number], tuple]]  # the function closed(x), below
 
     @classmethod
@@ -426,8 +420,7 @@ class Number:
                 return x
             y = x.constant(y)
         r = _new(N)
-        yv = y.v
-        r.v = x.v + yv
+        r.v = x.v + y.v
         r.e = x.e + y.e
         xn = x.n
         yn = y.n
@@ -436,10 +429,10 @@ class Number:
                 r.t = x.t + y.t
                 r.n = xn + yn
                 r.s = x.s + y.s
-            else:  # the loops' z += w * a: a sum in progress and one more term
+            else:
                 r.t = x.t + y.t * y.t
                 r.n = xn + 1
-                r.s = x.s + (yv if yv > 0.0 else 0.0 - yv)  # abs(yv), without a call
+                r.s = x.s + abs(y.v)
         elif yn > 1:
             if x is N.zero:
                 return y
@@ -500,21 +493,23 @@ class Number:
             ty = y.t
         xv = x.v
         yv = y.v
-        ax = xv if xv > 0.0 else 0.0 - xv  # abs(xv), without a call (and 0.0 for -0.0)
-        ay = yv if yv > 0.0 else 0.0 - yv
-        ap = ax * ay  # |x y| exactly as abs(x * y): rounding to nearest is symmetric
+        p = xv * yv
+        ax = abs(xv)
+        ay = abs(yv)
+        ap = abs(p)
         r = _new(N)
-        r.v = xv * yv
+        r.v = p
+        b = x.budget
         if ap:
-            rounding = N.uprod * ap
-            r.e = ax * ey + ay * ex + ex * ey + rounding + N.eta
-            r.t = ax * ty + ay * tx + rounding
+            uprod = b.uprod
+            r.e = ax * ey + ay * ex + ex * ey + uprod * ap + b.eta
+            r.t = ax * ty + ay * tx + uprod * ap
         else:  # a product with an exact 0 is exactly 0: only the propagated errors remain
             r.e = ax * ey + ay * ex + ex * ey
             r.t = ax * ty + ay * tx
-        r.n = N.pending
-        if ap > N.big:
-            x.budget.overflows += 1
+        r.n = b.pending
+        if ap > b.big:
+            b.overflows += 1
         return r
 
     def __rmul__(x, y: Any) -> Number:
