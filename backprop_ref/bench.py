@@ -14,6 +14,10 @@ The rows, with the targets the package is held to on a 2-core machine:
   ``Exact(backend="gmpy2")`` over Fractions on a batch of 8 (rows say so when gmpy2 or
   python-flint is not installed);
 * the rounding-budget verification / a plain Mp(50) gradient;
+* ``verify`` on a batch of 8: / the Float gradient of the batch; its budget pass alone / that
+  gradient; ``backend="mpmath"`` and the garbage collector off / the default; and its anchors
+  on the same weights, PyTorch's ``gradcheck`` in float64 (full and ``fast_mode``) and JAX's
+  ``check_grads`` / verify (rows say so when torch or JAX is not installed);
 * a Hessian-vector product (the passes in dual numbers over Mp(50)) / the Mp(50) gradient: about
   3, since a dual product costs three base operations;
 * numerical differentiation of every parameter at 50 digits / backpropagation at 50 digits: the
@@ -286,6 +290,131 @@ def native_rows(sizes: list, repeat: int, targets: bool, count: int = 8) -> list
             for key in ("mpfr", "ball", "exact")]
 
 
+def oracle_rows(sizes: list, repeat: int, targets: bool, count: int = 8) -> list:
+    """``verify`` on a batch of ``count`` (float32-rounded gradients, sigmoid, half squared error)
+    against its parts and its anchors, all from one interleaved run: verify / the Float gradient
+    of the batch; the budget pass (the loops in ``Budget("float32")``) / that gradient; verify with
+    ``backend="mpmath"`` and with Python's garbage collector off / verify; PyTorch's
+    ``gradcheck`` in float64 (full and ``fast_mode``) and JAX's ``check_grads`` / verify, on the
+    same weights and batch, when they are installed."""
+    from .oracle.budget import Budget
+    from .oracle.verify import verify
+
+    size = size_name(sizes)
+    net = Network.random(sizes, "sigmoid", seed=0)
+    xs, ys = examples(sizes, count)
+    fl = Float()
+    dC_dw, dC_db = _rounded_to_float32(gradients(net, xs, ys, arithmetic=fl), net.L)
+
+    def check(backend: str = "auto") -> Any:
+        return verify(net, xs, ys, dC_dw, dC_db, cost="half_squared_error", dtype="float32",
+                      backend=backend)
+
+    functions: dict = {
+        "float": lambda: gradients(net, xs, ys, arithmetic=fl),
+        "verify": check,
+        "budget": lambda: gradients(net, xs, ys, arithmetic=Budget("float32")),
+        "verify mpmath": lambda: check("mpmath"),
+        "verify, gc off": (check, True),
+    }
+    anchors, missing = _anchors(net, xs, ys)
+    functions.update(anchors)
+    t = interleaved(functions, repeat)
+    batch = f"batch of {count}"
+    used = check().accuracy
+
+    def over_verify(key: str) -> float | None:
+        return t[key] / t["verify"] if key in t else None
+
+    return [
+        Row(f"verify/float {size}", f"verify (float32), {batch} / Float gradient of the batch", size,
+            t["verify"] / t["float"], target=("<=", 12) if targets else None,
+            note=f"reference {used.reference}, accuracy from {used.check}",
+            mpmath_dependent=False),
+        Row(f"budget/float {size}", f"budget pass (Budget(float32) loops), {batch} / Float gradient",
+            size, t["budget"] / t["float"], target=("<=", 8) if targets else None,
+            mpmath_dependent=False),
+        Row(f"verify mpmath/verify {size}", 'verify, backend="mpmath" / verify (default backend)',
+            size, t["verify mpmath"] / t["verify"]),
+        Row(f"verify gc off/verify {size}", "verify, garbage collector off / verify", size,
+            t["verify, gc off"] / t["verify"], mpmath_dependent=False),
+        Row(f"gradcheck/verify {size}", f"torch gradcheck float64, full, {batch} / verify", size,
+            over_verify("gradcheck"), note=missing.get("torch", ""), mpmath_dependent=False),
+        Row(f"gradcheck fast/verify {size}", f"torch gradcheck float64, fast_mode, {batch} / verify",
+            size, over_verify("gradcheck fast"), note=missing.get("torch", ""),
+            mpmath_dependent=False),
+        Row(f"check_grads/verify {size}", f"jax check_grads float64, {batch} / verify", size,
+            over_verify("check_grads"), note=missing.get("jax", ""), mpmath_dependent=False),
+    ]
+
+
+def _rounded_to_float32(g: Any, L: int) -> tuple:
+    """``dC_dw``, ``dC_db`` of ``g`` rounded to float32, as an implementation in float32 gives."""
+    f32 = lambda v: struct.unpack("f", struct.pack("f", v))[0]  # noqa: E731
+    dC_dw = [None] + [[[f32(v) for v in row] for row in g.dC_dw[l]] for l in range(1, L + 1)]
+    dC_db = [None] + [[f32(v) for v in g.dC_db[l]] for l in range(1, L + 1)]
+    return dC_dw, dC_db
+
+
+def _anchors(net: Network, xs: list, ys: list) -> tuple:
+    """The other gradient checks as functions of no argument, on the weights of ``net`` (sigmoid
+    layers, the mean half squared error over the batch, float64), and why any is missing."""
+    functions: dict = {}
+    missing: dict = {}
+    L = net.L
+    weights = [[[float(v) for v in row] for row in net.w[l]] for l in range(1, L + 1)]
+    biases = [[float(v) for v in net.b[l]] for l in range(1, L + 1)]
+    try:
+        import torch
+    except ImportError:
+        missing["torch"] = "not available: pip install torch"
+    else:
+        params = []
+        for l in range(L):
+            params.append(torch.tensor(weights[l], dtype=torch.float64, requires_grad=True))
+            params.append(torch.tensor(biases[l], dtype=torch.float64, requires_grad=True))
+        x = torch.tensor(xs, dtype=torch.float64)
+        y = torch.tensor(ys, dtype=torch.float64)
+
+        def torch_cost(*p: Any) -> Any:
+            a = x
+            for l in range(L):
+                a = torch.sigmoid(a @ p[2 * l].T + p[2 * l + 1])
+            return ((a - y) ** 2).sum(dim=1).mean() / 2
+
+        grad_check = torch.autograd.gradcheck
+        functions["gradcheck"] = lambda: grad_check(torch_cost, tuple(params))
+        functions["gradcheck fast"] = lambda: grad_check(torch_cost, tuple(params), fast_mode=True)
+    try:
+        import jax
+        from jax.test_util import check_grads
+    except ImportError:
+        missing["jax"] = "not available: pip install jax"
+    else:
+        jnp = jax.numpy
+
+        def jax_check() -> None:
+            before = jax.config.read("jax_enable_x64")  # float64 for this call only
+            jax.config.update("jax_enable_x64", True)
+            try:
+                p = [(jnp.array(weights[l], dtype=jnp.float64),
+                      jnp.array(biases[l], dtype=jnp.float64)) for l in range(L)]
+                jx, jy = jnp.array(xs, dtype=jnp.float64), jnp.array(ys, dtype=jnp.float64)
+
+                def jax_cost(p: Any) -> Any:
+                    a = jx
+                    for w, b in p:
+                        a = jax.nn.sigmoid(a @ w.T + b)
+                    return ((a - jy) ** 2).sum(axis=1).mean() / 2
+
+                check_grads(jax_cost, (p,), order=1, modes=("rev",))
+            finally:
+                jax.config.update("jax_enable_x64", before)
+
+        functions["check_grads"] = jax_check
+    return functions, missing
+
+
 def _verification(net: Network, x: list, y: list) -> Callable | None:
     """A call of ``verify`` on one example against float32-rounded Float gradients, if the
     package has ``verify``."""
@@ -537,6 +666,8 @@ def measure(which: str = "all", repeat: int = 5, mpmath_only: bool = False) -> l
     rows += batch_rows(big, repeat)
     if not mpmath_only:
         rows += layer_rows(full)
+    if not mpmath_only:  # last: no process is forked once JAX's threads have started
+        rows += oracle_rows(big, repeat, full)
     if mpmath_only:
         rows = [row for row in rows if row.mpmath_dependent]
     return rows

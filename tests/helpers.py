@@ -4,6 +4,7 @@ implementations, and case files. Tests import from here, never from one another.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import json
@@ -11,6 +12,7 @@ import math
 import os
 import random
 import re
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
@@ -78,6 +80,15 @@ def run_python(code: str, **env: str) -> str:
                           timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
+@contextlib.contextmanager
+def dask_executor() -> Iterator[Any]:
+    """``client.get_executor()`` of a real ``dask.distributed`` LocalCluster: two worker
+    processes of one thread each, shut down on exit (skips where distributed is missing)."""
+    distributed = need("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client.get_executor()
 
 
 def need_program(name: str) -> str:

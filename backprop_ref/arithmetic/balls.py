@@ -5,6 +5,7 @@ imported when one is made."""
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
@@ -14,7 +15,10 @@ from mpmath import libmp
 from mpmath.ctx_mp import MPContext
 
 from .multiprecision import check_dps
-from .protocol import ArithmeticBase, UndecidableBranch, float_up
+from .protocol import ArithmeticBase, UndecidableBranch
+
+_WIDER = 1 + 2.0**-49
+"""A float bound times this, rounded, is above the bound plus a few of its own roundings."""
 
 _precision = threading.RLock()
 """Held while a thread is inside ``Ball.context()``: python-flint's precision is process-global."""
@@ -158,6 +162,10 @@ class Ball(ArithmeticBase):
     def to_float(self, x: Any) -> float:
         return float(x.mid())
 
+    def midpoint(self, x: Any) -> Any:
+        """The ball's midpoint, a ball of radius 0 (exact, and equal to itself)."""
+        return x.mid()
+
     def to_decimal(self, x: Any, digits: int) -> str:
         man, exp = x.mid().man_exp()
         return libmp.to_str(libmp.from_man_exp(int(man), int(exp)), digits)
@@ -196,5 +204,19 @@ class Ball(ArithmeticBase):
         return mid - rad, mid + rad
 
     def distance(self, x: Any, y: Any) -> float:
-        (a, b), (c, d) = self.endpoints(x), self.endpoints(y)
-        return float_up(max(abs(b - c), abs(d - a)))  # the largest distance between members
+        # the largest distance between members, from above: the ball x - y at this precision
+        # holds every difference; |mid| + rad in floats is within 2^-51 relative (or two
+        # subnormal units) of its value, so it is widened by more (no Fractions: the oracle
+        # measures every entry this way)
+        with _precision:
+            ctx = self._flint.ctx
+            saved = ctx.prec
+            ctx.prec = self.prec
+            try:
+                d = x - y
+            finally:
+                ctx.prec = saved
+        if d.is_zero():
+            return 0.0  # the same point
+        bound = (abs(float(d.mid())) + float(d.rad())) * _WIDER
+        return math.nextafter(math.nextafter(bound, math.inf), math.inf)

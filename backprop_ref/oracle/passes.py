@@ -1,10 +1,11 @@
 r"""The oracle's passes: the same forward and backward loops run in three arithmetics, then each
 entry is judged.
 
-1. :func:`reference_pass`: the gradient in the reference arithmetic (``Mp(dps)``).
+1. :func:`reference_pass`: the gradient in the reference arithmetic (``Mpfr(dps)`` or ``Mp(dps)``).
 2. :func:`accuracy_pass`: the reference's own accuracy, by a second run in a check arithmetic:
-   agreement with a more precise one (``Mp(dps + 20)``), or the width of enclosures when the
-   check's numbers enclose the true values (``Interval(dps)``).
+   agreement with a more precise one (``Mpfr(dps + 20)``), or the width of enclosures when the
+   check's numbers enclose the true values (``Interval(dps)``). Or both at once,
+   :func:`enclosed_reference`: one pass in balls (``Ball(dps)``), whose widths are the accuracy.
 3. :func:`budget_pass`: the rounding budgets, in :class:`~backprop_ref.oracle.budget.Budget`.
 4. :func:`judge`: each entry's error, budget, ratio and status.
 
@@ -38,7 +39,7 @@ from .report import NOT_GIVEN, OK, SUSPICIOUS, UNDECIDABLE, WRONG, Accuracy, Lay
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
 __all__ = ["Computation", "TYPICAL_FACTOR", "reference_pass", "accuracy_pass", "accuracy_of",
-           "budget_pass", "judge"]
+           "enclosed_reference", "budget_pass", "judge"]
 
 TYPICAL_FACTOR = 2
 """The typical bound is this many times the typical estimate of :mod:`backprop_ref.oracle.budget`."""
@@ -146,6 +147,38 @@ def accuracy_of(run: Callable[[Any], list], ar: Any, refs: list, expected: list,
             return _enclosure_accuracy(ar, check, values, refs, layout, per_example)
         return _agreement_accuracy(ar, check, values, refs, expected, layout, per_example, note)
     raise ValueError(f"no check arithmetic could run: {note}")
+
+
+def enclosed_reference(job: Computation, ar: Any, layout: Layout) -> tuple | None:
+    """The reference and its accuracy in one pass of an arithmetic whose numbers enclose the
+    true values and have a ``midpoint`` (:class:`~backprop_ref.arithmetic.Ball`): each entry's
+    enclosure's width is its uncertainty, its midpoint the reference, and no second run is
+    needed. ``(refs, expected, accuracy, uncertainty)``, or None where ``ar`` cannot decide a
+    branch (:func:`reference_pass` and :func:`accuracy_pass` then state it by agreement)."""
+    try:
+        balls = reference_pass(job, ar, f"reference {ar!r}")
+    except UndecidableBranch:
+        return None
+    width = list(map(ar.distance, balls, balls))  # the largest distance between members
+    refs = list(map(ar.midpoint, balls))
+    expected = list(map(ar.to_float, refs))
+    worst_rel = 0.0
+    where = None
+    uncertainty = [0.0] * len(refs)
+    for pos in range(len(refs)):
+        d = width[pos]
+        scale = abs(expected[pos])
+        if d == 0 and scale == 0:
+            continue
+        uncertainty[pos] = d
+        rel = d / scale if scale else math.inf
+        if where is None or rel > worst_rel:
+            worst_rel = rel
+            where = pos
+    digits = None if where is None else _digits(worst_rel, ar.digits)
+    name = None if where is None else layout.name(where, job.per_example)
+    accuracy = Accuracy("interval", repr(ar), repr(ar), digits, name)
+    return refs, expected, accuracy, uncertainty
 
 
 def _agreement_accuracy(ar: Any, check: Any, more: list, refs: list, expected: list,

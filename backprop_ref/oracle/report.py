@@ -215,7 +215,8 @@ class Accuracy:
     """The reference's own accuracy: how many significant digits of every entry are certain.
 
     ``method`` is ``"agreement"`` (with a run ``CHECK_EXTRA_DIGITS`` digits more precise) or
-    ``"interval"`` (the width of a rigorous enclosure); ``digits`` the fewest digits over the
+    ``"interval"`` (the width of a rigorous enclosure: ``check`` is ``reference`` when the
+    reference is itself an enclosure, computed in one pass); ``digits`` the fewest digits over the
     entries (``None`` when every entry is exactly 0), ``where`` that entry's name.
     """
 
@@ -229,6 +230,9 @@ class Accuracy:
     def __str__(self) -> str:
         if self.digits is None:
             text = f"every entry of the {self.reference} reference is exactly 0 in {self.check} too"
+        elif self.method == "interval" and self.check == self.reference:  # one pass in balls
+            text = (f"the {self.reference} reference's enclosures fix at least {self.digits:.0f} "
+                    f"significant digits of every entry (fewest: {self.where})")
         elif self.method == "interval":
             text = (f"the {self.reference} reference lies in {self.check} enclosures that fix at "
                     f"least {self.digits:.0f} significant digits of every entry (fewest: {self.where})")

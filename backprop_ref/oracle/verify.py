@@ -1,13 +1,16 @@
 r"""The oracle: check another implementation's gradients entry by entry, and say whether each
 difference is rounding or a bug.
 
-:func:`verify` computes the reference gradients by backpropagation at ``Mp(dps)`` on the same
+:func:`verify` computes the reference gradients by backpropagation at ``dps`` digits on the same
 weights, inputs and targets, and for every entry a rounding budget: how far a *correct*
 implementation computing in ``dtype`` could be from the truth, whatever order it sums in
-(:mod:`backprop_ref.oracle.budget` explains the model). The same forward and backward loops run three
-times, in three arithmetics: ``Mp(dps)`` for the reference, a second run to state the reference's
-own accuracy (``Mp(dps + 20)``, or ``Interval(dps)`` with ``rigorous=True``), and
-:class:`~backprop_ref.oracle.budget.Budget` for the bounds.
+(:mod:`backprop_ref.oracle.budget` explains the model). The same forward and backward loops run
+in several arithmetics: the reference and its own accuracy, then
+:class:`~backprop_ref.oracle.budget.Budget` for the bounds. With python-flint installed the
+reference is one pass in ``Ball(dps)``, whose radii state its accuracy; otherwise it is computed
+in ``Mpfr(dps)`` (gmpy2) or ``Mp(dps)`` (mpmath) and its accuracy by a second run, at
+``dps + 20`` digits, or in ``Interval(dps)`` with ``rigorous=True``. ``backend="mpmath"`` asks
+for mpmath's numbers only, whatever is installed.
 
 The work is in three modules below this one: :mod:`~backprop_ref.oracle.reading` reads the
 implementation's gradients in, :mod:`~backprop_ref.oracle.passes` runs the passes and judges each
@@ -37,7 +40,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from ..arithmetic.balls import Ball
 from ..arithmetic.dtypes import DTYPES, Dtype, get_dtype
+from ..arithmetic.gmp import Mpfr
 from ..arithmetic.numbers import Interval, Mp, _check_dps
 from ..core import check
 from ..core.activations import LeakyReLU, ReLU
@@ -49,7 +54,7 @@ from .budget import Budget
 from .diagnosis import diagnose
 from .forward import first_hypotheses, read_forward, with_forward
 from .passes import TYPICAL_FACTOR as TYPICAL_FACTOR  # importable from here, where it was
-from .passes import Computation, accuracy_pass, budget_pass, judge, reference_pass
+from .passes import Computation, accuracy_pass, budget_pass, enclosed_reference, judge, reference_pass
 from .reading import read_gradients
 from .report import STATUSES, Accuracy, Columns, Entry, Layout, Report
 from .sampling import sample_positions, sampled_layout, sampled_note
@@ -70,7 +75,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
            reference: Report | None = None, accumulate: Any = None,
            executor: Executor | None = None, a: Any = None, C: Any = None,
            sample: int | None = None, seed: int = 0, *, output_reduction: str = "mean",
-           l2: Any = 0, examples: str = "rows") -> Report:
+           l2: Any = 0, examples: str = "rows", backend: str = "auto") -> Report:
     r"""Check the gradients ``dC_dw``, ``dC_db`` of an implementation computing in ``dtype``.
 
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 of each is
@@ -101,9 +106,14 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     * ``per_example``: the gradients are per example, ``dC_dw[i][l][j][k]`` for example ``i``:
       each example's own gradient (``reduction`` does not apply: mean and sum agree for one).
     * ``strict``: suspicious entries (beyond the typical rounding error) fail too.
-    * ``dps``: digits of the reference. Its accuracy is stated by agreement with a run at
-      ``dps + 20`` digits, or, with ``rigorous=True``, by an ``Interval(dps)`` enclosure (falling
-      back to agreement where an interval cannot decide a ReLU branch).
+    * ``dps``: digits of the reference. Its accuracy is stated by the enclosures of one
+      ``Ball(dps)`` pass (python-flint installed); else by agreement with a run at ``dps + 20``
+      digits, or, with ``rigorous=True``, by an ``Interval(dps)`` enclosure. Where balls or
+      intervals cannot decide a ReLU branch, by agreement.
+    * ``backend``: ``"auto"`` (default), the fastest numbers installed: ``Ball`` (python-flint)
+      for the reference and its accuracy, ``Mpfr`` (gmpy2) for the points, ``Mp`` without them;
+      or ``"mpmath"``: ``Mp`` and ``Interval`` only. ``report.accuracy`` names the arithmetics
+      used; the statuses are the same with either.
     * ``relu_prime_at_zero``: the implementation's :math:`\mathrm{relu}'(0)` (0 in PyTorch, JAX
       and TensorFlow); ``leaky_relu_prime_at_zero`` likewise (default: the slope, as PyTorch).
     * ``workers``: processes for the reference and accuracy runs of a reduced batch (as
@@ -132,7 +142,8 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     """
     job, options = _checked(net, xs, ys, cost, dtype, reduction, per_example, strict, dps,
                             relu_prime_at_zero, workers, rigorous, leaky_relu_prime_at_zero,
-                            progress, accumulate, executor, output_reduction, l2, examples)
+                            progress, accumulate, executor, output_reduction, l2, examples,
+                            backend)
     got = read_gradients(dC_dw, dC_db, net, len(job.xs) if per_example else None)
     forward = read_forward(a, C, net, len(job.xs))
     if forward is not None and per_example:
@@ -154,15 +165,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
         size = len(got)  # the gradient's, without the forward values a reused report may hold
         refs, expected, uncertainty = refs[:size], expected[:size], uncertainty[:size]
     else:
-        ar = options.reference
-        try:
-            refs = reference_pass(job, ar, f"reference {ar!r}")
-        except ValueError as error:  # an output saturated even at dps digits
-            raise ValueError(f"the reference {ar!r} cannot compute this case: "
-                             f"{' '.join(str(error).split())} (at dps={options.dps}; a larger "
-                             "dps gives the reference the digits it needs)") from None
-        expected = list(map(ar.to_float, refs))
-        accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, options.checks)
+        ar, refs, expected, accuracy, uncertainty = _reference(job, options, layout)
     budget_ar = options.budget
     worst, typical, reasons, overflows, saturated = budget_pass(job, budget_ar)
     size = len(got)  # the gradient's entries; forward values come after them
@@ -172,7 +175,8 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
             typical, uncertainty)
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons, overflows,
                      budget_ar.dtype, saturated)
-    diagnosis = diagnose(job, ar, got[:size], verdicts, budget_ar.dtype, layout)  # () unless entries are wrong
+    diagnosis = diagnose(job, options.reference, got[:size], verdicts, budget_ar.dtype,
+                         layout)  # () unless entries are wrong
     if forward is not None:
         diagnosis = first_hypotheses(diagnosis, layout, verdicts.status, size)
         if chosen is not None:  # the forward values are few: every one of them is judged
@@ -215,10 +219,44 @@ def _sampled_columns(c: Columns, chosen: list[int]) -> Columns:
                    uncertainty=pick(c.uncertainty))
 
 
+def _reference(job: Computation, options: Options, layout: Layout) -> tuple:
+    """The reference arithmetic, values, their nearest floats, accuracy and uncertainties: in
+    one pass of ``options.enclosure`` when there is one and it decides every branch, else by the
+    reference pass and the accuracy pass."""
+    note = ""
+    ar = options.enclosure
+    try:
+        if ar is not None:
+            one_pass = enclosed_reference(job, ar, layout)
+            if one_pass is not None:
+                return (ar, *one_pass)
+            note = (f"{ar!r} could not decide a ReLU branch (an input exactly at 0 in the limit "
+                    "of its precision), so the accuracy is stated by agreement instead")
+        ar = options.reference
+        refs = reference_pass(job, ar, f"reference {ar!r}")
+    except ValueError as error:  # an output saturated even at dps digits
+        raise ValueError(f"the reference {ar!r} cannot compute this case: "
+                         f"{' '.join(str(error).split())} (at dps={options.dps}; a larger "
+                         "dps gives the reference the digits it needs)") from None
+    expected = list(map(ar.to_float, refs))
+    checks = options.checks[-1:] if note else options.checks  # intervals would not decide either
+    accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, checks)
+    if note and not accuracy.note:
+        accuracy = dataclasses.replace(accuracy, note=note)
+    return ar, refs, expected, accuracy, uncertainty
+
+
+BACKENDS = ("auto", "mpmath")
+"""The ``backend`` choices of :func:`verify`: the fastest installed numbers, or mpmath's only."""
+
+
 @dataclass(frozen=True)
 class Options:
     """How :func:`verify` judges, once its options are checked: the reference arithmetic, the
-    arithmetics that state its accuracy (tried in turn), the budget arithmetic, and strictness."""
+    arithmetics that state its accuracy (tried in turn), the budget arithmetic, and strictness;
+    ``enclosure``, when not None, computes the reference and its accuracy in one pass (the
+    point arithmetic ``reference`` then serves where it cannot decide a branch, and for the
+    diagnosis)."""
 
     reference: Any
     checks: tuple
@@ -226,13 +264,15 @@ class Options:
     strict: bool
     dps: int
     rigorous: bool
+    enclosure: Any = None
+    backend: str = "auto"
 
 
 def _checked(net: Any, xs: Any, ys: Any, cost: Any, dtype: Any, reduction: Any, per_example: Any,
              strict: Any, dps: Any, relu_prime_at_zero: Any, workers: Any, rigorous: Any,
              leaky_relu_prime_at_zero: Any, progress: Any, accumulate: Any,
              executor: Any, output_reduction: Any = "mean", l2: Any = 0,
-             examples: Any = "rows") -> tuple[Computation, Options]:
+             examples: Any = "rows", backend: Any = "auto") -> tuple[Computation, Options]:
     """Every argument of :func:`verify` checked, in the order its messages promise, and grouped."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a backprop_ref.Network, got {type(net).__name__}")
@@ -264,9 +304,27 @@ def _checked(net: Any, xs: Any, ys: Any, cost: Any, dtype: Any, reduction: Any, 
     ys = [to_vector(ys[i], net.n[net.L], f"ys[{i}]", "targets") for i in range(count)]
     work = _with_conventions(net, relu_prime_at_zero, leaky_relu_prime_at_zero)
     job = Computation(work, xs, ys, cost, reduction, per_example, workers, executor, progress, lam)
-    more = Mp(dps + CHECK_EXTRA_DIGITS)
+    point, enclosure = _backends(backend, dps)
+    more = type(point)(dps + CHECK_EXTRA_DIGITS)
     checks = (Interval(dps), more) if rigorous else (more,)
-    return job, Options(Mp(dps), checks, budget, strict, dps, rigorous)
+    return job, Options(point, checks, budget, strict, dps, rigorous, enclosure, backend)
+
+
+def _backends(backend: Any, dps: int) -> tuple:
+    """The point arithmetic of the reference (``Mpfr`` with gmpy2 installed, else ``Mp``) and the
+    enclosing one that computes it with its accuracy in one pass (``Ball`` with python-flint
+    installed, else None); ``backend="mpmath"``: ``Mp`` and None, whatever is installed."""
+    if check.choice(backend, "backend", BACKENDS) == "mpmath":
+        return Mp(dps), None
+    try:
+        point: Any = Mpfr(dps)
+    except ImportError:
+        point = Mp(dps)
+    try:
+        enclosure: Any = Ball(dps)
+    except ImportError:
+        enclosure = None
+    return point, enclosure
 
 
 def _with_conventions(net: Network, relu_zero: Any, leaky_zero: Any) -> Network:
@@ -296,7 +354,7 @@ def _fingerprint(job: Computation, options: Options) -> tuple:
     conventions = [s.prime_at_zero if isinstance(s, (ReLU, LeakyReLU)) else None
                    for s in job.net.sigma[1:]]
     return (job.cost.name, None if job.per_example else job.reduction, job.per_example,
-            options.dps, options.rigorous, conventions, job.xs, job.ys, job.l2)
+            options.dps, options.rigorous, conventions, job.xs, job.ys, job.l2, options.backend)
 
 
 def _reuse(report: Any, net: Network, key: tuple) -> tuple:
@@ -310,7 +368,7 @@ def _reuse(report: Any, net: Network, key: tuple) -> tuple:
         raise ValueError("reference is a report on something other than a network's gradient "
                          "(one layer, say): it holds no reference gradients")
     what = ("cost", "reduction", "per_example", "dps", "rigorous", "relu'(0) conventions",
-            "inputs xs", "targets ys", "l2")
+            "inputs xs", "targets ys", "l2", "backend")
     for name, mine, theirs in zip(what, key, report.fingerprint, strict=True):
         if mine != theirs:
             shown = "" if name.startswith(("inputs", "targets")) else f" ({theirs!r}, not {mine!r})"

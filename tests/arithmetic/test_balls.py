@@ -100,3 +100,20 @@ def test_balls_in_a_process_pool_and_threads_are_bit_identical_to_one_process():
     for (name, a), (_, b), (_, c) in zip(one.entries(), pool.entries(), threads.entries(), strict=True):
         assert ar.to_exact(a) == ar.to_exact(b) == ar.to_exact(c), name
     assert flint.ctx.prec == 53
+
+
+def test_the_distance_bounds_every_distance_between_members_from_just_above():
+    ar = br.Ball(50)
+    net = network([3, 4, 2], "gelu", "softmax", 3)
+    xs, ys = make_batch(3, 2, 3, "cross_entropy", 3)
+    values = [x for _, x in br.gradients(net, xs, ys, "cross_entropy", ar).entries()]
+    points = [ar.midpoint(x) for x in values] + [ar.convert(0.1), ar.convert(Fraction(1, 3)),
+                                                  ar.zero, ar.convert(2.0**-1060)]
+    for x in values + points:
+        for y in (x, ar.midpoint(x), points[-4], points[-1]):
+            (a, b), (c, d) = ar.endpoints(x), ar.endpoints(y)
+            exact = max(abs(b - c), abs(d - a))
+            got = ar.distance(x, y)
+            assert exact <= Fraction(got) <= exact * (1 + Fraction(1, 2**47)) + Fraction(2, 2**1074)
+    assert ar.distance(ar.zero, ar.zero) == 0.0 and ar.distance(points[-4], points[-4]) == 0.0
+    assert ar.midpoint(values[0]) == ar.midpoint(values[0]) and ar.midpoint(values[0]).rad() == 0

@@ -57,3 +57,22 @@ def test_mean_of_one_example_equals_its_sum_bit_for_bit(ar) -> None:
     for (name, m), (_, s) in zip(mean.entries(), total.entries(), strict=True):
         assert bits(m) == bits(s), name
     assert bits(mean.C) == bits(total.C)
+
+
+def test_mp_distance_by_integers_is_libmps_rounded_upward_difference():
+    import random
+
+    from mpmath import libmp
+
+    rng = random.Random(5)
+    ar = br.Mp(50)
+    values = [ar.zero, ar.one, -ar.one, ar.convert(Fraction(1, 3)), ar.convert(2.0**-1070),
+              ar.convert(1e300) * 10**10, ar.convert(2.0**-1000) ** 40, ar.ctx.inf, ar.ctx.nan]
+    for _ in range(300):
+        v = ar.convert(Fraction(rng.randint(-10**60, 10**60), 10**rng.randint(0, 70)))
+        values += [v, v * (1 + ar.convert(Fraction(1, 10**rng.randint(1, 55))))]
+    for x in values:
+        for y in values[::7] + [x]:
+            old = abs(libmp.to_float(libmp.mpf_sub(x._mpf_, y._mpf_, 53, "u"), rnd="u"))
+            new = ar.distance(x, y)
+            assert new == old or (new != new and old != old), (x, y)

@@ -25,6 +25,13 @@ LABELS = [
     "workers=2 speed-up, batch of 8, Mp(50)",
     "batch of 10, Mp(50)",
     "verify_step / verify, the same example",
+    "verify (float32), batch of 8 / Float gradient of the batch",
+    "budget pass (Budget(float32) loops), batch of 8 / Float gradient",
+    'verify, backend="mpmath" / verify (default backend)',
+    "verify, garbage collector off / verify",
+    "torch gradcheck float64, full, batch of 8 / verify",
+    "torch gradcheck float64, fast_mode, batch of 8 / verify",
+    "jax check_grads float64, batch of 8 / verify",
 ]
 
 

@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from helpers import bits, need
+from helpers import bits, dask_executor
 
 import backprop_ref as br
 from backprop_ref.arithmetic import ArithmeticBase
@@ -322,13 +322,9 @@ def test_row_groups_cover_every_row_once_in_order(sizes: list, parts: int) -> No
 
 
 def test_a_dask_cluster_gives_the_bits_of_one_process() -> None:
-    distributed = need("distributed")
     net = br.Network.random([5, 6, 3], ["tanh", "sigmoid"], seed=7)
     xs, ys = batch([5, 6, 3], 5, seed=7)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        executor = client.get_executor()
+    with dask_executor() as executor:
         for ar in (br.Float(), br.Mp(50), br.Interval(30)):
             one = br.gradients(net, xs, ys, arithmetic=ar)
             many = br.gradients(net, xs, ys, arithmetic=ar, workers=2, executor=executor)

@@ -508,18 +508,22 @@ def zoo_case(sizes: list, activations: list, cost: str, seed: int = 3) -> tuple:
     return net, xs, ys
 
 
-def test_the_plain_implementation_is_correct():
+@pytest.mark.parametrize("backend", br.oracle.verify.BACKENDS)
+def test_the_plain_implementation_is_correct(backend):
     for name, (_, sizes, acts, cost, _dtype, _) in ZOO.items():
         net, xs, ys = zoo_case(sizes, acts, cost)
-        report = br.verify(net, xs, ys, *Plain(net, cost).gradients(xs, ys), cost=cost, dtype="float64")
+        report = br.verify(net, xs, ys, *Plain(net, cost).gradients(xs, ys), cost=cost, dtype="float64",
+                           backend=backend)
         assert report.ok, f"{name}\n{report}"
 
 
+@pytest.mark.parametrize("backend", br.oracle.verify.BACKENDS)
 @pytest.mark.parametrize("name", list(ZOO))
-def test_every_bug_is_flagged_where_it_is(name):
+def test_every_bug_is_flagged_where_it_is(name, backend):
     bug, sizes, acts, cost, dtype, where = ZOO[name]
     net, xs, ys = zoo_case(sizes, acts, cost)
-    report = br.verify(net, xs, ys, *bug(net, cost).gradients(xs, ys), cost=cost, dtype=dtype)
+    report = br.verify(net, xs, ys, *bug(net, cost).gradients(xs, ys), cost=cost, dtype=dtype,
+                       backend=backend)
     worst = report.worst[0]
     print(f"\n{name}: worst {worst.name}, error/budget {worst.ratio:.3g}, {report.counts['wrong']} wrong")
     assert not report.ok, f"{name} was not flagged\n{report}"

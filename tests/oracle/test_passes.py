@@ -20,11 +20,11 @@ import backprop_ref as br
 def test_the_reference_states_its_accuracy():
     net = small()
     dw, db = float64(net)
-    report = br.verify(net, XS, YS, dw, db)
+    report = br.verify(net, XS, YS, dw, db, backend="mpmath")
     acc = report.accuracy
     assert acc.method == "agreement" and acc.check == "Mp(70)" and 45 <= acc.digits <= 50
     assert acc.where in [e.name for e in report.entries]
-    low = br.verify(net, XS, YS, dw, db, dps=20).accuracy
+    low = br.verify(net, XS, YS, dw, db, dps=20, backend="mpmath").accuracy
     assert 15 <= low.digits <= 20 and low.check == "Mp(40)"
 
 
@@ -41,7 +41,7 @@ def test_a_coarse_reference_widens_the_budgets():
 def test_rigorous_accuracy_from_intervals():
     net = small()
     dw, db = float64(net)
-    report = br.verify(net, XS, YS, dw, db, rigorous=True, dps=40)
+    report = br.verify(net, XS, YS, dw, db, rigorous=True, dps=40, backend="mpmath")
     acc = report.accuracy
     assert acc.method == "interval" and acc.check == "Interval(40)" and 30 <= acc.digits <= 40
     assert "enclosures" in str(acc) and report.ok
@@ -109,15 +109,20 @@ def test_an_executor_is_passed_on_to_gradients(monkeypatch):
     monkeypatch.setattr(passes, "gradients", recording)
     net = small()
     dw, db = float64(net)
-    alone = br.verify(net, XS, YS, dw, db)
+    alone = br.verify(net, XS, YS, dw, db, backend="mpmath")
     assert calls == []  # workers=1 and no executor: the passes' own loop
     with ThreadPoolExecutor(2) as pool:
-        pooled = br.verify(net, XS, YS, dw, db, executor=pool)
+        pooled = br.verify(net, XS, YS, dw, db, executor=pool, backend="mpmath")
     assert [c["executor"] for c in calls] == [pool, pool]  # the reference and its check
     assert [e.ratio for e in pooled.entries] == [e.ratio for e in alone.entries]
     calls.clear()
-    br.verify(net, XS, YS, dw, db, workers=2)
+    br.verify(net, XS, YS, dw, db, workers=2, backend="mpmath")
     assert len(calls) == 2 and all("executor" not in c and c["workers"] == 2 for c in calls)  # none passed on
+    calls.clear()
+    with ThreadPoolExecutor(2) as pool:
+        balls = br.verify(net, XS, YS, dw, db, executor=pool)
+    assert [c["executor"] for c in calls] == [pool]  # one pass in balls: reference and accuracy
+    assert [e.status for e in balls.entries] == [e.status for e in alone.entries]
 
 
 def test_an_executor_must_be_one():

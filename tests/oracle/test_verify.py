@@ -196,12 +196,13 @@ def test_progress_and_workers():
     net = small()
     dw, db = float64(net)
     calls = []
-    report = br.verify(net, XS, YS, dw, db, progress=lambda *args: calls.append(args))
+    report = br.verify(net, XS, YS, dw, db, progress=lambda *args: calls.append(args),
+                       backend="mpmath")
     assert report.ok
     stages = [c[0] for c in calls]
     assert stages[0] == "reference Mp(50)" and "accuracy check Mp(70)" in stages
     assert calls[-1] == ("rounding budgets for float32", 2, 2)
-    two = br.verify(net, XS, YS, dw, db, workers=2)
+    two = br.verify(net, XS, YS, dw, db, workers=2, backend="mpmath")
     assert [e.ratio for e in two.entries] == [e.ratio for e in report.entries]
 
 

@@ -555,3 +555,13 @@ def test_a_wide_input_layer_compiles(tmp_path):
                    equations={"(1)", "BP2"})
     log = compile_latex(tmp_path, "wide", e.latex(document=True))
     assert "Overfull" not in log
+@pytest.mark.parametrize("native", ["Mpfr", "Ball"])
+def test_the_native_numbers_are_explained_as_mpmath_s(native):
+    """Mpfr (gmpy2) has Mp's bits, Ball (python-flint) encloses them: the worked example prints
+    the same digits in each (mpfr's mantissas are not normalised as mpmath's are)."""
+    net = br.Network.random([2, 3, 2], ["gelu", "softmax"], seed=4)
+    text = str(br.explain(net, [0.5, -1.25], [0, 1], "cross_entropy", arithmetic=br.Mp(30), digits=12))
+    other = str(br.explain(net, [0.5, -1.25], [0, 1], "cross_entropy",
+                           arithmetic=getattr(br, native)(30), digits=12))
+    other = other.replace(f"{native}(30) (intervals by their midpoints)", "Mp(30)")
+    assert other.replace(f"{native}(30)", "Mp(30)") == text
