@@ -126,7 +126,7 @@ class SummedMSE(MSE):
     error summed over the outputs (``mse`` with ``output_reduction="sum"``)."""
 
     name = "mse_sum"
-    base = "mse"  # type: ignore[assignment]
+    base = "mse"
     output_reduction = "sum"
     framework = ('torch.nn.MSELoss(reduction="sum") per example; scikit-learn MLPRegressor\'s '
                  "squared_error is half of it")
@@ -180,7 +180,7 @@ class SummedBinaryCrossEntropy(BinaryCrossEntropy):
     """
 
     name = "binary_cross_entropy_sum"
-    base = "binary_cross_entropy"  # type: ignore[assignment]
+    base = "binary_cross_entropy"
     output_reduction = "sum"
     framework = "network2.CrossEntropyCost; scikit-learn MLPClassifier multilabel log loss"
     value_form = -total(y * log(a) + (1 - y) * log(1 - a))

@@ -37,8 +37,8 @@ from ..core import check
 from ..core.activations import Activation, LeakyReLU, get_activation
 from ..core.costs import NAMES as COST_NAMES
 from ..core.costs import OUTPUT_REDUCTIONS, SUMMED, get_cost
-from ..core.training import EXAMPLES, example_columns, is_label, labelled, penalty
 from ..core.network import Network
+from ..core.training import EXAMPLES, example_columns, is_label, labelled, penalty
 from .interop import LAYOUTS, read_layers
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
