@@ -32,6 +32,7 @@ not pass.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -122,16 +123,12 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     layout = Layout(list(net.n))
     key = _fingerprint(job, options)
 
+    more_digits: list[str] = []
     if reference is not None:
         ar, refs, expected, accuracy, uncertainty = _reuse(reference, net, key)
     else:
+        refs, options, more_digits = _reference(job, options)
         ar = options.reference
-        try:
-            refs = reference_pass(job, ar, f"reference {ar!r}")
-        except ValueError as error:  # an output saturated even at dps digits
-            raise ValueError(f"the reference {ar!r} cannot compute this case: "
-                             f"{' '.join(str(error).split())} (at dps={options.dps}; a larger "
-                             "dps gives the reference the digits it needs)") from None
         expected = list(map(ar.to_float, refs))
         accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, options.checks)
     budget_ar = options.budget
@@ -149,8 +146,46 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
                   reduction=job.reduction, per_example=job.per_example, strict=options.strict,
                   dps=options.dps,
                   examples=len(job.xs), accuracy=accuracy,
-                  notes=_l2_note(job) + _notes(budget_ar.dtype, overflows, reasons), columns=columns,
+                  notes=more_digits + _l2_note(job) + _notes(budget_ar.dtype, overflows, reasons),
+                  columns=columns,
                   fingerprint=key, diagnosis=diagnosis)
+
+
+MORE_DIGITS_TRIES = 4
+"""How many times the reference is run again with twice the digits when an output saturates."""
+
+
+def _reference(job: Computation, options: Options) -> tuple[list, Options, list[str]]:
+    """The reference gradient, flattened; where an output saturates at ``options.dps`` digits
+    (a sigmoid's 1 - a is 0 for z beyond about 115 at 50 digits), run again with twice the
+    digits, at most :data:`MORE_DIGITS_TRIES` times. Returns the options it ran with, and a note
+    when they are not the ones asked for."""
+    asked = options.dps
+    for attempt in range(MORE_DIGITS_TRIES + 1):
+        ar = options.reference
+        try:
+            refs = reference_pass(job, ar, f"reference {ar!r}")
+        except ValueError as error:  # an output saturated even at dps digits
+            text = " ".join(str(error).split())
+            if "is 0 where its target needs it positive" not in text or attempt == MORE_DIGITS_TRIES:
+                raise ValueError(f"the reference {ar!r} cannot compute this case: {text} (at "
+                                 f"dps={options.dps}; a larger dps gives the reference the digits "
+                                 "it needs)") from None
+            options = _with_dps(options, 2 * options.dps)
+            continue
+        if options.dps == asked:
+            return refs, options, []
+        return refs, options, [f"The reference ran at dps={options.dps}: at dps={asked} an output "
+                               "saturated (its 1 - a or a rounded to 0), so the digits were doubled "
+                               "until it did not."]
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _with_dps(options: Options, dps: int) -> Options:
+    """``options`` with a reference (and its check) of ``dps`` digits."""
+    more = Mp(dps + CHECK_EXTRA_DIGITS)
+    checks = (Interval(dps), more) if options.rigorous else (more,)
+    return dataclasses.replace(options, reference=Mp(dps), checks=checks, dps=dps)
 
 
 @dataclass(frozen=True)
