@@ -37,12 +37,21 @@ from .core.network import Network
 from .core.second_order import HessianVectorProduct, hvp
 from .core.training import Gradients, History, cost_of, gradients, step, train
 from .io.casefile import Case, CaseError, load_case, save_case
+from .oracle.hvp import verify_hvp
+from .oracle.layer import verify_layer
 from .oracle.numerical import numerical_gradients
 from .oracle.report import Hypothesis
+from .oracle.step import verify_step
 from .oracle.verify import DTYPES, Report, verify
 from .teaching.exercise import Exercise, exercise
 from .teaching.explain import Explanation, explain
-from .teaching.plot import plot_backward, plot_network, plot_report, plot_training  # matplotlib on call
+from .teaching.plot import (  # matplotlib on call
+    animate_backward,
+    plot_backward,
+    plot_network,
+    plot_report,
+    plot_training,
+)
 
 __all__ = [
     "Activation",
@@ -71,6 +80,7 @@ __all__ = [
     "NotRational",
     "Report",
     "UndecidableBranch",
+    "animate_backward",
     "backward",
     "cost_of",
     "exercise",
@@ -92,4 +102,7 @@ __all__ = [
     "testing",
     "train",
     "verify",
+    "verify_step",
+    "verify_layer",
+    "verify_hvp",
 ]

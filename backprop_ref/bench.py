@@ -20,7 +20,10 @@ The rows, with the targets the package is held to on a 2-core machine:
   reason backpropagation exists (timed on a sample of parameters and scaled up);
 * micrograd (a scalar autograd engine) / the Float loops, on the same weights;
 * peak memory of a batch of 100 / a batch of 10 (gradients accumulate; nothing is kept per example);
-* the speed-up of ``workers=2`` for a batch of 8, whose result must be bit-identical.
+* the speed-up of ``workers=2`` for a batch of 8, whose result must be bit-identical;
+* one layer's kernels (:func:`~backprop_ref.verify_layer`), in seconds: a whole 127 -> 300 layer,
+  and sampled checks, the target a 1024 x 1024 float32 layer, batch 8, ``sample=2000``, in under
+  30 s (and the same with ``sample=500``, and a 512 x 512 layer, for how the time grows).
 
 mpmath runs on gmpy2 when it is installed (the ``fast`` extra). The rows that depend on it are
 measured twice: here, and in a subprocess started with ``MPMATH_NOGMPY=1``, which makes mpmath use
@@ -47,12 +50,13 @@ from typing import Any, TextIO
 
 import mpmath
 
-from .arithmetic import Ball, Exact, Float, Interval, Mp, Mpfr
+from .arithmetic import Ball, Exact, Float, Interval, Mp, Mpfr, get_dtype
 from .core import check
 from .core.backprop import forward
 from .core.network import Network
 from .core.second_order import hvp
 from .core.training import gradients
+from .oracle.layer import verify_layer
 from .oracle.numerical import numerical_gradients
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -296,6 +300,28 @@ def _verification(net: Network, x: list, y: list) -> Callable | None:
     return lambda: verify(net, [x], [y], dC_dw, dC_db, cost="half_squared_error", dtype="float32")
 
 
+def step_row(sizes: list, repeat: int, targets: bool) -> Row:
+    """``verify_step`` / ``verify`` on the same example, float32: what checking the step (3)-(4)
+    adds to checking the gradient (the step's values and budgets, one loop over the entries)."""
+    from .core.training import step
+    from .oracle.step import verify_step
+    from .oracle.verify import verify
+
+    net = Network.random(sizes, "sigmoid", seed=0)
+    (x,), (y,) = examples(sizes, 1)
+    g = gradients(net, [x], [y], arithmetic=Float())
+    after = step(net, g, "0.1")
+    dC_dw, dC_db = g.dC_dw, g.dC_db
+    t = interleaved({
+        "step": lambda: verify_step(net, [x], [y], after, "0.1", cost="half_squared_error",
+                                    dtype="float64"),
+        "gradient": lambda: verify(net, [x], [y], dC_dw, dC_db, cost="half_squared_error",
+                                   dtype="float64"),
+    }, repeat)
+    return Row(f"verify_step/verify {size_name(sizes)}", "verify_step / verify, the same example",
+               size_name(sizes), t["step"] / t["gradient"], target=("<=", 1.5) if targets else None)
+
+
 def hvp_row(sizes: list, repeat: int, targets: bool) -> Row:
     """One Hessian-vector product / one gradient, Mp(50), the same example, a seeded direction."""
     net = Network.random(sizes, "sigmoid", seed=0)
@@ -507,10 +533,80 @@ def measure(which: str = "all", repeat: int = 5, mpmath_only: bool = False) -> l
             rows += micrograd_rows(SMALL, repeat, None)
         rows.append(memory_row(big, full))
     rows.append(workers_row(big, repeat, full))
+    rows.append(step_row(big, repeat, full))
     rows += batch_rows(big, repeat)
+    if not mpmath_only:
+        rows += layer_rows(full)
     if mpmath_only:
         rows = [row for row in rows if row.mpmath_dependent]
     return rows
+
+
+# --- one layer's kernels ----------------------------------------------------------------------
+
+LAYER_TARGET = 30.0
+"""Seconds for a sampled check of a 1024 x 1024 float32 layer, batch 8, sample=2000."""
+
+
+def layer_kernel(n_in: int, n_out: int, batch: int, seed: int = 0) -> tuple:
+    """A float32 tanh layer's inputs and a correct kernel's outputs (float64, rounded to float32)."""
+    fmt = get_dtype("float32")
+    rng = random.Random(seed)
+    a_prev = [[fmt.round(rng.gauss(0, 1)) for k in range(n_in)] for i in range(batch)]
+    w = [[fmt.round(rng.gauss(0, 1) / math.sqrt(n_in)) for k in range(n_in)] for j in range(n_out)]
+    b = [fmt.round(rng.gauss(0, 1)) for j in range(n_out)]
+    dC_da = [[fmt.round(rng.gauss(0, 1)) for j in range(n_out)] for i in range(batch)]
+    z = [[b[j] + math.fsum([w[j][k] * a_prev[i][k] for k in range(n_in)]) for j in range(n_out)]
+         for i in range(batch)]
+    a = [[math.tanh(z[i][j]) for j in range(n_out)] for i in range(batch)]
+    delta = [[dC_da[i][j] * (1 - a[i][j] * a[i][j]) for j in range(n_out)] for i in range(batch)]
+    dC_dw = [[math.fsum([delta[i][j] * a_prev[i][k] for i in range(batch)]) for k in range(n_in)]
+             for j in range(n_out)]
+    dC_db = [math.fsum([delta[i][j] for i in range(batch)]) for j in range(n_out)]
+    dC_da_prev = [[math.fsum([delta[i][j] * w[j][k] for j in range(n_out)]) for k in range(n_in)]
+                  for i in range(batch)]
+    outputs: dict[str, Any] = {"z": z, "a": a, "delta": delta, "dC_dw": dC_dw,
+                               "dC_da_prev": dC_da_prev}
+    for name in outputs:
+        outputs[name] = [[fmt.round(x) for x in row] for row in outputs[name]]
+    outputs["dC_db"] = [fmt.round(x) for x in dC_db]
+    return a_prev, w, b, dC_da, outputs
+
+
+def layer_rows(full: bool) -> list:
+    """verify_layer on a whole layer, and sampled checks of wide ones (seconds, one call each:
+    a sampled check of a 1024 x 1024 layer takes long enough to time once)."""
+    whole = (127, 300, 4) if full else (8, 6, 2)
+    sampled = [(1024, 8, 2000), (1024, 8, 500), (512, 8, 2000)] if full else [(16, 2, 40)]
+    rows = []
+    a_prev, w, b, dC_da, outputs = layer_kernel(whole[0], whole[1], whole[2])
+    started = time.perf_counter()
+    report = verify_layer(a_prev, w, b, "tanh", dC_da, dtype="float32", **outputs)
+    seconds = time.perf_counter() - started
+    rows.append(Row(f"layer whole {whole[0]}x{whole[1]}",
+                    f"verify_layer, every output, batch {whole[2]}", f"{whole[0]}x{whole[1]}",
+                    seconds, unit="s", note=f"{len(report)} entries", mpmath_dependent=False,
+                    ok=report.ok))
+    for width, batch, count in sampled:
+        a_prev, w, b, dC_da, outputs = layer_kernel(width, width, batch)
+        gc.collect()
+        started, cpu = time.perf_counter(), time.process_time()
+        report = verify_layer(a_prev, w, b, "tanh", dC_da, dtype="float32", sample=count,
+                              **outputs)
+        seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu  # what this process itself used, on a busy machine
+        target = ("<=", LAYER_TARGET) if full and (width, count) == (1024, 2000) else None
+        rows.append(Row(f"layer sample {count} {width}x{width}",
+                        f"verify_layer, sample={count}, batch {batch}", f"{width}x{width}",
+                        seconds, unit="s", target=target, mpmath_dependent=False,
+                        note=f"{count} of {_entries(width, batch)} entries; {cpu:.1f} s of CPU",
+                        ok=report.ok))
+    return rows
+
+
+def _entries(width: int, batch: int) -> int:
+    """The entries of a width x width layer's six outputs for a batch."""
+    return 4 * batch * width + width * width + width
 
 
 # --- the machine, the other column, the table -------------------------------------------------

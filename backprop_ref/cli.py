@@ -60,7 +60,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     from .core.network import Network
     from .teaching.demo import DEMO_COST, DEMO_X, DEMO_Y, demo_network
-    from .teaching.explain import explain
+    from .teaching.explain import explain, explain_tangent
 
     activations = None if args.activations is None else args.activations.split(",")
     if activations is not None and len(activations) == 1:
@@ -87,14 +87,22 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if cost is None:
             cost = "cross_entropy" if net.activations[net.L] == "softmax" else DEMO_COST
         equations = None if args.equations is None else args.equations.split(",")
-        e = explain(net, x, y, cost, layer=args.layer, node=args.node, equations=equations,
-                    digits=args.digits)
+        if args.tangent:  # one line of the dual computation, along a direction drawn from the seed
+            rng = random.Random(f"explain direction {0 if args.seed is None else args.seed}")
+            v_w = [None] + [[[f"{rng.randint(-100, 100) / 100:.2f}" for k in range(net.n[l - 1])]
+                             for j in range(net.n[l])] for l in range(1, net.L + 1)]
+            v_b = [None] + [[f"{rng.randint(-100, 100) / 100:.2f}" for j in range(net.n[l])]
+                            for l in range(1, net.L + 1)]
+            e = explain_tangent(net, x, y, v_w, v_b, args.layer, args.node, cost, digits=args.digits)
+        else:
+            e = explain(net, x, y, cost, layer=args.layer, node=args.node, equations=equations,
+                        digits=args.digits)
     except (ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
     if args.format == "markdown":
         out = e.markdown()
     elif args.format == "latex":
-        out = e.latex()
+        out = e.latex(document=args.document)
     else:
         out = e.text(unicode=args.format == "text") + "\n"
         try:
@@ -122,16 +130,25 @@ def _dtype(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _sample(text: str) -> int:
+    from .core.check import whole_text
+
+    try:
+        return whole_text(text, "--sample", 1)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     import json
     import os
 
-    from .io.casefile import CaseError, check_range, load_case
+    from .io.casefile import CaseError, load_case
 
     try:
         case = load_case(args.case)
         if args.dtype is not None:
-            check_range(case, args.dtype)
+            case.check_range(args.dtype)
     except CaseError as error:
         raise UsageError(str(error)) from None
     except ValueError as error:  # the --dtype override cannot hold a number of the case
@@ -140,6 +157,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
                "rigorous": args.rigorous}
     if args.dtype is not None:
         options["dtype"] = args.dtype
+    if args.sample is not None:  # a sampled check: N entries chosen at random, seeded
+        options["sample"] = args.sample
+        options["seed"] = args.seed
     status = _Status(sys.stderr) if sys.stderr.isatty() else None
     if status is not None:
         options["progress"] = status.update
@@ -276,6 +296,12 @@ def parser() -> argparse.ArgumentParser:
     explain.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
     explain.add_argument("--format", choices=("text", "ascii", "markdown", "latex"), default="text",
                          help="text (Unicode), ascii, markdown (with $...$ math) or latex")
+    explain.add_argument("--tangent", action="store_true",
+                         help="instead, the tangent of BP2 (BP1 in the output layer) of --layer, "
+                         "--node along a direction v drawn from --seed: one line of the dual "
+                         "computation of a Hessian-vector product")
+    explain.add_argument("--document", action="store_true",
+                         help="with --format latex: a complete document for pdflatex, long lines broken")
     explain.set_defaults(run=cmd_explain)
 
     bench = sub.add_parser(
@@ -313,6 +339,9 @@ def parser() -> argparse.ArgumentParser:
                        help="state the reference's accuracy by interval arithmetic")
     check.add_argument("--workers", type=_workers, default=1,
                        help="processes for the reference runs (default 1)")
+    check.add_argument("--sample", type=_sample, metavar="N",
+                       help="check N entries chosen at random, biased to edges and tile boundaries")
+    check.add_argument("--seed", type=int, default=0, help="the seed of --sample (default 0)")
     check.set_defaults(run=cmd_verify)
 
     sheet = sub.add_parser(

@@ -33,7 +33,7 @@ myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 nb_execution_mode = "off"  # the notebooks are run by the test suite and committed with outputs
 
-exclude_patterns = ["_build", "notebooks/README.md", "pypi.md", "**/.ipynb_checkpoints"]
+exclude_patterns = ["_build", "notebooks/README.md", "pypi.md", "**/.ipynb_checkpoints", "exercise-example"]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"

@@ -21,6 +21,7 @@ import pytest
 import backprop_ref as br
 from backprop_ref.arithmetic import ArithmeticBase, get_dtype
 from backprop_ref.core import formula
+from backprop_ref.core.activations import Activation, get_activation
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -44,6 +45,41 @@ def need(module: str):
         pytest.skip(f"{module} is not installed")
 
 
+def need_installed(module: str) -> None:
+    """Skip the test unless ``module`` is installed (fail under CI), without importing it: for
+    code that runs in a subprocess."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{module} is not installed, but CI must run the tests that need it")
+        pytest.skip(f"{module} is not installed")
+
+
+def need_keras_on_torch():
+    """Keras 3 on its PyTorch backend, or skip (fail under CI). The backend is chosen once a
+    process, when Keras is first imported; the tests of the JAX backend run in a subprocess."""
+    need("torch")
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = need("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip(f"Keras was imported on the {keras.backend.backend()} backend in this process")
+    return keras
+
+
+def run_python(code: str, **env: str) -> str:
+    """Run ``code`` in a fresh Python with this repository importable and ``env`` set; its stdout.
+    For what a process chooses once (Keras's backend, JAX's float64)."""
+    import subprocess
+    import sys
+
+    environment = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **env)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 def need_program(name: str) -> str:
     """The path of the program ``name``, or skip the test (fail under CI, which installs it)."""
     import shutil
@@ -54,6 +90,20 @@ def need_program(name: str) -> str:
             pytest.fail(f"{name} is not installed, but CI must run the tests that need it")
         pytest.skip(f"{name} is not installed")
     return path
+
+
+def compile_latex(folder: Any, name: str, source: str) -> str:
+    """Compile the LaTeX document ``source`` with pdflatex in ``folder`` (skipped where TeX is not
+    installed, failed under CI); assert it compiled to a PDF, and return the log."""
+    import subprocess
+
+    pdflatex = need_program("pdflatex")  # TeX Live; .ci/run installs texlive-latex-base
+    (folder / f"{name}.tex").write_text(source, encoding="utf-8")
+    done = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
+                          cwd=folder, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert (folder / f"{name}.pdf").stat().st_size > 1000
+    return (folder / f"{name}.log").read_text(errors="replace")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -567,3 +617,38 @@ def gradient_along(net: br.Network, xs: list, ys: list, cost: str, v_w: list, v_
         term = [ar.convert(c) * (plus[i] - minus[i]) for i in range(len(plus))]
         total = term if total is None else [total[i] + term[i] for i in range(len(term))]
     return [total[i] / h for i in range(len(total))]
+
+
+def torch_layer(torch, n_in: int, n_out: int, batch: int, dtype: str, activation: str = "tanh",
+                seed: int = 0) -> dict:
+    """A layer's inputs in ``dtype`` and PyTorch's own outputs: ``F.linear`` and the activation
+    forward, autograd backward from a random ``dC_da``; every value a tensor of ``dtype``."""
+    dt = getattr(torch, dtype)
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, n_in, dtype=torch.float64, generator=gen).to(dt).requires_grad_()
+    w = (torch.randn(n_out, n_in, dtype=torch.float64, generator=gen) / n_in**0.5).to(dt)
+    w.requires_grad_()
+    b = torch.randn(n_out, dtype=torch.float64, generator=gen).to(dt).requires_grad_()
+    g = torch.randn(batch, n_out, dtype=torch.float64, generator=gen).to(dt)
+    z = torch.nn.functional.linear(x, w, b)
+    z.retain_grad()
+    a = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+         "identity": lambda t: t * 1}[activation](z)
+    a.backward(g)
+    return {"a_prev": x.detach(), "w": w.detach(), "b": b.detach(), "dC_da": g, "z": z.detach(),
+            "a": a.detach(), "delta": z.grad, "dC_dw": w.grad, "dC_db": b.grad,
+            "dC_da_prev": x.grad}
+class WithoutSecondDerivative(Activation):
+    """``inner`` with sigma'(z) taken as a constant: its tangent, sigma''(z) z', dropped. What a
+    hand-written Gauss-Newton-like product computes for the activation's part."""
+
+    def __init__(self, inner: str) -> None:
+        self.inner = get_activation(inner)
+        self.name = f"{self.inner.name} without sigma''"
+        self.rational = self.inner.rational
+
+    def sigma(self, ar, z):
+        return self.inner.sigma(ar, z)
+
+    def prime(self, ar, z, a):
+        return ar.convert(ar.value(self.inner.prime(ar, z, a)))  # the tangent forgotten

@@ -202,7 +202,7 @@ def test_activation_and_cost_objects_do_not_change_their_arguments():
         assert (a, y) == kept and g is not a
 
 
-@covers("plot_network", "plot_backward", "plot_training", "plot_report")
+@covers("plot_network", "plot_backward", "plot_training", "plot_report", "animate_backward")
 def test_plots():
     need("matplotlib")
     import matplotlib
@@ -229,6 +229,7 @@ def test_plots():
         br.plot_training(history)
         br.plot_training(costs)
         br.plot_report(report)
+        br.animate_backward(net, fwd, bwd).show_frame(1)
         plt.close("all")
         assert (net.w, net.b, str(fwd.a), str(fwd.z), str(bwd.delta), str(bwd.dC_dw), costs,
                 [vars(e) for e in report.entries]) == kept
@@ -280,6 +281,60 @@ def test_verify():
         with pytest.raises(dataclasses.FrozenInstanceError):  # the report's numbers are its own
             report.worst[0].got = 99.0
         assert (dC_dw, dC_db) == mine and (net.w, net.b) == kept
+    check_unchanged(call)
+
+
+@covers("verify_hvp")
+def test_verify_hvp():
+    def call(d):
+        net = br.Network(d["w"], d["b"], d["activations"])
+        kept = copy.deepcopy((net.w, net.b))
+        v_w = [N, [[1, "0.5"], [Fraction(-1, 3), mpmath.mpf("0.25")], [0, 2]], [[1, 0, -1], ["0.5", 1, 1]]]
+        v_b = [N, ["-0.25", 1, 0], [Fraction(1, 7), 0.5]]
+        h = br.hvp(net, d["xs"], d["ys"], v_w, v_b, "cross_entropy", arithmetic=br.Float())
+        Hv_w = [N] + [[list(row) for row in h.Hv_w[l]] for l in (1, 2)]
+        Hv_b = [N, [str(v) for v in h.Hv_b[1]], [Fraction(v) for v in h.Hv_b[2]]]
+        Hv_w[1][0][1] = mpmath.mpf(Hv_w[1][0][1])
+        mine = snapshot((v_w, v_b, Hv_w, Hv_b))
+        report = br.verify_hvp(net, d["xs"], d["ys"], v_w, v_b, Hv_w, Hv_b, cost="cross_entropy",
+                               dtype="float64", dps=30)
+        assert report.ok and str(report)
+        with pytest.raises(dataclasses.FrozenInstanceError):  # the report's numbers are its own
+            report.worst[0].got = 99.0
+        assert snapshot((v_w, v_b, Hv_w, Hv_b)) == mine and (net.w, net.b) == kept
+    check_unchanged(call)
+
+
+@covers("verify_step")
+def test_verify_step():
+    def call(d):
+        net = br.Network(d["w"], d["b"], d["activations"])
+        kept = copy.deepcopy((net.w, net.b))
+        after = br.step(net, br.gradients(net, d["xs"], d["ys"], "cross_entropy"), "0.1")
+        weights = [[list(row) for row in after.w[l]] for l in (1, 2)]
+        weights[0][0][1] = str(weights[0][0][1])
+        biases = [None, [Fraction(v) for v in after.b[2]]]  # the first layer's biases not trained
+        mine = snapshot((weights, biases))
+        report = br.verify_step(net, d["xs"], d["ys"], (weights, biases), "0.1",
+                                cost="cross_entropy", dtype="float64", dps=30)
+        assert report.ok and report.counts["not_given"] == 3 and str(report)
+        assert snapshot((weights, biases)) == mine and (net.w, net.b) == kept
+    check_unchanged(call)
+
+
+@covers("verify_layer")
+def test_verify_layer():
+    def call(d):
+        a_prev = [list(x) for x in d["xs"]]
+        w = [list(row) for row in d["w"][1]]
+        b = list(d["b"][1])
+        dC_da = [[1, "-0.5", Fraction(1, 3)] for _ in a_prev]
+        z = [[float(w[j][0]) * float(a_prev[i][0]) + float(w[j][1]) * float(a_prev[i][1]) + float(b[j])
+              for j in range(3)] for i in range(len(a_prev))]
+        mine = snapshot((a_prev, w, b, dC_da, z))
+        report = br.verify_layer(a_prev, w, b, "tanh", dC_da, dtype="float64", z=z, dps=30)
+        assert report.ok and report.checked == 3 * len(a_prev) and str(report)
+        assert snapshot((a_prev, w, b, dC_da, z)) == mine
     check_unchanged(call)
 
 

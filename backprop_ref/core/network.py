@@ -166,6 +166,22 @@ class Network:
 
         return network_from_arrays(weights, biases, activations, layout)
 
+    @classmethod
+    def from_keras(cls, model: Any) -> Network:
+        """The network of a Keras 3 ``Sequential`` of ``Dense`` layers (any backend), its weights
+        read exactly. See :func:`backprop_ref.interop.network_from_keras`."""
+        from ..io.keras_adapter import network_from_keras
+
+        return network_from_keras(model)
+
+    @classmethod
+    def from_flax(cls, params: Any, activations: Any = None) -> Network:
+        """The network of a Flax parameter tree (``linen.Dense`` or ``nnx.Linear`` layers) with the
+        given activations. See :func:`backprop_ref.interop.network_from_flax`."""
+        from ..io.flax_adapter import network_from_flax
+
+        return network_from_flax(params, activations)
+
 
 def _activations(spec: Any, L: int) -> list:
     """``[None, sigma^[1], ..., sigma^[L]]`` from one name or a list of names."""

@@ -25,12 +25,13 @@ as ``w[l]`` does in the code.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 from ..arithmetic.dtypes import DTYPES, get_dtype
 from ..core import check
@@ -44,14 +45,20 @@ from .interop import LAYOUTS, read_layers
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
 VERSION = 1
+CHECKS = ("gradient", "step", "layer", "hvp")
+"""What a case file can ask to check: ``"gradient"`` (the fields below) and the kinds whose
+readers live in modules of their own, ``backprop_ref.io.<check>case`` (each with its own fields,
+a ``case_from_dict`` and a schema ``<check>.schema.json`` beside this one)."""
 REDUCTIONS = ("mean", "sum")
 
 REQUIRED = ("sizes", "activations", "cost", "dtype", "weights", "biases", "inputs", "targets",
             "dC_dw", "dC_db")
-OPTIONAL = ("version", "description", "reduction", "layout", "per_example", "relu_prime_at_zero",
-            "leaky_relu_prime_at_zero", "output_reduction", "l2", "examples")
+OPTIONAL = ("version", "check", "description", "reduction", "layout", "per_example",
+            "relu_prime_at_zero", "leaky_relu_prime_at_zero", "output_reduction", "l2", "examples",
+            "a", "C")
 FIELDS = {
     "version": f"the format version, {VERSION}",
+    "check": f"what the case checks, one of {', '.join(CHECKS)} (gradient by default)",
     "description": "free text",
     "sizes": "the layer sizes [n_0, ..., n_L]",
     "activations": "one activation name, or one per layer 1..L",
@@ -72,10 +79,29 @@ FIELDS = {
     "l2": "the weight penalty lam: the cost plus (lam/2) sum w^2 (biases excluded), 0 by default",
     "examples": "rows (the default: one list per example) or columns (inputs and targets as "
                 "matrices with one column per example)",
+    "a": "the implementation's forward values: per example its output, or its a[l] for l = 0..L",
+    "C": "the implementation's batch cost, reduced as the gradient",
 }
 
 MAX_NUMBER_TEXT = check.MAX_NUMBER_TEXT
 """The longest number (in characters) read: enough for the exact decimal of any double."""
+
+
+class Checkable(Protocol):
+    """What reading a case file gives, whatever it checks: :class:`Case` for a gradient, or the
+    case of another ``check`` (a training step, one layer...)."""
+
+    source: str | None
+    description: str | None
+
+    def verify(self, **options: Any) -> Any:
+        """Check the case; ``options`` as the command line's (``dps``, ``strict``, ``dtype``...)."""
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the case back to a file."""
+
+    def check_range(self, dtype: str) -> None:
+        """ValueError if a number of the case cannot be held in ``dtype`` (a ``--dtype``)."""
 
 
 class CaseError(ValueError):
@@ -105,6 +131,10 @@ class Case:
     source: str | None = field(default=None, compare=False)
     output_reduction: str = "mean"
     l2: Any = 0
+    a: Any = None
+    """The implementation's forward values (``verify``'s ``a=``), or None."""
+    C: Any = None
+    """The implementation's batch cost (``verify``'s ``C=``), or None."""
 
     def verify(self, **options: Any) -> Any:
         """:func:`backprop_ref.verify` on this case; ``options`` (``dps``, ``strict``,
@@ -115,8 +145,14 @@ class Case:
                     "per_example": self.per_example, "relu_prime_at_zero": self.relu_prime_at_zero,
                     "leaky_relu_prime_at_zero": self.leaky_relu_prime_at_zero,
                     "output_reduction": self.output_reduction, "l2": self.l2}
+        if self.a is not None or self.C is not None:
+            settings.update(a=self.a, C=self.C)
         settings.update(options)
         return verify(self.net, self.xs, self.ys, self.dC_dw, self.dC_db, **settings)
+
+    def check_range(self, dtype: str) -> None:
+        """ValueError if a weight, bias, input or target is beyond the range of ``dtype``."""
+        check_range(self, dtype)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write this case to ``path`` (see :func:`save_case`)."""
@@ -124,7 +160,7 @@ class Case:
                   dtype=self.dtype, reduction=self.reduction, per_example=self.per_example,
                   relu_prime_at_zero=self.relu_prime_at_zero,
                   leaky_relu_prime_at_zero=self.leaky_relu_prime_at_zero, description=self.description,
-                  output_reduction=self.output_reduction, l2=self.l2)
+                  output_reduction=self.output_reduction, l2=self.l2, a=self.a, C=self.C)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,7 +187,7 @@ def _object(pairs: list) -> dict:
     return out
 
 
-def load_case(path: str | os.PathLike) -> Case:
+def load_case(path: str | os.PathLike) -> Checkable:
     """Read, check and return the case in the file ``path``.
 
     Raises :class:`CaseError` (a ValueError) with a one-line message naming the file and the
@@ -173,7 +209,7 @@ def load_case(path: str | os.PathLike) -> Case:
     return loads_case(data, name)
 
 
-def loads_case(text: str | bytes, name: str = "case") -> Case:
+def loads_case(text: str | bytes, name: str = "case") -> Checkable:
     """:func:`load_case` for the text of a case file; ``name`` is used in messages."""
     if isinstance(text, bytes):
         try:
@@ -210,7 +246,7 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-def case_from_dict(doc: Any) -> Case:
+def case_from_dict(doc: Any) -> Checkable:
     """A :class:`Case` from a parsed case file (a dict); ValueError or TypeError naming the place.
 
     Numbers may be ints, strings (decimal, ratio, hexadecimal) and, from Python callers, floats
@@ -218,6 +254,9 @@ def case_from_dict(doc: Any) -> Case:
     """
     if not isinstance(doc, dict):
         raise TypeError(f"the top level must be a JSON object {{...}}, found {_kind(doc)}")
+    kind = _choice(doc.get("check", "gradient"), "check", CHECKS)
+    if kind != "gradient":
+        return importlib.import_module(f"{__package__}.{kind}case").case_from_dict(doc)
     for key in doc:
         if key not in FIELDS:
             hint = check.did_you_mean(key, FIELDS) or f"; the fields are {', '.join(FIELDS)}"
@@ -276,10 +315,11 @@ def case_from_dict(doc: Any) -> Case:
     else:
         dC_dw, dC_db = _gradient(doc["dC_dw"], doc["dC_db"], layout, sizes, ("dC_dw", "dC_db"),
                                  read)
+    a, C = _forward(doc.get("a"), doc.get("C"), net, len(xs), per_example, read)
     case = Case(net=net, xs=xs, ys=ys, dC_dw=dC_dw, dC_db=dC_db, cost=cost, reduction=reduction,
                 dtype=dtype, per_example=per_example, relu_prime_at_zero=relu_prime_at_zero,
                 leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description,
-                output_reduction=output_reduction, l2=l2)
+                output_reduction=output_reduction, l2=l2, a=a, C=C)
     return case
 
 
@@ -314,6 +354,29 @@ def _labels(targets: Any, cost: str, size: int) -> Any:
     return out
 
 
+def _forward(a: Any, C: Any, net: Network, count: int, per_example: bool, read: Any) -> tuple:
+    """The fields ``a`` and ``C`` (forward values, batch cost): numbers read exactly, null for
+    what is not given, shapes checked as :func:`backprop_ref.verify` reads them."""
+    if a is None and C is None:
+        return None, None
+    if per_example:
+        raise ValueError("a and C are judged with a batch's gradient: a case with per_example "
+                         "cannot have them")
+
+    def values(value: Any, where: str) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, list):
+            return [values(value[i], f"{where}[{i}]") for i in range(len(value))]
+        return read(value, where)
+
+    a, C = values(a, "a"), values(C, "C")
+    from ..oracle.forward import read_forward  # the shapes, as verify reads them
+
+    read_forward(a, C, net, count)
+    return a, C
+
+
 def _in_range(dtype: str) -> Any:
     """:func:`number`, also refusing what is beyond the largest finite number of ``dtype``."""
     fmt = get_dtype(dtype)
@@ -341,6 +404,7 @@ def check_range(case: Case, dtype: str | None = None) -> None:
             lists += [(f"dC_dw[{i}]", case.dC_dw[i], 1), (f"dC_db[{i}]", case.dC_db[i], 1)]
     else:
         lists += [("dC_dw", case.dC_dw, 1), ("dC_db", case.dC_db, 1)]
+    lists += [("a", case.a, 0), ("C", case.C, 0)]  # None: not given
     for name, values, first in lists:
         place = _beyond(values, largest, name, first)
         if place is not None:
@@ -611,7 +675,7 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
                  dtype: str, reduction: str = "mean", per_example: bool = False,
                  relu_prime_at_zero: Any = 0, leaky_relu_prime_at_zero: Any = None,
                  description: str | None = None, output_reduction: str = "mean",
-                 l2: Any = 0) -> dict:
+                 l2: Any = 0, a: Any = None, C: Any = None) -> dict:
     """The case file's content, as a dict of JSON values (numbers as exact texts); class-index
     targets are written as one-hot vectors."""
     get_dtype(dtype)  # an unknown name fails here, naming it
@@ -650,6 +714,10 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
         doc["output_reduction"] = summed.output_reduction
     if penalty(l2) != 0:
         doc["l2"] = exact_text(l2, "l2")
+    if a is not None:
+        doc["a"] = _texts(a, "a")
+    if C is not None:
+        doc["C"] = _texts(C, "C")
     return doc
 
 
@@ -657,7 +725,7 @@ def save_case(path: str | os.PathLike, net: Network, xs: Any, ys: Any, dC_dw: An
               cost: str, dtype: str, reduction: str = "mean", per_example: bool = False,
               relu_prime_at_zero: Any = 0, leaky_relu_prime_at_zero: Any = None,
               description: str | None = None, output_reduction: str = "mean",
-              l2: Any = 0) -> None:
+              l2: Any = 0, a: Any = None, C: Any = None) -> None:
     """Write a case file that :func:`load_case` reads back bit for bit.
 
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 ``None``; with
@@ -669,7 +737,7 @@ def save_case(path: str | os.PathLike, net: Network, xs: Any, ys: Any, dC_dw: An
     doc = case_to_dict(net, xs, ys, dC_dw, dC_db, cost=cost, dtype=dtype, reduction=reduction,
                        per_example=per_example, relu_prime_at_zero=relu_prime_at_zero,
                        leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description,
-                       output_reduction=output_reduction, l2=l2)
+                       output_reduction=output_reduction, l2=l2, a=a, C=C)
     case_from_dict(doc)
     with open(os.fspath(path), "w", encoding="utf-8") as file:
         file.write(dumps(doc))

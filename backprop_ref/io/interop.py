@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from ..core import check
 from ..core.activations import _short, get_activation
 from ..core.network import Network
+from .frameworks import refuse_other
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -299,6 +300,7 @@ SUPPORTED_MODULES = ("Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus
 
 def _modules(module: Any) -> list:
     """``[(position, module)]`` of a Sequential, nested Sequentials flattened (position ``"2.1"``)."""
+    refuse_other(module, "Network.from_torch", "a torch.nn.Sequential of Linear and activation modules")
     torch = _torch()
     if isinstance(module, torch.nn.Linear):
         return [("0", module)]

@@ -36,8 +36,8 @@ from .report import NOT_GIVEN, OK, SUSPICIOUS, UNDECIDABLE, WRONG, Accuracy, Lay
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
-__all__ = ["Computation", "TYPICAL_FACTOR", "reference_pass", "accuracy_pass", "budget_pass",
-           "judge"]
+__all__ = ["Computation", "TYPICAL_FACTOR", "reference_pass", "accuracy_pass", "accuracy_of",
+           "budget_pass", "judge"]
 
 TYPICAL_FACTOR = 2
 """The typical bound is this many times the typical estimate of :mod:`backprop_ref.oracle.budget`."""
@@ -117,25 +117,35 @@ def reference_pass(job: Computation, ar: Any, stage: str) -> list:
 
 
 def accuracy_pass(job: Computation, ar: Any, refs: list, expected: list, layout: Layout,
-                  checks: Sequence) -> tuple[Accuracy, list[float]]:
+                  checks: Sequence, run: Callable[[Computation, Any, str], list] | None = None
+                  ) -> tuple[Accuracy, list[float]]:
     """The reference's accuracy, and per entry an uncertainty to add to the budget.
 
     ``checks`` are tried in turn: one whose numbers enclose the true values (``encloses``)
     states the accuracy by the enclosures' width, unless it cannot decide a branch, and then the
-    next one, more precise than ``ar``, by agreement.
+    next one, more precise than ``ar``, by agreement. ``run(job, check, stage)`` computes the
+    entries in a check arithmetic (default :func:`reference_pass`: the gradient).
     """
+    compute = reference_pass if run is None else run
+    return accuracy_of(lambda check: compute(job, check, f"accuracy check {check!r}"),
+                       ar, refs, expected, layout, checks, job.per_example)
+
+
+def accuracy_of(run: Callable[[Any], list], ar: Any, refs: list, expected: list, layout: Layout,
+                checks: Sequence, per_example: bool = False) -> tuple[Accuracy, list[float]]:
+    """:func:`accuracy_pass` for any computation: ``run(check)`` gives its values in the check
+    arithmetic ``check``, in the order of ``refs`` (one layer's outputs, for instance)."""
     note = ""
     for check in checks:
         try:
-            values = reference_pass(job, check, f"accuracy check {check!r}")
+            values = run(check)
         except UndecidableBranch:
             note = (f"{check!r} could not decide a ReLU branch (an input exactly at 0 in the limit "
                     "of its precision), so the accuracy is stated by agreement instead")
             continue
         if check.encloses:
-            return _enclosure_accuracy(ar, check, values, refs, layout, job.per_example)
-        return _agreement_accuracy(ar, check, values, refs, expected, layout, job.per_example,
-                                   note)
+            return _enclosure_accuracy(ar, check, values, refs, layout, per_example)
+        return _agreement_accuracy(ar, check, values, refs, expected, layout, per_example, note)
     raise ValueError(f"no check arithmetic could run: {note}")
 
 

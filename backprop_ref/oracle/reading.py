@@ -15,29 +15,78 @@ from ..core.network import Network
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
-__all__ = ["read_gradients"]
+__all__ = ["read_gradients", "read_parameters"]
+
+LAYOUTS = ("out_in", "in_out")
+"""As :data:`backprop_ref.interop.LAYOUTS`: ``out_in`` one row per node of layer l (PyTorch),
+``in_out`` one row per node of layer l - 1 (Keras, ``x @ W``)."""
 
 
-def read_gradients(dC_dw: Any, dC_db: Any, net: Network, examples: int | None = None) -> list:
+def read_gradients(dC_dw: Any, dC_db: Any, net: Network, examples: int | None = None,
+                   names: tuple[str, str] = ("dC_dw", "dC_db")) -> list:
     """The implementation's entries in layout order: ``dC/dw[l]`` row by row, then ``dC/db[l]``,
     for l = 1..L; with ``examples``, ``dC_dw[i]`` and ``dC_db[i]`` for each example ``i`` in turn.
+    ``names`` are what messages call the two (``("Hv_w", "Hv_b")`` for other entries of that layout).
 
     Entries are floats, ints or Fractions; NaN and infinity are kept (the oracle calls them wrong);
     None marks an entry not given.
     """
     out: list = []
+    wname, bname = names
     if examples is None:
-        _read_one(dC_dw, dC_db, net, "dC_dw", "dC_db", out)
+        _read_one(dC_dw, dC_db, net, wname, bname, out)
     else:
-        dC_dw = _per_example(dC_dw, "dC_dw", examples)
-        dC_db = _per_example(dC_db, "dC_db", examples)
+        dC_dw = _per_example(dC_dw, wname, examples)
+        dC_db = _per_example(dC_db, bname, examples)
         for i in range(examples):
-            _read_one(dC_dw[i], dC_db[i], net, f"dC_dw[{i}]", f"dC_db[{i}]", out)
+            _read_one(dC_dw[i], dC_db[i], net, f"{wname}[{i}]", f"{bname}[{i}]", out)
     for pos in range(len(out)):
         if out[pos] is not None:
             return out
-    raise ValueError("dC_dw and dC_db give no entry (every one is None): at least one entry "
+    raise ValueError(f"{wname} and {bname} give no entry (every one is None): at least one entry "
                      "must be given to check")
+
+
+def read_parameters(weights: Any, biases: Any, net: Network, layout: str = "out_in",
+                    names: tuple[str, str] = ("w'", "b'")) -> list:
+    """An implementation's weights and biases, per-layer arrays or lists for layers 1..L (a
+    leading None optional), in layout order as :func:`read_gradients` reads a gradient; with
+    ``layout="in_out"`` each layer's matrix is ``n_{l-1} x n_l`` and is transposed on reading.
+    None for either, one layer or one entry: not given. Messages name layer ``l`` as
+    ``names[0][l]``."""
+    check.choice(layout, "layout", LAYOUTS)
+    L, n = net.L, net.n
+    wname, bname = names
+    w = _from_layer_1(weights, wname, L)
+    b = _from_layer_1(biases, bname, L)
+    if layout == "in_out" and w is not None:
+        for l in range(1, L + 1):
+            if w[l] is not None:
+                rows = check.matrix(w[l], (n[l - 1], n[l]), f"{wname}[{l}]", read=_got_number,
+                                    why=(f"layout in_out: one row per node of layer {l - 1}",
+                                         f"layout in_out: one per node of layer {l}"),
+                                    shape_why=f"layout in_out: n_{l - 1} x n_{l}",
+                                    transposed=" (that is the transpose: is the layout 'out_in'?)")
+                w[l] = [[rows[k][j] for k in range(n[l - 1])] for j in range(n[l])]  # w[l][j][k]
+    out: list = []
+    _read_one(w, b, net, wname, bname, out)
+    for pos in range(len(out)):
+        if out[pos] is not None:
+            return out
+    raise ValueError(f"{wname} and {bname} give no entry (every one is None): at least one entry "
+                     "must be given to check")
+
+
+def _from_layer_1(value: Any, name: str, L: int) -> list | None:
+    """Layers 1..L as ``[None, layer 1, ..., layer L]`` (None as a whole: no layer given)."""
+    if value is None:
+        return None
+    layers = check.items(value, name, f" with one entry per layer 1..{L}")
+    if len(layers) == L + 1 and layers[0] is None:
+        layers = layers[1:]
+    check.length(layers, L, name, f"one per layer 1..{L}; a leading None for layer 0 is optional",
+                 noun="layers")
+    return [None, *layers]
 
 
 def _per_example(value: Any, name: str, examples: int) -> list:

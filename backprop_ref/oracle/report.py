@@ -21,6 +21,7 @@ pass (``ok`` and ``conclusive`` are False), and its verdict says why.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from .budget import SAFETY
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
-__all__ = ["STATUSES", "Status", "Entry", "Accuracy", "Hypothesis", "Layout", "Columns", "Report"]
+__all__ = ["STATUSES", "Status", "Entry", "Accuracy", "Hypothesis", "Block", "Layout", "Columns", "Report"]
 
 Status = Literal["ok", "suspicious", "wrong", "undecidable"]
 STATUSES: tuple[Status, ...] = ("ok", "suspicious", "wrong", "undecidable")
@@ -47,41 +48,99 @@ NOT_GIVEN = 4
 # Where an entry is
 
 
-class Layout:
-    """Where entry ``pos`` of one gradient is: ``layout[pos]`` is ``(kind, index)``, in layer
-    order (``dC/dw[l]`` row by row, then ``dC/db[l]``, for l = 1..L)."""
+@dataclass(frozen=True)
+class Block:
+    """A named array of entries in a :class:`Layout`: entry ``index`` of it is called
+    ``label[lead...][index...]`` (``dC/dw[2][0][1]``: label ``"dC/dw"``, lead ``(2,)``, index
+    ``(0, 1)``). ``kind`` is what :class:`Entry` reports (``"w"``, ``"b"``, ``"a"``, ``"C"``...);
+    ``group`` is the row of the summary it counts in (the layer ``l`` of a gradient)."""
 
-    def __init__(self, n: list[int]) -> None:
-        self.n = list(n)
-        self.starts: list[tuple[int, int, int]] = []  # first of w[l], first of b[l], end of l
-        pos = 0
+    kind: str
+    label: str
+    lead: tuple[int, ...]
+    shape: tuple[int, ...]
+    group: Any
+
+    @property
+    def size(self) -> int:
+        size = 1
+        for extent in self.shape:
+            size *= extent
+        return size
+
+    def index(self, offset: int) -> tuple[int, ...]:
+        """The full index (lead, then the block's own) of entry ``offset`` of this block."""
+        own = []
+        for extent in reversed(self.shape):
+            offset, i = divmod(offset, extent)
+            own.append(i)
+        return self.lead + tuple(reversed(own))
+
+
+class Layout:
+    """Where entry ``pos`` of a report is: ``layout[pos]`` is ``(kind, index)``.
+
+    ``Layout(n)`` is the layout of one gradient, in layer order (``dC/dw[l]`` row by row, then
+    ``dC/db[l]``, for l = 1..L); ``labels`` renames its two blocks per layer (``("w'", "b'")`` for
+    a training step's weights). ``Layout.of(blocks)`` is any sequence of :class:`Block`.
+    """
+
+    def __init__(self, n: list[int], labels: tuple[str, str] = ("dC/dw", "dC/db")) -> None:
+        blocks = []
         for l in range(1, len(n)):
-            w_start = pos
-            pos += n[l] * n[l - 1]
-            self.starts.append((w_start, pos, pos + n[l]))
-            pos += n[l]
+            blocks.append(Block("w", labels[0], (l,), (n[l], n[l - 1]), l))
+            blocks.append(Block("b", labels[1], (l,), (n[l],), l))
+        self._set(blocks)
+        self.n = list(n)
+
+    @classmethod
+    def of(cls, blocks: list[Block]) -> Layout:
+        """The layout of ``blocks``, one after the other."""
+        layout = cls.__new__(cls)
+        layout._set(list(blocks))
+        layout.n = []
+        return layout
+
+    def _set(self, blocks: list[Block]) -> None:
+        self.blocks = blocks
+        self.offsets: list[int] = []  # the position of each block's first entry
+        pos = 0
+        for block in blocks:
+            self.offsets.append(pos)
+            pos += block.size
         self.size = pos
 
     def __len__(self) -> int:
         return self.size
 
-    def __getitem__(self, pos: int) -> tuple[Literal["w", "b"], tuple[int, ...]]:
-        for l, (w_start, b_start, end) in enumerate(self.starts, start=1):
-            if pos < b_start:
-                j, k = divmod(pos - w_start, self.n[l - 1])
-                return "w", (l, j, k)
-            if pos < end:
-                return "b", (l, pos - b_start)
-        raise IndexError(pos)
+    def locate(self, pos: int) -> tuple[Block, int]:
+        """The block entry ``pos`` is in, and its offset there."""
+        if not 0 <= pos < self.size:
+            raise IndexError(pos)
+        b = bisect.bisect_right(self.offsets, pos) - 1
+        while self.blocks[b].size == 0:  # an empty block shares its offset with the next
+            b += 1
+        return self.blocks[b], pos - self.offsets[b]
+
+    def __getitem__(self, pos: int) -> tuple[str, tuple[int, ...]]:
+        block, offset = self.locate(pos)
+        return block.kind, block.index(offset)
+
+    def groups(self) -> list[tuple[Any, list[tuple[int, int]]]]:
+        """The summary's rows: each group, with the ``(start, stop)`` ranges of its blocks."""
+        out: dict[Any, list[tuple[int, int]]] = {}
+        for block, start in zip(self.blocks, self.offsets, strict=True):
+            out.setdefault(block.group, []).append((start, start + block.size))
+        return list(out.items())
 
     def name(self, pos: int, per_example: bool) -> str:
         """``"dC/dw[2][0][1]"`` for entry ``pos``, after ``"example 3: "`` per example."""
-        kind, index = self[pos % self.size]
-        return _name(kind, index, pos // self.size if per_example else None)
+        block, offset = self.locate(pos % self.size)
+        return _name(block.label, block.index(offset), pos // self.size if per_example else None)
 
 
-def _name(kind: str, index: tuple[int, ...], example: int | None) -> str:
-    name = f"dC/d{kind}" + "".join(f"[{i}]" for i in index)
+def _name(label: str, index: tuple[int, ...], example: int | None) -> str:
+    name = label + "".join(f"[{i}]" for i in index)
     return name if example is None else f"example {example}: {name}"
 
 
@@ -100,7 +159,7 @@ class Entry:
     ``ratio`` ``abs_error / budget``; ``reason`` why the status is what it is ("" when ok).
     """
 
-    kind: Literal["w", "b"]
+    kind: str
     index: tuple[int, ...]
     example: int | None
     got: float
@@ -116,11 +175,13 @@ class Entry:
     reason: str
     arithmetic: Any = field(default=None, compare=False)
     """The arithmetic ``reference`` is a number of (it writes it in decimal)."""
+    label: str | None = None
+    """What the entry's name starts with (``"w'"``, ``"a"``...); None for ``dC/d`` + kind."""
 
     @property
     def name(self) -> str:
         """``"dC/dw[2][0][1]"`` or ``"dC/db[1][0]"``, after ``"example 3: "`` per example."""
-        return _name(self.kind, self.index, self.example)
+        return _name(self.label or f"dC/d{self.kind}", self.index, self.example)
 
     def __repr__(self) -> str:
         return (f"<Entry {self.name}: got {self.got!r}, expected {self.expected!r}, "
@@ -265,6 +326,11 @@ class Report:
     columns: Columns
     fingerprint: tuple
     diagnosis: tuple[Hypothesis, ...] = ()
+    heading: str | None = None
+    """The table's first line, for reports on something other than a gradient (a training step,
+    one layer); None for the gradient's own."""
+    sampled: int | None = None
+    """How many entries were sampled (``verify(sample=...)``); None when every entry was judged."""
 
     # -- counts and the verdict -----------------------------------------------------------------
 
@@ -314,20 +380,20 @@ class Report:
 
     def _entry(self, pos: int) -> Entry:
         c = self.columns
-        kind, index = c.layout[pos % len(c.layout)]
+        block, offset = c.layout.locate(pos % len(c.layout))
         exp = c.expected[pos]
         err = c.abs_error[pos]
         q = get_dtype(self.dtype).quantum(exp) if math.isfinite(exp) else math.nan
         rel = err / abs(exp) if exp != 0 else (0.0 if err == 0 else math.inf)
         got = c.got[pos]
-        return Entry(kind=kind, index=index,
+        return Entry(kind=block.kind, index=block.index(offset),
                      example=pos // len(c.layout) if self.per_example else None,
                      got=got if type(got) is float else float(got), expected=exp,
                      reference=c.reference[pos], abs_error=err, rel_error=rel,
                      ulps=err / q if q else math.nan,
                      budget=c.budget[pos], typical=c.typical[pos], ratio=c.ratio[pos],
                      status=STATUSES[c.status[pos]], reason=c.reasons.get(pos, ""),
-                     arithmetic=c.arithmetic)
+                     arithmetic=c.arithmetic, label=block.label)
 
     @cached_property
     def entries(self) -> list[Entry]:
@@ -367,28 +433,30 @@ class Report:
 
     @property
     def layers(self) -> list[dict[str, Any]]:
-        """Per layer ``l``: ``{"layer", "entries", "max_ratio", "worst", counts by status,
-        "not_given"}``."""
+        """Per layer ``l`` (per group of the layout, for other reports):
+        ``{"layer", "entries", "max_ratio", "worst", counts by status, "not_given"}``."""
         c = self.columns
         width = len(c.layout)
         out = []
-        for l, (start, _b, stop) in enumerate(c.layout.starts, start=1):
-            summary: dict[str, Any] = {"layer": l, "entries": 0, "max_ratio": 0.0, "worst": None}
+        for group, ranges in c.layout.groups():
+            summary: dict[str, Any] = {"layer": group, "entries": 0, "max_ratio": 0.0,
+                                       "worst": None}
             summary.update({name: 0 for name in STATUSES})
             summary["not_given"] = 0
             best = None
             for block in range(0, len(self), width):
-                for pos in range(block + start, block + stop):
-                    summary["entries"] += 1
-                    if c.status[pos] == NOT_GIVEN:
-                        summary["not_given"] += 1
-                        continue
-                    summary[STATUSES[c.status[pos]]] += 1
-                    if c.status[pos] < UNDECIDABLE:
-                        r = c.ratio[pos]
-                        if best is None or r > summary["max_ratio"] or r != r:
-                            summary["max_ratio"] = r if r == r else math.inf
-                            best = pos
+                for start, stop in ranges:
+                    for pos in range(block + start, block + stop):
+                        summary["entries"] += 1
+                        if c.status[pos] == NOT_GIVEN:
+                            summary["not_given"] += 1
+                            continue
+                        summary[STATUSES[c.status[pos]]] += 1
+                        if c.status[pos] < UNDECIDABLE:
+                            r = c.ratio[pos]
+                            if best is None or r > summary["max_ratio"] or r != r:
+                                summary["max_ratio"] = r if r == r else math.inf
+                                best = pos
             summary["worst"] = None if best is None else c.layout.name(best, self.per_example)
             out.append(summary)
         return out
@@ -452,11 +520,7 @@ class Report:
         notes; the reference's accuracy; the verdict."""
         digits = get_dtype(self.dtype).digits
         top = self._top(rows)
-        head = (f"Gradients checked against {self.accuracy.reference} backpropagation: "
-                f"{self.examples} example{'s' if self.examples != 1 else ''}, cost {self.cost} "
-                f"(reduction {'per example' if self.per_example else self.reduction}), "
-                f"rounding budgets for {self.dtype}"
-                + (f" (sums accumulated in {self.accumulate})" if self.accumulate else ""))
+        head = self.heading or self.gradient_heading()
         names = [e.name for e in top]
         w = max([len("entry")] + [len(s) for s in names])
         gw = digits + 7
@@ -473,12 +537,14 @@ class Report:
         if given > len(top):
             lines.append(f"  ({len(top)} worst of {given} entries shown)")
         partial = self.counts["not_given"] > 0  # the column shows only when it says something
-        lines += ["", f"  {'layer':>5}  {'entries':>7}  {'max ratio':>9}  {'at':<{w}}  "
+        layers = self.layers
+        lw = max([5] + [len(str(s["layer"])) for s in layers])  # a group's name: "dC/da_prev"
+        lines += ["", f"  {'layer':>{lw}}  {'entries':>7}  {'max ratio':>9}  {'at':<{w}}  "
                       f"{'ok':>6}  {'suspicious':>10}  {'wrong':>6}  {'undecidable':>11}"
                       + (f"  {'not given':>9}" if partial else "")]
-        for s in self.layers:
+        for s in layers:
             lines.append(
-                f"  {s['layer']:>5}  {s['entries']:>7}  {_g(s['max_ratio']):>9}  "
+                f"  {s['layer']:>{lw}}  {s['entries']:>7}  {_g(s['max_ratio']):>9}  "
                 f"{(s['worst'] or '-'):<{w}}  {s['ok']:>6}  {s['suspicious']:>10}  {s['wrong']:>6}  "
                 f"{s['undecidable']:>11}" + (f"  {s['not_given']:>9}" if partial else ""))
         lines.append("")
@@ -493,6 +559,14 @@ class Report:
         if self.counts["wrong"]:
             lines.append(self.looks_like)
         return "\n".join(lines)
+
+    def gradient_heading(self) -> str:
+        """The table's first line for a gradient (when there is no ``heading``)."""
+        return (f"Gradients checked against {self.accuracy.reference} backpropagation: "
+                f"{self.examples} example{'s' if self.examples != 1 else ''}, cost {self.cost} "
+                f"(reduction {'per example' if self.per_example else self.reduction}), "
+                f"rounding budgets for {self.dtype}"
+                + (f" (sums accumulated in {self.accumulate})" if self.accumulate else ""))
 
     @property
     def looks_like(self) -> str:
@@ -523,6 +597,7 @@ class Report:
             "strict": self.strict,
             "dps": self.dps,
             "examples": self.examples,
+            "sampled": self.sampled,
             "sizes": self.sizes,
             "safety": SAFETY,
             "counts": dict(self.counts),

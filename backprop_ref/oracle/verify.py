@@ -39,6 +39,7 @@ from typing import Any
 
 from ..arithmetic.dtypes import DTYPES, Dtype, get_dtype
 from ..arithmetic.numbers import Interval, Mp, _check_dps
+from ..core import check
 from ..core.activations import LeakyReLU, ReLU
 from ..core.backprop import check_cost
 from ..core.costs import get_cost
@@ -46,10 +47,12 @@ from ..core.network import Network, to_number, to_vector
 from ..core.training import REDUCTIONS, batch, labelled, penalty
 from .budget import Budget
 from .diagnosis import diagnose
+from .forward import first_hypotheses, read_forward, with_forward
 from .passes import TYPICAL_FACTOR as TYPICAL_FACTOR  # importable from here, where it was
 from .passes import Computation, accuracy_pass, budget_pass, judge, reference_pass
 from .reading import read_gradients
 from .report import STATUSES, Accuracy, Columns, Entry, Layout, Report
+from .sampling import sample_positions, sampled_layout, sampled_note
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -65,8 +68,9 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
            workers: int = 1, rigorous: bool = False,
            leaky_relu_prime_at_zero: Any = None, progress: Any = None,
            reference: Report | None = None, accumulate: Any = None,
-           executor: Executor | None = None, *, output_reduction: str = "mean", l2: Any = 0,
-           examples: str = "rows") -> Report:
+           executor: Executor | None = None, a: Any = None, C: Any = None,
+           sample: int | None = None, seed: int = 0, *, output_reduction: str = "mean",
+           l2: Any = 0, examples: str = "rows") -> Report:
     r"""Check the gradients ``dC_dw``, ``dC_db`` of an implementation computing in ``dtype``.
 
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 of each is
@@ -109,9 +113,19 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
       :func:`backprop_ref.gradients`. Results are bit-identical to one process.
     * ``progress``: a function called as ``progress(stage, done, total)`` after each example of
       each of the three runs in this process (the command line shows it on a terminal).
+    * ``a``, ``C``: the implementation's forward values, judged too (:mod:`~backprop_ref.oracle.forward`):
+      ``a[i]`` example ``i``'s output (``n_L`` numbers) or its activations ``a[i][l][j]`` for
+      l = 0..L (``a[i][0]``, the input, is not judged), entries named ``example i: a[l][j]``;
+      ``C`` the batch cost (reduced as the gradient). None for what is not given. When a forward
+      entry is wrong, the diagnosis says first where the forward pass already differs. Not with
+      ``per_example``.
     * ``reference``: a report of an earlier call on the same network, batch, cost and options
       (another ``dtype``, other gradients): its reference gradients are used again instead of
       being computed; anything that would change them raises ValueError.
+    * ``sample``, ``seed``: judge ``sample`` entries chosen at random (seeded; half of them at
+      the edges and tile boundaries, :mod:`~backprop_ref.oracle.sampling`) and report those
+      alone. The passes still run whole (every entry of a network depends on its whole forward
+      pass): what is saved is judging, diagnosing and reporting the other entries.
 
     The budgets, the two levels and the undecidable branches are explained in
     :mod:`backprop_ref.oracle.budget` and in the README section "Verifying an implementation".
@@ -120,12 +134,26 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
                             relu_prime_at_zero, workers, rigorous, leaky_relu_prime_at_zero,
                             progress, accumulate, executor, output_reduction, l2, examples)
     got = read_gradients(dC_dw, dC_db, net, len(job.xs) if per_example else None)
+    forward = read_forward(a, C, net, len(job.xs))
+    if forward is not None and per_example:
+        raise ValueError("a= and C= are judged with a batch's gradient: give them without "
+                         "per_example=True")
     layout = Layout(list(net.n))
+    chosen = None
+    if sample is not None:
+        if per_example:
+            raise ValueError("sample= checks entries of one gradient: not with per_example=True")
+        chosen = sample_positions(layout.blocks, check.whole(sample, "sample", 1),
+                                  check.whole(seed, "seed"))
+        kept = set(chosen)
+        got = [got[pos] if pos in kept else None for pos in range(len(got))]  # the rest: not judged
     key = _fingerprint(job, options)
 
     more_digits: list[str] = []
     if reference is not None:
         ar, refs, expected, accuracy, uncertainty = _reuse(reference, net, key)
+        size = len(got)  # the gradient's, without the forward values a reused report may hold
+        refs, expected, uncertainty = refs[:size], expected[:size], uncertainty[:size]
     else:
         refs, options, more_digits = _reference(job, options)
         ar = options.reference
@@ -133,22 +161,54 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
         accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, options.checks)
     budget_ar = options.budget
     worst, typical, reasons, overflows, saturated = budget_pass(job, budget_ar)
+    size = len(got)  # the gradient's entries; forward values come after them
+    if forward is not None:
+        layout, got, refs, expected, worst, typical, uncertainty = with_forward(
+            job, ar, options.checks[-1], budget_ar, forward, layout, got, refs, expected, worst,
+            typical, uncertainty)
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons, overflows,
                      budget_ar.dtype, saturated)
-    diagnosis = diagnose(job, ar, got, verdicts, budget_ar.dtype, layout)  # () unless entries are wrong
+    diagnosis = diagnose(job, ar, got[:size], verdicts, budget_ar.dtype, layout)  # () unless entries are wrong
+    if forward is not None:
+        diagnosis = first_hypotheses(diagnosis, layout, verdicts.status, size)
+        if chosen is not None:  # the forward values are few: every one of them is judged
+            chosen = chosen + list(range(size, len(layout)))
 
     columns = Columns(layout=layout, arithmetic=ar, got=got, reference=refs, expected=expected,
                       abs_error=verdicts.abs_error, budget=verdicts.budget,
                       typical=verdicts.typical, ratio=verdicts.ratio, status=verdicts.status,
                       reasons=verdicts.reasons, uncertainty=uncertainty)
+    notes = _notes(budget_ar.dtype, overflows, reasons)
+    if chosen is not None:
+        columns = _sampled_columns(columns, chosen)
+        notes.insert(0, sampled_note(len(chosen), len(layout), seed))
     accumulated = None if budget_ar.accumulate is None else budget_ar.accumulate.name
-    return Report(net=net, cost=job.cost.name, dtype=budget_ar.dtype.name, accumulate=accumulated,
-                  reduction=job.reduction, per_example=job.per_example, strict=options.strict,
-                  dps=options.dps,
-                  examples=len(job.xs), accuracy=accuracy,
-                  notes=more_digits + _l2_note(job) + _notes(budget_ar.dtype, overflows, reasons),
-                  columns=columns,
-                  fingerprint=key, diagnosis=diagnosis)
+    report = Report(net=net, cost=job.cost.name, dtype=budget_ar.dtype.name,
+                    accumulate=accumulated, reduction=job.reduction, per_example=job.per_example,
+                    strict=options.strict, dps=options.dps, examples=len(job.xs),
+                    accuracy=accuracy, notes=more_digits + _l2_note(job) + notes, columns=columns,
+                    fingerprint=key, diagnosis=diagnosis)
+    if chosen is None:
+        return report
+    return dataclasses.replace(report, heading=f"{report.gradient_heading()}; {len(chosen)} of "
+                                               f"{len(layout)} entries sampled (seed {seed})",
+                               sampled=len(chosen))
+
+
+def _sampled_columns(c: Columns, chosen: list[int]) -> Columns:
+    """The columns of the entries ``chosen`` alone, in a layout of those entries."""
+    def pick(values: list) -> list:
+        return [values[pos] for pos in chosen]
+
+    reasons = {}
+    for i in range(len(chosen)):
+        if chosen[i] in c.reasons:
+            reasons[i] = c.reasons[chosen[i]]
+    return Columns(layout=sampled_layout(c.layout, chosen), arithmetic=c.arithmetic,
+                   got=pick(c.got), reference=pick(c.reference), expected=pick(c.expected),
+                   abs_error=pick(c.abs_error), budget=pick(c.budget), typical=pick(c.typical),
+                   ratio=pick(c.ratio), status=pick(c.status), reasons=reasons,
+                   uncertainty=pick(c.uncertainty))
 
 
 MORE_DIGITS_TRIES = 4
@@ -275,6 +335,9 @@ def _reuse(report: Any, net: Network, key: tuple) -> tuple:
     if not (report.net is net or report.net == net):
         raise ValueError("reference is a report on another network (its weights, biases or "
                          "activations differ)")
+    if len(report.fingerprint) != len(key):
+        raise ValueError("reference is a report on something other than a network's gradient "
+                         "(one layer, say): it holds no reference gradients")
     what = ("cost", "reduction", "per_example", "dps", "rigorous", "relu'(0) conventions",
             "inputs xs", "targets ys", "l2")
     for name, mine, theirs in zip(what, key, report.fingerprint, strict=True):
@@ -283,6 +346,9 @@ def _reuse(report: Any, net: Network, key: tuple) -> tuple:
             raise ValueError(f"reference is a report with other {name}{shown}: its reference "
                              "gradients do not apply")
     c = report.columns
+    if report.sampled is not None:
+        raise ValueError("reference is a sampled report: it holds the reference values of its "
+                         "sample alone")
     return c.arithmetic, c.reference, c.expected, report.accuracy, c.uncertainty
 
 

@@ -51,6 +51,7 @@ from ..core.costs import get_cost
 from ..core.network import Network
 from ..core.training import gradients, step
 from ..oracle.mistakes import MISTAKES, Variant, wrong_gradients
+from .diagram import latex_picture, text_diagram
 from .explain import explain
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -64,6 +65,9 @@ COSTS = ("half_squared_error", "mse")
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid")
 """The activations of an exercise (leaky_relu with any slope: ``"leaky_relu(0.1)"``)."""
+
+SHEET_WIDTH = 400.0
+"""The width, in points, past which a worked line of the LaTeX key is broken into rows."""
 
 LARGEST = 1000
 """Every numerator and denominator of a given number or an answer is below this."""
@@ -230,8 +234,9 @@ class Exercise:
             if g is None:
                 g = exact_values(self, [f"dC/dw[{l}][{j}][{k}]"])[f"dC/dw[{l}][{j}][{k}]"]
             value = self.answers[name] if name in self.answers else w - self.alpha * g
-            if style == "latex":
-                return (rf"w'^{{[{l}]}}_{{{j}{k}}} = w^{{[{l}]}}_{{{j}{k}}} - \alpha\, \partial C/\partial "
+            if style in ("latex", "rows"):
+                equals = " &= " if style == "rows" else " = "
+                return (rf"w'^{{[{l}]}}_{{{j}{k}}}{equals}w^{{[{l}]}}_{{{j}{k}}} - \alpha\, \partial C/\partial "
                         rf"w^{{[{l}]}}_{{{j}{k}}} = {latex_number(w)} - {latex_number(self.alpha)} "
                         rf"\cdot \left({latex_number(g)}\right) = {latex_number(value)}")
             return (f"w'_{j}{k}^[{l}] = w_{j}{k}^[{l}] - alpha dC/dw_{j}{k}^[{l}] = {fraction_text(w)} "
@@ -247,6 +252,8 @@ class Exercise:
         lines = e.lines
         if nth >= len(lines):
             return ""
+        if style == "rows":  # the rows of an align*, long lines broken to fit the sheet
+            return lines[nth].latex_rows(SHEET_WIDTH, tag=False)
         return lines[nth].latex() if style == "latex" else lines[nth].text(unicode=False)
 
     # ----- grading -----
@@ -344,9 +351,9 @@ class Exercise:
             out.append(r"\begin{enumerate}")
             for name in self.questions:
                 out.append(rf"\item ${symbol(name)} = {latex_number(self.answers[name])}$\\")
-                out.append(r"\begin{multline*}")
-                out.append(self._worked(name, "latex"))
-                out.append(r"\end{multline*}")
+                out.append(r"\begin{align*}")
+                out.append(self._worked(name, "rows"))
+                out.append(r"\end{align*}")
             out.append(r"\end{enumerate}")
         out.append(r"\end{document}")
         return "\n".join(out) + "\n"
@@ -379,11 +386,13 @@ class Exercise:
                       f"$\\sigma' = a(1 - a)$): ${given}$." if self.given else ""),
         }
         if style == "markdown":
-            lines = [text["sizes"], ""] + [f"$${p}$$" for p in parts] + ["", f"$${example}$$", "", text["cost"]]
+            lines = [text["sizes"], "", "```text", text_diagram(self.net), "```", ""]
+            lines += [f"$${p}$$" for p in parts] + ["", f"$${example}$$", "", text["cost"]]
             if text["given"]:
                 lines += ["", text["given"]]
             return "\n".join(lines)
-        lines = [text["sizes"]] + [rf"\[ {p} \]" for p in parts] + [rf"\[ {example} \]", text["cost"]]
+        lines = [text["sizes"], latex_picture(self.net)] + [rf"\[ {p} \]" for p in parts]
+        lines += [rf"\[ {example} \]", text["cost"]]
         if text["given"]:
             lines.append("")
             lines.append(text["given"])

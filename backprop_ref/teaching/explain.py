@@ -167,11 +167,12 @@ class Frac(Piece):
 
 
 def _grouped(text: str) -> str:
-    """``text`` in parentheses if it has a space outside parentheses (more than one term)."""
+    """``text`` in parentheses if it has a space or a ``/`` outside parentheses (more than one
+    term, or an exact fraction)."""
     depth = 0
     for c in text:
         depth += (c == "(") - (c == ")")
-        if c == " " and depth == 0:
+        if c in " /" and depth == 0:
             return f"({text})"
     return text
 
@@ -236,10 +237,20 @@ class Num(Piece):
     text: str
 
     def render(self, style: str) -> str:
+        if style == "latex" and "/" in self.text:
+            sign, numerator, denominator = _fraction_parts(self.text)
+            return sign + r"\tfrac{" + numerator + "}{" + denominator + "}"
         if style == "latex" and "e" in self.text:
             mantissa, exponent = self.text.split("e")
             return mantissa + r" \times 10^{" + str(int(exponent)) + "}"
         return self.text
+
+
+def _fraction_parts(text: str) -> tuple:
+    """``"-3/8"`` as ``("-", "3", "8")``."""
+    sign = "-" if text.startswith("-") else ""
+    numerator, denominator = text.lstrip("-").split("/")
+    return sign, numerator, denominator
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,6 +293,10 @@ def format_number(value: Any, digits: int = 4, arithmetic: Any = None) -> str:
     return ("-" if sign else "") + mantissa + f"e{exponent}"
 
 
+PAGE_WIDTH = 450.0
+"""The width, in points, past which a document breaks a line: an A4 page with 2 cm margins holds
+483 pt, less the label at the right."""
+
 # ---------------------------------------------------------------------------------------------
 # Lines and the whole explanation
 # ---------------------------------------------------------------------------------------------
@@ -315,6 +330,11 @@ class Line:
 
     def latex(self) -> str:
         return self.render("latex")
+
+    def latex_rows(self, width: float | None = PAGE_WIDTH, tag: bool = True) -> str:
+        r"""The rows of an ``align*``: ``lhs &= ...``, broken past ``width`` points (see
+        :meth:`Explanation.latex`), with the label as ``\tag*`` unless ``tag=False``."""
+        return _latex_rows(self, width, tag)
 
     def tag(self, style: str) -> str:
         """The label as shown in ``style``."""
@@ -383,23 +403,47 @@ class Explanation:
             out.append("(no equations match the options)")
         return "\n".join(out) + "\n"
 
-    def latex(self, comments: bool = True) -> str:
-        r"""A LaTeX fragment (amsmath): one ``align*`` per section, each line tagged with its
-        label; ``comments`` puts the heading and section titles in ``%`` comments."""
+    def latex(self, comments: bool = True, *, document: bool = False, width: float | None = None) -> str:
+        r"""LaTeX (amsmath): one ``align*`` per section, each line tagged with its label.
+
+        **Options**
+
+        ``comments``
+            a fragment puts the heading and section titles in ``%`` comments.
+        ``document``
+            a complete document instead (``\documentclass``, amsmath, the heading and each
+            section as headings) that compiles on its own with ``pdflatex``.
+        ``width``
+            break a line that is longer than ``width`` points (an estimate) across rows: at an
+            ``=`` or before a ``+`` or ``-``, the rest indented. A document breaks at the width of
+            its page (450 pt) unless told; a fragment only when ``width`` is given.
+        """
+        if width is None and document:
+            width = PAGE_WIDTH
         out: list = []
-        if comments:
+        if document:
+            head, _, rest = self.title.partition(": ")
+            out += [r"\documentclass[11pt]{article}", r"\usepackage[T1]{fontenc}", r"\usepackage{amsmath}",
+                    r"\usepackage[margin=2cm]{geometry}", r"\allowdisplaybreaks", r"\begin{document}",
+                    rf"\section*{{{_latex_text(head)}}}", _latex_text(rest[:1].upper() + rest[1:]) + ".",
+                    "", r"{\raggedright $" + render(self.example, "latex").replace(", ", r",\allowbreak ") + r"$\par}"]
+        elif comments:
             out.extend("% " + part for part in self._heading("ascii"))
         for title, lines in self.sections():
-            if comments:
+            if document:
+                out.append(rf"\subsection*{{{_latex_text(title)}}}")
+            elif comments:
                 out.append(f"% {title}")
             out.append(r"\begin{align*}")
             rows = []
             for line in lines:
-                lhs = render(line.lhs, "latex")
-                rhs = line.latex()[len(lhs):]
-                rows.append(f"{lhs} &{rhs.lstrip()} \\tag*{{{line.tag('latex')}}}")
+                rows.append(_latex_rows(line, width, True))
             out.append(" \\\\\n".join(rows))
             out.append(r"\end{align*}")
+        if document and not self.lines:
+            out.append("(No equations match the options.)")
+        if document:
+            out.append(r"\end{document}")
         return "\n".join(out) + "\n"
 
     def __str__(self) -> str:
@@ -410,6 +454,112 @@ class Explanation:
 
     def _repr_latex_(self) -> str:
         return self.latex(comments=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# LaTeX rows: long lines broken across rows of an align*
+# ---------------------------------------------------------------------------------------------
+
+_PT = 5.6  # an estimate of one character of 11 pt math, in points (a sub- or superscript: 0.7 of it)
+
+
+_LATEX_TEXT = str.maketrans({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$",
+                             "_": r"\_", "{": r"\{", "}": r"\}"})
+
+
+def _latex_text(text: str) -> str:
+    """``text`` for a LaTeX paragraph or heading, its special characters escaped."""
+    return text.translate(_LATEX_TEXT)
+
+
+def _width(piece: Any) -> float:
+    """An estimate of the width of ``piece`` set in display math, in points."""
+    if isinstance(piece, str):
+        return _PT * (len(piece.replace(" ", "")) + 0.5 * piece.count(" "))
+    if isinstance(piece, Sym):
+        small = len("".join(map(str, piece.sub))) + (len(str(piece.sup)) + 2 if piece.sup is not None else 0)
+        return _PT * (1 + piece.prime * 0.5 + 0.7 * small)
+    if isinstance(piece, D):
+        top = _width(piece.top) if not isinstance(piece.top, str) else _PT * len(piece.top)
+        return _PT * 1.2 + max(top, _width(piece.bottom))
+    if isinstance(piece, Frac):
+        return max(sum(_width(p) for p in piece.num), sum(_width(p) for p in piece.den)) + _PT
+    if isinstance(piece, Num):
+        if "/" in piece.text:
+            sign, numerator, denominator = _fraction_parts(piece.text)
+            return _PT * (len(sign) + 0.7 * max(len(numerator), len(denominator)) + 0.5)
+        return _PT * len(piece.text.replace("e", " x 10^"))
+    if isinstance(piece, Square):
+        return sum(_width(p) for p in piece.inner) + 3 * _PT
+    if isinstance(piece, Exp):
+        return _PT + 0.7 * sum(_width(p) for p in piece.inner)
+    return _PT * len(piece.render("text"))
+
+
+def _chunks(pieces: tuple, room: float) -> list:
+    r"""``pieces`` cut where a row may end: before every ``" + "``, and every ``" - "`` outside
+    parentheses; a piece still wider than ``room`` also between two factors in parentheses, the
+    second then written ``\times (...)``. Each chunk is ``(pieces, prefix on a new row)``."""
+    out: list = [[]]
+    depth = 0
+    for piece in pieces:
+        if isinstance(piece, str):
+            if piece == " + " or (piece == " - " and depth == 0):
+                out.append([])
+            depth += piece.count("(") + piece.count("[") - piece.count(")") - piece.count("]")
+        out[-1].append(piece)
+    chunks: list = []
+    for chunk in out:
+        if not chunk:
+            continue
+        if sum(_width(p) for p in chunk) <= room:
+            chunks.append((chunk, ""))
+            continue
+        factors: list = [[]]
+        depth = 0
+        for piece in chunk:
+            if isinstance(piece, str) and piece.startswith("(") and depth == 0 and factors[-1] \
+                    and factors[-1][-1] == ")":
+                factors.append([])
+            if isinstance(piece, str):
+                depth += piece.count("(") - piece.count(")")
+            factors[-1].append(piece)
+        for i in range(len(factors)):
+            chunks.append((factors[i], r"\times " if i else ""))
+    return chunks
+
+
+def _latex_rows(line: Line, width: float | None, tagged: bool) -> str:
+    r"""``lhs &= ...`` with the label; past ``width`` points, more rows ``&\quad + ...`` and
+    ``&= ...``, the label on the first."""
+    lhs = render(line.lhs, "latex")
+    tag = f" \\tag*{{{line.tag('latex')}}}" if tagged else ""
+    if width is None:
+        return f"{lhs} &{line.latex()[len(lhs):].lstrip()}{tag}"
+    parts = list(line.steps) + [(Num(line.result),)]
+    room = width - sum(_width(p) for p in line.lhs) - 4 * _PT
+    rows: list = []
+    used = room + 1.0  # the first part starts a row
+    for part in parts:
+        chunks = _chunks(tuple(part), room - 3 * _PT)
+        size = sum(_width(p) for chunk, _ in chunks for p in chunk)
+        if rows and used + 3 * _PT + size <= room:  # the whole part on the current row
+            rows[-1] += " = " + render(part, "latex")
+            used += 3 * _PT + size
+            continue
+        rows.append("&= ")
+        used = 2 * _PT
+        for i in range(len(chunks)):
+            chunk, prefix = chunks[i]
+            chunk_size = sum(_width(p) for p in chunk)
+            if i and used + chunk_size > room:
+                rows.append(r"&\quad " + prefix)
+                used = 3 * _PT
+            text = render(chunk, "latex")
+            rows[-1] += text.strip() if rows[-1].endswith(" ") else text
+            used += chunk_size
+    rows[0] = f"{lhs} {rows[0]}{tag}"
+    return " \\\\\n".join(rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,6 +604,8 @@ class _Writer:
         self.arithmetic = arithmetic
 
     def n(self, value: Any) -> Num:
+        if getattr(self.arithmetic, "exact", False):  # exact rationals as fractions: 1/3, not 0.3333
+            return Num(str(self.arithmetic.to_exact(value)))
         return Num(format_number(value, self.digits, self.arithmetic))
 
     def p(self, value: Any) -> tuple:
@@ -511,8 +663,10 @@ def explain(net: Network, x: Any, y: Any, cost: Any = "half_squared_error", arit
     sizes = "-".join(map(str, net.n))
     kinds = ", ".join(net.activations[1:])
     where = " (intervals by their midpoints)" if ar.encloses else ""
+    numbers_as = ("numbers as exact fractions" if getattr(ar, "exact", False)
+                  else f"numbers to {digits} significant digits")
     title = (f"Worked example: a {sizes} network ({kinds}), cost {cost.name}, in {getattr(ar, 'name', ar)}{where}; "
-             f"numbers to {digits} significant digits")
+             f"{numbers_as}")
     example = (Sym("a", (), 0), " = x = (", *_commas([w_.n(v) for v in fwd.a[0]]), "), y = (",
                *_commas([w_.n(v) for v in y_values]), ")")
     return Explanation(shown, title, example, fwd, bwd, digits)
@@ -750,3 +904,107 @@ def _steps(e: formula.Expr | None, symbols: dict, values: dict, f: _Writer) -> l
     if not e.variables():
         return []
     return [_form(e, symbols, f, False), _form(e, values, f, True)]
+
+
+# ---------------------------------------------------------------------------------------------
+# One line of the dual computation: the tangent of BP2 (or BP1) for one node
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _SigmaSecond(Piece):
+    """:math:`\\sigma''`."""
+
+    def render(self, style: str) -> str:
+        return {"text": "σ''", "ascii": "sigma''", "latex": r"\sigma''"}[style]
+
+
+def explain_tangent(net: Network, x: Any, y: Any, v_w: Any, v_b: Any, layer: int, node: int,
+                    cost: Any = "half_squared_error", arithmetic: Any = None,
+                    digits: int = 4) -> Explanation:
+    r"""The tangent of BP2 for node ``node`` of layer ``layer``, with the numbers of the dual
+    computation of :func:`backprop_ref.hvp`: the forward and backward passes on weights
+    :math:`w + v\varepsilon`, one example ``x``, ``y``, the direction ``v_w``, ``v_b``.
+
+    .. math:: \delta_j'^{[l]} = \Bigl(\sum_k w_{kj}'^{[l+1]} \delta_k^{[l+1]}
+              + w_{kj}^{[l+1]} \delta_k'^{[l+1]}\Bigr)\,\sigma'(z_j^{[l]})
+              + \Bigl(\sum_k w_{kj}^{[l+1]} \delta_k^{[l+1]}\Bigr)\,\sigma''(z_j^{[l]})\, z_j'^{[l]}
+
+    where a prime on a quantity is its tangent (its derivative along :math:`v`; :math:`w' = v`).
+    For the output layer (an element-wise activation) the line is the tangent of BP1,
+    :math:`\delta_j'^{[L]} = (\partial C/\partial a_j^{[L]})'\,\sigma'(z_j^{[L]}) +
+    \partial C/\partial a_j^{[L]}\,\sigma''(z_j^{[L]})\, z_j'^{[L]}`. The result is the engine's
+    tangent of ``delta[l][j]``, for one example :math:`(Hv)_{b_j^{[l]}}`; :math:`\sigma''` is
+    the derivative of the activation's own :math:`\sigma'`, by dual numbers too. ``arithmetic``
+    is the base of the dual numbers (default Float); the result is an :class:`Explanation` of
+    one line, labelled ``BP2'`` (or ``BP1'``).
+    """
+    from ..arithmetic import Dual
+    from ..core.backprop import example, forward_pass
+    from ..core.second_order import direction, seeded
+
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a Network, got {type(net).__name__}")
+    check.whole(digits, "digits", 1)
+    if layer is None or node is None:
+        raise ValueError("the tangent of BP2 is shown for one node: give a layer and a node")
+    _check_place(net, layer, node)
+    l, j, L, n = layer, node, net.L, net.n
+    sigma = net.sigma[l]
+    if not sigma.elementwise:
+        raise ValueError(f"layer {l} is {sigma.name}: its delta is (5), not BP1 or BP2 of one node")
+    base = Float() if arithmetic is None else arithmetic
+    base = base.base if isinstance(base, Dual) else base
+    ar = Dual(base)
+    cost = get_cost(cost)
+    dw, db = direction(net, v_w, v_b)
+    params = seeded(net, ar, dw, db)
+    with ar.context():
+        fwd = forward_pass(params, example(net, ar, x))  # (1), (2) on w + v eps
+    bwd = backward(net, fwd, y, cost)  # (5)/(BP1), (BP2), (BP3), (BP4) on dual numbers
+    value, tangent = ar.value, ar.tangent
+    z, a, w, delta = fwd.z, fwd.a, params.w, bwd.delta
+    with ar.context():
+        sp = sigma.prime(ar, z[l][j], a[l][j])
+        t = Dual(base).seed(value(z[l][j]), 1)
+        second = tangent(sigma.prime(t.ar, t, sigma.sigma(t.ar, t)))  # sigma''(z) = (sigma')'
+    f = _Writer(digits, base)
+    s_prime = _sigma_prime(l, j)
+    s_second = (_SigmaSecond(), "(", _z(l, j), ")")
+    z_t = Sym("z", (j,), l, prime=True)
+    if l == L:
+        label = "BP1'"
+        dC_da = bwd.dC_da[j]
+        symbols = ("(", D("C", _a(L, j)), ")' ", *s_prime, " + ", D("C", _a(L, j)), " ",
+                   *s_second, " ", z_t)
+        numbers = (*f.p(tangent(dC_da)), *f.p(value(sp)), " + ", *f.p(value(dC_da)), *f.p(second),
+                   *f.p(tangent(z[l][j])))
+    else:
+        label = "BP2'"
+        tangents = []
+        values = []
+        plain = []
+        plain_values = []
+        for k in range(n[l + 1]):
+            w_kj = Sym("w", (k, j), l + 1)
+            tangents.append((Sym("w", (k, j), l + 1, prime=True), " ", _delta(l + 1, k), " + ", w_kj,
+                             " ", Sym("delta", (k,), l + 1, prime=True)))
+            values.append((*f.p(tangent(w[l + 1][k][j])), *f.p(value(delta[l + 1][k])), " + ",
+                           *f.p(value(w[l + 1][k][j])), *f.p(tangent(delta[l + 1][k]))))
+            plain.append((w_kj, " ", _delta(l + 1, k)))
+            plain_values.append((*f.p(value(w[l + 1][k][j])), *f.p(value(delta[l + 1][k]))))
+        symbols = ("(", *_plus(tangents), ") ", *s_prime, " + (", *_plus(plain), ") ", *s_second,
+                   " ", z_t)
+        numbers = ("(", *_plus(values), ")", *f.p(value(sp)), " + (", *_plus(plain_values), ")",
+                   *f.p(second), *f.p(tangent(z[l][j])))
+    result = tangent(delta[l][j])
+    section = f"Tangent along v: layer {l}" + (" (output)" if l == L else "")
+    line = Line(label, section, l, j, (Sym("delta", (j,), l, prime=True),), [symbols, numbers],
+                result, f.n(result).text)
+    sizes = "-".join(map(str, n))
+    kinds = ", ".join(net.activations[1:])
+    title = (f"Worked example of the dual computation: a {sizes} network ({kinds}), cost {cost.name}, "
+             f"in {ar!r}, along v; numbers to {digits} significant digits")
+    shown_y = target(net, base, cost, y)
+    example_pieces = (Sym("a", (), 0), " = x = (", *_commas([f.n(value(v)) for v in fwd.a[0]]),
+                      "), y = (", *_commas([f.n(v) for v in shown_y]), ")")
+    return Explanation([line], title, example_pieces, fwd, bwd, digits)

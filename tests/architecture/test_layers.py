@@ -22,6 +22,10 @@ UPWARD = {
     ("backprop_ref.core.network", "backprop_ref.io.interop"):
         "Network.from_torch and Network.from_arrays, public conveniences that build a network "
         "from another library's objects",
+    ("backprop_ref.core.network", "backprop_ref.io.keras_adapter"):
+        "Network.from_keras, a public convenience that builds a network from a Keras model",
+    ("backprop_ref.core.network", "backprop_ref.io.flax_adapter"):
+        "Network.from_flax, a public convenience that builds a network from a Flax parameter tree",
 }
 
 

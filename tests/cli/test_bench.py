@@ -24,6 +24,7 @@ LABELS = [
     "peak memory, Mp(50), batch of 100 / batch of 10",
     "workers=2 speed-up, batch of 8, Mp(50)",
     "batch of 10, Mp(50)",
+    "verify_step / verify, the same example",
 ]
 
 
@@ -100,3 +101,12 @@ def test_bad_options_are_one_line_and_exit_2(capsys) -> None:
     assert cli.main(["bench", "--sizes", "huge"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "--repeat" in err[0] and "--sizes" in err[1]
+
+
+def test_the_layer_rows_time_a_whole_and_a_sampled_check(small_run: str) -> None:
+    lines = small_run.splitlines()
+    whole = next(line for line in lines if line.startswith("verify_layer, every output"))
+    sampled = next(line for line in lines if line.startswith("verify_layer, sample=40"))
+    assert re.search(r"8x6 +[0-9.]+ (ms|s)", whole) and "106 entries" in whole
+    assert re.search(r"16x16 +[0-9.]+ (ms|s)", sampled) and "40 of 400 entries; " in sampled
+    assert bench.LAYER_TARGET == 30.0

@@ -201,3 +201,17 @@ def test_the_readme_pytorch_example_runs(tmp_path, monkeypatch):
     saved = br.load_case("case.json")
     assert saved.net == namespace["net"] and saved.dC_dw == namespace["case"].dC_dw
     assert saved.cost == "cross_entropy" and saved.dtype == "float32"
+
+
+def test_sample_and_seed_check_part_of_a_gradient_case(tmp_path, capsys):
+    net = br.Network.random([3, 5, 2], ["tanh", "identity"], seed=4)
+    xs, ys = [[1, 2, 3], [0, -1, 1]], [[0, 1], [1, 0]]
+    g = br.gradients(net, xs, ys, cost="mse")
+    path = tmp_path / "case.json"
+    save_case(path, net, xs, ys, g.dC_dw, g.dC_db, cost="mse", dtype="float64")
+    assert cli.main(["verify", str(path), "--sample", "7", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].endswith("; 7 of 32 entries sampled (seed 3)")
+    assert "PASS: all 7 checked entries" in out
+    assert cli.main(["verify", str(path), "--sample", "none"]) == 2
+    assert "--sample" in capsys.readouterr().err

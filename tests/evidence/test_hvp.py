@@ -10,7 +10,8 @@ r"""Hessian-vector products by dual numbers, against independent answers.
 * softmax with cross-entropy, whose Hessian in :math:`z` is :math:`\operatorname{diag}(a) - a a^T`;
 * the symmetry :math:`u \cdot Hv = v \cdot Hu` to 45 digits;
 * PyTorch (``torch.func.jvp`` of ``torch.func.grad``, and double backward) and JAX
-  (``jax.jvp`` of ``jax.grad``) on 50 random networks, float64 and float32;
+  (``jax.jvp`` of ``jax.grad``) on 50 random networks, float64 and float32; both pass
+  :func:`backprop_ref.verify_hvp` (PyTorch's in float16 too), with no false alarm;
 * a Gauss-Newton-like product (the activation's second derivative left out) differs, in the
   entries below that activation only.
 """
@@ -26,6 +27,7 @@ from types import SimpleNamespace
 import mpmath
 import pytest
 from helpers import (
+    WithoutSecondDerivative,
     case_id,
     cases,
     flat,
@@ -41,7 +43,7 @@ from helpers import (
 
 import backprop_ref as br
 from backprop_ref.arithmetic import get_dtype
-from backprop_ref.core.activations import Activation, get_activation
+from backprop_ref.core.activations import get_activation
 
 # ruff: noqa: E741  -- ``l`` is the layer index
 
@@ -431,6 +433,80 @@ def test_torch_bceloss_second_derivative_is_off_by_its_epsilon():
     assert 1e-12 < worst < 1e-9
 
 
+def as_layers(parts: list) -> tuple:
+    """``Hv_w``, ``Hv_b`` in the package's layout from a framework's ``[W1, b1, W2, b2, ...]``."""
+    Hv_w: list = [None]
+    Hv_b: list = [None]
+    for l in range(len(parts) // 2):
+        Hv_w.append(parts[2 * l].tolist())
+        Hv_b.append(parts[2 * l + 1].tolist())
+    return Hv_w, Hv_b
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
+def test_torch_products_pass_verify_hvp_with_no_false_alarm(dtype):
+    """jvp(grad) and double backward on the same 50 networks, the weights, inputs and direction
+    as given (PyTorch rounds them to ``dtype``; the budgets charge that), judged with the budgets
+    of ``dtype``: every entry within its budget, and decided (no z is near a kink)."""
+    torch = need("torch")
+    kind = getattr(torch, dtype)
+    worst = 0.0
+    for seed in NETWORKS:
+        net, xs, ys, cost, v_w, v_b = random_network(seed)
+        f, params = torch_cost(torch, net, xs, ys, cost, kind)
+        v = torch_direction(torch, v_w, v_b, kind)
+        grad = torch.func.grad(f, argnums=tuple(range(len(params))))
+        _, jvp = torch.func.jvp(grad, tuple(params), tuple(v))
+        leaves = [p.clone().requires_grad_(True) for p in params]
+        g = torch.autograd.grad(f(*leaves), leaves, create_graph=True)
+        twice = torch.autograd.grad(g, leaves, grad_outputs=v)
+        for name, got in (("jvp(grad)", jvp), ("double backward", twice)):
+            assert got[0].dtype == kind
+            Hv_w, Hv_b = as_layers(list(got))
+            report = br.verify_hvp(net, xs, ys, v_w, v_b, Hv_w, Hv_b, cost=cost, dtype=dtype)
+            assert report.ok and report.checked == len(report), (
+                f"network {seed} ({net!r}, {cost}): torch {name} {dtype}\n{report}")
+            worst = max(worst, report.worst[0].ratio)
+    assert 0 < worst <= 1
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_torch_products_at_relu_kinks_are_never_called_wrong(dtype):
+    """ReLU and leaky ReLU networks whose first-layer z is 0 at the true inputs for two nodes
+    (their biases set to cancel exactly, to double rounding): PyTorch's double backward in
+    ``dtype`` takes either branch there. No entry is wrong; those that depend on a flipped branch
+    are undecidable, and others are decided."""
+    torch = need("torch")
+    kind = getattr(torch, dtype)
+    undecidable = decided = 0
+    for seed in range(15):
+        rng = random.Random(seed)
+        hidden = rng.choice(["relu", "leaky_relu(0.2)"])
+        output = rng.choice(["relu", "identity", "sigmoid"])
+        cost = "binary_cross_entropy" if output == "sigmoid" else "mse"
+        sizes = [rng.randint(2, 5) for _ in range(rng.randint(2, 4))]
+        net = network(sizes, hidden, output, seed)
+        xs, ys = make_batch(sizes[0], sizes[-1], 4, cost, seed)
+        b = [None] + [list(row) for row in net.b[1:]]
+        for j in range(min(2, sizes[1])):  # z[1][j] = 0 for example j, to double rounding
+            exact = Fraction(0)
+            for k in range(sizes[0]):
+                exact += Fraction(net.w[1][j][k]) * Fraction(xs[j][k])
+            b[1][j] = float(-exact)
+        net = net.with_parameters(net.w, b)
+        v_w, v_b = random_direction(net, seed)
+        f, params = torch_cost(torch, net, xs, ys, cost, kind)
+        leaves = [p.clone().requires_grad_(True) for p in params]
+        g = torch.autograd.grad(f(*leaves), leaves, create_graph=True)
+        twice = torch.autograd.grad(g, leaves, grad_outputs=torch_direction(torch, v_w, v_b, kind))
+        Hv_w, Hv_b = as_layers(list(twice))
+        report = br.verify_hvp(net, xs, ys, v_w, v_b, Hv_w, Hv_b, cost=cost, dtype=dtype)
+        assert report.counts["wrong"] == 0, f"network {seed} ({net!r}, {cost}) {dtype}\n{report}"
+        undecidable += report.counts["undecidable"]
+        decided += report.checked
+    assert undecidable > 0 and decided > 0
+
+
 @contextlib.contextmanager
 def jax_x64(jax, on: bool):
     """JAX with 64-bit floats on or off, restored afterwards."""
@@ -498,25 +574,13 @@ def test_jax_forward_over_reverse_agrees(dtype, tol):
             assert Hv[0].dtype == kind
             d = normwise(got, gold)
             assert d <= tol, f"network {seed} ({net!r}, {cost}): jax.jvp(jax.grad) {dtype} differs by {d:.1e}"
+            Hv_w, Hv_b = as_layers(list(Hv))
+            report = br.verify_hvp(net, xs, ys, v_w, v_b, Hv_w, Hv_b, cost=cost, dtype=dtype)
+            assert report.ok and report.checked == len(report), (
+                f"network {seed} ({net!r}, {cost}): jax.jvp(jax.grad) {dtype}\n{report}")
 
 
 # --- 5. a planted bug: the activation's second derivative left out --------------------------------
-
-
-class WithoutSecondDerivative(Activation):
-    """``inner`` with sigma'(z) taken as a constant: its tangent, sigma''(z) z', dropped. What a
-    hand-written Gauss-Newton-like product computes for the activation's part."""
-
-    def __init__(self, inner: str) -> None:
-        self.inner = get_activation(inner)
-        self.name = f"{self.inner.name} without sigma''"
-        self.rational = self.inner.rational
-
-    def sigma(self, ar, z):
-        return self.inner.sigma(ar, z)
-
-    def prime(self, ar, z, a):
-        return ar.convert(ar.value(self.inner.prime(ar, z, a)))  # the tangent forgotten
 
 
 @pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "softplus", "gelu"])

@@ -214,3 +214,57 @@ def test_the_schema_is_json_and_agrees_with_the_loader():
     for mutation in (set_at(["dtype"], "float8"), drop_key("weights"), set_at(["inputs", 0, 0], "abc"),
                      lambda d: {**d, "activation": "tanh"}, set_at(["sizes", 1], 0)):
         assert not validator.is_valid(json.loads(render(mutation)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward values: the fields a and C
+
+
+def _with_forward(doc: dict, wrong: bool = False) -> dict:
+    """``doc`` with its float64 forward values per layer and its cost (``wrong``: the cost of
+    layer 1's tanh replaced by a sigmoid)."""
+    case = case_from_dict(doc)
+    net = case.net if not wrong else br.Network(case.net.w, case.net.b, ["sigmoid", "softmax"])
+    a = []
+    for x in case.xs:
+        f = br.forward(net, x)
+        a.append([None] + [[v.hex() for v in f.a[l]] for l in (1, 2)])
+    C = float(br.cost_of(net, case.xs, case.ys, "cross_entropy")).hex()
+    return {**doc, "a": a, "C": C}
+
+
+def test_forward_values_in_a_case_are_judged(tmp_path):
+    case = loads_case(json.dumps(_with_forward(valid_doc())))
+    assert case.a[0][0] is None and len(case.a[2][2]) == 2 and isinstance(case.C, float)
+    report = case.verify()
+    assert report.ok and [s["layer"] for s in report.layers] == [1, 2, "forward", "cost"]
+    path = tmp_path / "case.json"
+    case.save(path)
+    assert load_case(path) == case
+    wrong = loads_case(json.dumps(_with_forward(valid_doc(), wrong=True))).verify()
+    assert not wrong.ok and wrong.diagnosis[0].name == "forward"
+    assert "already differs at layer 1" in wrong.diagnosis[0].description
+
+
+def test_forward_values_in_a_case_are_checked_when_read():
+    doc = _with_forward(valid_doc())
+    doc["a"][1][2] = ["0.5"]
+    with pytest.raises(CaseError, match=r"a\[1\]\[2\] has 1 entries, expected 2"):
+        loads_case(json.dumps(doc))
+    doc = _with_forward(valid_doc())
+    doc["C"] = "1e999"
+    with pytest.raises(CaseError, match="C is"):
+        loads_case(json.dumps(doc))
+    doc = {**_with_forward(valid_doc()), "per_example": True, "dC_dw": None, "dC_db": None}
+    with pytest.raises(CaseError, match="per_example cannot have them"):
+        loads_case(json.dumps(doc))
+
+
+def test_the_schema_takes_forward_values():
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    doc = _with_forward(valid_doc())
+    validator.validate(doc)
+    validator.validate({**doc, "a": [d[2] for d in doc["a"]]})  # the outputs alone
+    assert not validator.is_valid({**doc, "a": "x"})
+    assert not validator.is_valid({**doc, "C": [1]})

@@ -86,7 +86,7 @@ def test_entry_fields_are_typed():
         assert hints[name] is float, name
     assert hints["reason"] is str and hints["index"] == tuple[int, ...]
     assert typing.get_args(hints["status"]) == STATUSES == ("ok", "suspicious", "wrong", "undecidable")
-    assert typing.get_args(hints["kind"]) == ("w", "b")
+    assert hints["kind"] is str and hints["label"] == str | None  # "w", "b", or another report's kinds
     net = small()
     report = br.verify(net, XS, YS, *float64(net))
     top = report.worst[0]

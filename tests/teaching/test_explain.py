@@ -11,7 +11,7 @@ from collections import Counter
 from fractions import Fraction
 
 import pytest
-from helpers import README, QuarticError, Softsign
+from helpers import README, QuarticError, Softsign, compile_latex
 
 import backprop_ref as br
 from backprop_ref import cli
@@ -239,7 +239,7 @@ def test_high_precision_numbers_are_mp_digits():
 def test_exact_and_interval_arithmetic():
     net = br.Network([None, [[1, "1/3"]]], [None, [0]], "identity")
     e = br.explain(net, [1, 1], [0], arithmetic=br.Exact(), equations="(1)")
-    assert parsed(e)[0][1][-1] == "1.333"
+    assert parsed(e)[0][1][-1] == "4/3"  # exact: a fraction, not 1.333
     e = br.explain(demo_network(), DEMO_X, DEMO_Y, arithmetic=br.Interval(30), equations="BP3")
     assert "midpoints" in e.text()
     values = [float(parts[-1]) for _, parts in parsed(e)]
@@ -421,6 +421,12 @@ def test_cli_formats(capsys, fmt, method):
     assert code == 0 and out == expected
 
 
+def test_cli_latex_document(capsys):
+    code, out, _ = run_cli(capsys, "--format", "latex", "--document", "--layer", "2")
+    assert code == 0 and out == br.explain(demo_network(), DEMO_X, DEMO_Y, layer=2).latex(document=True)
+    assert out.startswith(r"\documentclass")
+
+
 def test_cli_random_network(capsys):
     code, out, _ = run_cli(capsys, "--sizes", "3,4,3", "--activations", "tanh,softmax",
                            "--seed", "7", "--format", "ascii", "--digits", "6")
@@ -485,3 +491,67 @@ def test_readme_example_is_what_the_command_prints(capsys):
     out, err = capsys.readouterr()
     assert code == 0 and err == ""
     assert out == block.group(2)
+
+
+# --- exact fractions and documents that compile -----------------------------------------------
+
+def test_exact_numbers_are_fractions_in_every_rendering():
+    net = br.Network([None, [[1, "1/3"], ["-2/7", 1]], [[1, 1]]], [None, [0, "1/5"], [0]], "identity")
+    e = br.explain(net, [1, 1], ["1/2"], arithmetic=br.Exact())
+    z = {line.node: line for line in e.lines if line.label == "(1)" and line.layer == 1}
+    assert z[0].text(unicode=False).endswith("(1)(1) + (1/3)(1) + 0 = 4/3")
+    assert z[1].text(unicode=False).endswith("(-2/7)(1) + (1)(1) + 1/5 = 32/35")
+    assert z[1].latex().endswith(r"= (-\tfrac{2}{7})(1) + (1)(1) + \tfrac{1}{5} = \tfrac{32}{35}")
+    assert "exact fractions" in e.title and "0.3333" not in e.text() and "0.333" not in e.latex()
+    for line in e.lines:  # every result is the engine's number, exactly
+        assert Fraction(line.result) == line.value
+    assert "(4/3)" in br.explain(net, [1, 1], ["1/2"], arithmetic=br.Exact("gmpy2"), layer=2,
+                                 equations="(1)").text()
+
+
+def test_long_lines_break_into_rows_that_keep_every_term():
+    net = br.Network.random([12, 11, 3], ["sigmoid", "identity"], seed=1)
+    e = br.explain(net, ["0.3"] * 12, ["1", "0", "0.5"], equations="(1)", layer=1, node=0)
+    one = e.latex(comments=False)
+    broken = e.latex(comments=False, width=300)
+    rows = [row for row in broken.splitlines() if row.startswith("&")]
+    assert len(one.splitlines()) == 3 and len(rows) >= 4
+    assert all(row.startswith((r"&\quad + ", "&= ")) for row in rows)
+    # the same formula, only cut into rows, and labelled once, on its first row
+    assert broken.count(r"\tag*{(1)}") == 1 and r"\tag*{(1)}" in broken.splitlines()[1]
+
+    def joined(text: str) -> str:
+        text = text.replace(r"\tag*{(1)}", "").replace(r"\\", "").replace(r"&\quad", "").replace("&", "")
+        return re.sub(r"\s+", "", text)
+    assert joined(broken) == joined(one)
+
+
+@pytest.mark.parametrize("sizes, activations, cost, arithmetic, digits", [
+    ([12, 11, 3], ["sigmoid", "identity"], "half_squared_error", None, 4),
+    ([12, 11, 3], ["relu", "identity"], "half_squared_error", "exact", 4),
+    ([3, 4, 3], ["tanh", "softmax"], "cross_entropy", None, 4),
+    ([5, 6, 2], ["sigmoid", "identity"], "half_squared_error", "mp", 30),
+])
+def test_the_document_compiles_with_no_overfull_box(tmp_path, sizes, activations, cost, arithmetic, digits):
+    net = br.Network.random(sizes, activations, seed=2)
+    ar = {None: None, "exact": br.Exact(), "mp": br.Mp(50)}[arithmetic]
+    y = ["1"] + ["0"] * (sizes[-1] - 1)
+    x = ["1/3"] * sizes[0] if arithmetic == "exact" else ["0.3"] * sizes[0]
+    e = br.explain(net, x, y, cost, arithmetic=ar, digits=digits)
+    doc = e.latex(document=True)
+    assert doc.startswith(r"\documentclass") and doc.rstrip().endswith(r"\end{document}")
+    assert r"\section*{Worked example}" in doc
+    assert f"cost {cost}".replace("_", r"\_") in doc  # the heading's text escaped for LaTeX
+    for title, _ in e.sections():
+        assert rf"\subsection*{{{title}}}" in doc
+    log = compile_latex(tmp_path, "explain", doc)
+    assert "Overfull" not in log
+    assert "Output written" in log
+
+
+def test_a_wide_input_layer_compiles(tmp_path):
+    net = br.Network.random([784, 30, 10], ["sigmoid", "softmax"], seed=2)
+    e = br.explain(net, ["0.5"] * 784, [0] * 9 + [1], "cross_entropy", layer=1, node=3,
+                   equations={"(1)", "BP2"})
+    log = compile_latex(tmp_path, "wide", e.latex(document=True))
+    assert "Overfull" not in log

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import math
+import re
 import sys
 from dataclasses import dataclass
 
@@ -412,7 +414,6 @@ def test_import_does_not_load_matplotlib():
 
 
 def test_the_readme_pictures_example_runs(plt):
-    import re
 
     readme = README.read_text(encoding="utf-8")
     section = readme.split("\n## Pictures\n", 1)[1].split("\n## ", 1)[0]
@@ -421,3 +422,262 @@ def test_the_readme_pictures_example_runs(plt):
     exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["report"].ok
     assert len(plt.get_fignums()) == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# pictures that scale: every function at several sizes, checked for what can be checked
+
+
+SIZES = ([2, 3, 1], [12, 11, 3], [784, 30, 10])
+
+
+def sized(sizes, seed=1):
+    net = br.Network.random(sizes, ["sigmoid", "identity"], seed=seed)
+    x = [((-1) ** k) * 0.5 for k in range(sizes[0])]
+    y = [1.0] + [0.0] * (sizes[-1] - 1)
+    fwd = br.forward(net, x)
+    return net, fwd, br.backward(net, fwd, y)
+
+
+def shown_texts(fig) -> list:
+    """Every text drawn with characters in it: the Axes' texts, titles and labels, the tick labels
+    inside the view (major and minor), the figure's texts and its legends'."""
+    out = []
+    for ax in fig.axes:
+        out += list(ax.texts) + [ax.title, ax.xaxis.label, ax.yaxis.label]
+        for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            low, high = min(low, high), max(low, high)
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if low <= tick.get_loc() <= high and tick.label1.get_visible():
+                    out.append(tick.label1)
+    out += list(fig.texts)
+    for legend in fig.legends:
+        out += list(legend.get_texts())
+    return [t for t in out if t.get_visible() and t.get_text().strip()]
+
+
+def overlaps(fig) -> list:
+    """Pairs of drawn texts whose boxes overlap by more than a pixel each way."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t, t.get_window_extent(renderer)) for t in shown_texts(fig)]
+    out = []
+    for i in range(len(boxes)):
+        for m in range(i + 1, len(boxes)):
+            a, b = boxes[i][1], boxes[m][1]
+            if min(a.x1, b.x1) - max(a.x0, b.x0) > 1 and min(a.y1, b.y1) - max(a.y0, b.y0) > 1:
+                out.append((boxes[i][0].get_text(), boxes[m][0].get_text()))
+    return out
+
+
+def outside(fig) -> list:
+    """The Axes (with their labels and ticks) that reach outside the figure."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    frame = fig.bbox
+    out = []
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        if box.x0 < frame.x0 - 1 or box.y0 < frame.y0 - 1 or box.x1 > frame.x1 + 1 or box.y1 > frame.y1 + 1:
+            out.append(ax)
+    return out
+
+
+@pytest.mark.parametrize("sizes", SIZES)
+def test_network_and_backward_pictures_read_at_every_size(sizes):
+    net, fwd, bwd = sized(sizes)
+    for ax in (br.plot_network(net, fwd, labels="auto"), br.plot_backward(net, fwd, bwd, labels="auto")):
+        fig = ax.figure
+        assert overlaps(fig) == []
+        assert outside(fig) == []
+        width, height = fig.get_size_inches()
+        assert 3 <= width <= 12 and 2 <= height <= 12
+        nodes = circles(ax)
+        # each layer its own spacing: the 3 or 10 output nodes are one unit apart, whatever the others
+        out = [nodes[f"a[{net.L}][{j}]"].center[1] for j in range(net.n[net.L])]
+        assert [out[j] - out[j + 1] for j in range(len(out) - 1)] == pytest.approx([1.0] * (len(out) - 1))
+        for circle in nodes.values():  # every node visible: at least 4 points across
+            assert circle.get_radius() * 72 * plot._INCH * 2 >= 4
+
+
+def test_a_wide_layer_is_summarised_by_both_ends():
+    net, fwd, bwd = sized([784, 30, 10])
+    ax = br.plot_network(net, fwd, labels="auto")
+    nodes = circles(ax)
+    ends = [0, 1, 2, 3, 780, 781, 782, 783]
+    assert {g for g in nodes if g.startswith("a[0]")} == {f"a[0][{k}]" for k in ends}
+    assert len(nodes) == 8 + 30 + 10
+    shown = texts(ax)
+    assert shown["more a[0]"] == r"$\vdots$ 776 more"
+    lines = edges(ax)
+    assert len(lines["w[1]"].get_segments()) == 30 * 8 and len(lines["w[2]"].get_segments()) == 10 * 30
+    first = lines["w[1]"].get_segments()[0 * 8 + 4]  # w[1][0][780]: node 780 of layer 0 to node 0
+    assert tuple(first[0]) == pytest.approx(nodes["a[0][780]"].center)
+    assert tuple(first[1]) == pytest.approx(nodes["a[1][0]"].center)
+    # labels and values where they fit: both ends of the input, the 10 outputs; not the 30
+    assert {g for g in shown if g.startswith("label a[")} == \
+        {f"label a[0][{k}]" for k in ends} | {f"label a[2][{j}]" for j in range(10)}
+    assert shown["label a[0][783]"] == "$a_{783}^{[0]}$"
+    assert {g for g in shown if g.startswith("value a[1]")} == set()
+    assert shown["value a[0][781]"] == f"{fwd.a[0][781]:.4g}"
+    assert shown["value a[2][9]"] == f"{fwd.a[2][9]:.4g}"
+
+
+def test_labels_auto_labels_what_fits():
+    net, fwd, _ = sized([12, 11, 3])
+    shown = texts(br.plot_network(net, fwd, labels="auto"))
+    assert sum(1 for g in shown if g.startswith("label a[")) == 12 + 11 + 3
+    assert not any(g.startswith("label w[") for g in shown)  # 132 and 33 weights: too many
+    demo_net, demo_fwd, _ = demo()
+    assert texts(br.plot_network(demo_net, demo_fwd, labels="auto")) == texts(br.plot_network(demo_net, demo_fwd))
+    with pytest.raises(ValueError, match=r"layer 0 has 12 nodes.*labels='auto'"):
+        br.plot_network(net)
+
+
+@pytest.mark.parametrize("sizes", [[2, 3, 2], [2, 3, 1], [3, 2, 3], [2, 2, 2, 2], [3, 3, 1], [4, 4]])
+def test_edge_labels_sit_on_their_edge_clear_of_crossings(sizes):
+    net = br.Network.random(sizes, seed=0)
+    ax = br.plot_network(net)
+    assert overlaps(ax.figure) == []
+    segments = {g: [tuple(map(tuple, s)) for s in c.get_segments()] for g, c in edges(ax).items()}
+    for text in ax.texts:
+        gid = text.get_gid() or ""
+        if not gid.startswith("label w["):
+            continue
+        l, j, k = map(int, gid[len("label w["):-1].split("]["))
+        layer = segments[f"w[{l}]"]
+        i = j * net.n[l - 1] + k
+        p = text.get_position()
+        assert plot._distance(p, *layer[i]) == pytest.approx(0, abs=1e-9)  # on its own edge
+        crossings = plot._crossings(layer, i)
+        nearest = min([math.hypot(p[0] - c[0], p[1] - c[1]) for c in crossings] + [9.0])
+        # not on a crossing: the label is about 0.3 wide; in a dense 4 x 4 layer, at least off its centre
+        assert nearest >= (0.25 if len(layer) <= 9 else 0.05), (gid, nearest)
+
+
+def test_no_minus_zero():
+    assert plot._fmt(-0.0, 3) == "0" and plot._fmt(0.0, 3) == "0" and plot._fmt(-1e-20, 3) == "-1e-20"
+    # a ReLU that is off: sigma' = 0, and delta = (negative)(0) = -0.0
+    net = br.Network([None, [[1], [-1]], [[1, 1]]], [None, [0, 0], [0]], ["relu", "identity"])
+    fwd = br.forward(net, [1])
+    bwd = br.backward(net, fwd, [5])
+    assert math.copysign(1.0, float(bwd.delta[1][1])) == -1.0
+    shown = texts(br.plot_backward(net, fwd, bwd))
+    assert shown["value a[1][1]"] == r"$\delta$ = 0"
+
+
+def test_deltas_of_every_layer_show_their_sign():
+    net, fwd, bwd = sized([12, 11, 3])
+    ax = br.plot_backward(net, fwd, bwd, labels="auto")
+    nodes = circles(ax)
+    hidden = [(float(bwd.delta[1][j]), nodes[f"a[1][{j}]"].get_facecolor()) for j in range(11)]
+    d, colour = max(hidden, key=lambda h: abs(h[0]))
+    largest = max(abs(float(v)) for v in bwd.delta[2])
+    assert abs(d) < largest / 4  # the hidden deltas are much smaller than the output's ...
+    assert abs(colour[0] - colour[2]) > 0.2  # ... and still clearly red or blue
+    assert (colour[0] > colour[2]) == (d > 0)
+
+
+def fake_sized_report(sizes, wrong=(), undecidable=()):
+    net = br.Network.random(sizes, seed=0)
+    report = fake_report(net, undecidable=set(undecidable))
+    for e in report.entries:
+        if e.kind == "w" and e.index in wrong:
+            e.ratio, e.status = 1e4, "wrong"
+    return report
+
+
+@pytest.mark.parametrize("sizes", SIZES)
+def test_report_reads_at_every_size(sizes):
+    report = fake_sized_report(sizes, wrong={(1, 0, 1)}, undecidable={(2, 0, 1)})
+    fig = br.plot_report(report)
+    assert overlaps(fig) == []
+    assert outside(fig) == []
+    width, height = fig.get_size_inches()
+    assert 3 <= width <= 16 and 2 <= height <= 12
+    for panel in fig.axes[:-1]:
+        labels = [t.get_text() for t in panel.get_xticklabels()]
+        assert labels[-1] == "b" and len(labels) <= 40
+        numbers = [int(t) for t in labels[:-1]]
+        step = numbers[1] - numbers[0] if len(numbers) > 1 else 1
+        assert step in (1, 2, 5, 10, 20, 50, 100, 200) and numbers == list(range(0, numbers[-1] + 1, step))
+    # the marks are explained, and a wrong cell is marked however narrow it is
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["wrong (1)", "undecidable, ? (1)"]
+    marks = [t.get_text() for a in fig.axes for t in a.texts] + \
+        [line.get_gid() for a in fig.axes for line in a.lines]
+    assert ("x" in marks) or ("wrong 1" in marks)
+    assert ("?" in marks) or ("undecidable 2" in marks)
+
+
+def test_report_without_marks_has_no_legend():
+    fig = br.plot_report(fake_sized_report([2, 3, 1]))
+    assert fig.legends == []
+
+
+def test_wide_report_panels_are_stacked_with_thinned_ticks():
+    fig = br.plot_report(fake_sized_report([784, 30, 10], wrong={(1, 0, 1)}))
+    first, second = fig.axes[0], fig.axes[1]
+    assert first.get_position().y0 > second.get_position().y1  # one above the other
+    labels = [t.get_text() for t in first.get_xticklabels()]
+    assert 5 <= len(labels) <= 25 and labels[:3] == ["0", "50", "100"]
+    (dots,) = [line for line in first.lines if line.get_gid() == "wrong 1"]
+    assert list(dots.get_xdata()) == [1] and list(dots.get_ydata()) == [0]
+
+
+@pytest.mark.parametrize("decades", [0.3, 0.9, 2, 8])
+def test_log_training_curve_tick_labels_never_overprint(decades):
+    epochs = 200
+    costs = [0.9 * 10 ** (-decades * e / epochs) for e in range(epochs + 1)]
+    ax = br.plot_training(costs, log=True)
+    assert overlaps(ax.figure) == []
+    assert outside(ax.figure) == []
+    labelled = [t for t in shown_texts(ax.figure) if t in ax.yaxis.get_ticklabels(minor=True)]
+    if decades <= 1:
+        assert len(labelled) >= 2  # within a decade, the minor ticks carry the numbers
+
+
+# ---------------------------------------------------------------------------------------------
+# animate_backward
+
+
+def test_animation_shows_the_deltas_layer_by_layer(tmp_path):
+    need("PIL")
+    from PIL import Image, ImageSequence
+
+    net = br.Network.random([3, 4, 3, 2], activations="tanh", seed=3)
+    fwd = br.forward(net, [1, -2, "0.5"])
+    bwd = br.backward(net, fwd, [1, 0])
+    still = circles(br.plot_backward(net, fwd, bwd, labels="auto"))
+    anim = br.animate_backward(net, fwd, bwd)
+    ax = anim._fig.axes[0]
+    nodes = circles(ax)
+    values = {t.get_gid(): t for t in ax.texts if (t.get_gid() or "").startswith("value a[")}
+    white = (1.0, 1.0, 1.0, 1.0)
+    for f in range(net.L + 1):
+        anim.show_frame(f)
+        for l in range(1, net.L + 1):
+            known = l > net.L - f  # frame 1: the output layer, then one layer further back per frame
+            for j in range(net.n[l]):
+                colour = nodes[f"a[{l}][{j}]"].get_facecolor()
+                assert colour == (still[f"a[{l}][{j}]"].get_facecolor() if known else white)
+                assert values[f"value a[{l}][{j}]"].get_visible() == known
+        assert ax.title.get_text().startswith(("after the forward pass", "BP1", "BP2")[min(f, 2)])
+    assert "$\\delta_j^{[1]}$ from $\\delta_k^{[2]}$" in ax.title.get_text()
+    # as a GIF, one frame per step, each different
+    anim.save(tmp_path / "backward.gif", writer="pillow", fps=1)
+    frames = [frame.convert("RGB").tobytes() for frame in ImageSequence.Iterator(Image.open(tmp_path / "backward.gif"))]
+    assert len(frames) == net.L + 1 and len(set(frames)) == net.L + 1
+    # and as HTML that plays it
+    html = anim.to_jshtml()
+    assert "<script" in html
+    assert set(re.findall(r"frames\[(\d+)\]", html)) == {str(f) for f in range(net.L + 1)}
+
+
+def test_animation_of_a_softmax_output_names_equation_5():
+    net = br.Network.random([2, 3, 3], ["tanh", "softmax"], seed=0)
+    fwd = br.forward(net, [1, 2])
+    bwd = br.backward(net, fwd, [0, 1, 0], "cross_entropy")
+    anim = br.animate_backward(net, fwd, bwd)
+    anim.show_frame(1)
+    assert anim._fig.axes[0].title.get_text().startswith("(5)")
