@@ -91,7 +91,9 @@ def reference_pass(job: Computation, ar: Any, stage: str) -> list:
         pool: dict = {"workers": job.workers}
         if job.executor is not None:
             pool["executor"] = job.executor
-        g = gradients(job.net, job.xs, job.ys, job.cost, ar, job.reduction, **pool, l2=job.l2)
+        if job.l2 != 0:
+            pool["l2"] = job.l2  # (L2), added by gradients after the reduction
+        g = gradients(job.net, job.xs, job.ys, job.cost, ar, job.reduction, **pool)
         _flatten(g.dC_dw, g.dC_db, out)
         return out
     dC_dw: Any = None

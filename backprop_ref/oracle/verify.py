@@ -160,12 +160,14 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
         got = [got[pos] if pos in kept else None for pos in range(len(got))]  # the rest: not judged
     key = _fingerprint(job, options)
 
+    more_digits: list[str] = []
     if reference is not None:
         ar, refs, expected, accuracy, uncertainty = _reuse(reference, net, key)
         size = len(got)  # the gradient's, without the forward values a reused report may hold
         refs, expected, uncertainty = refs[:size], expected[:size], uncertainty[:size]
     else:
-        ar, refs, expected, accuracy, uncertainty = _reference(job, options, layout)
+        (ar, refs, expected, accuracy, uncertainty), options, more_digits = _reference(
+            job, options, layout)
     budget_ar = options.budget
     worst, typical, reasons, overflows, saturated = budget_pass(job, budget_ar)
     size = len(got)  # the gradient's entries; forward values come after them
@@ -194,7 +196,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     report = Report(net=net, cost=job.cost.name, dtype=budget_ar.dtype.name,
                     accumulate=accumulated, reduction=job.reduction, per_example=job.per_example,
                     strict=options.strict, dps=options.dps, examples=len(job.xs),
-                    accuracy=accuracy, notes=_l2_note(job) + notes, columns=columns,
+                    accuracy=accuracy, notes=more_digits + _l2_note(job) + notes, columns=columns,
                     fingerprint=key, diagnosis=diagnosis)
     if chosen is None:
         return report
@@ -219,31 +221,62 @@ def _sampled_columns(c: Columns, chosen: list[int]) -> Columns:
                    uncertainty=pick(c.uncertainty))
 
 
-def _reference(job: Computation, options: Options, layout: Layout) -> tuple:
+MORE_DIGITS_TRIES = 4
+"""How many times the reference is run again with twice the digits when an output saturates."""
+
+
+def _reference(job: Computation, options: Options, layout: Layout) -> tuple[tuple, Options, list[str]]:
+    """The reference (see :func:`_reference_at`); where an output saturates at ``options.dps``
+    digits (a sigmoid's 1 - a is 0 for z beyond about 115 at 50 digits), run again with twice
+    the digits, at most :data:`MORE_DIGITS_TRIES` times. Returns the options it ran with, and a
+    note when they are not the ones asked for."""
+    asked = options.dps
+    for attempt in range(MORE_DIGITS_TRIES + 1):
+        try:
+            found = _reference_at(job, options, layout)
+        except ValueError as error:  # an output saturated even at dps digits
+            text = " ".join(str(error).split())
+            if "is 0 where its target needs it positive" not in text or attempt == MORE_DIGITS_TRIES:
+                raise ValueError(f"the reference {options.reference!r} cannot compute this case: "
+                                 f"{text} (at dps={options.dps}; a larger dps gives the reference "
+                                 "the digits it needs)") from None
+            options = _with_dps(options, 2 * options.dps)
+            continue
+        if options.dps == asked:
+            return found, options, []
+        return found, options, [f"The reference ran at dps={options.dps}: at dps={asked} an "
+                                "output saturated (its 1 - a or a rounded to 0), so the digits "
+                                "were doubled until it did not."]
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _reference_at(job: Computation, options: Options, layout: Layout) -> tuple:
     """The reference arithmetic, values, their nearest floats, accuracy and uncertainties: in
     one pass of ``options.enclosure`` when there is one and it decides every branch, else by the
     reference pass and the accuracy pass."""
     note = ""
     ar = options.enclosure
-    try:
-        if ar is not None:
-            one_pass = enclosed_reference(job, ar, layout)
-            if one_pass is not None:
-                return (ar, *one_pass)
-            note = (f"{ar!r} could not decide a ReLU branch (an input exactly at 0 in the limit "
-                    "of its precision), so the accuracy is stated by agreement instead")
-        ar = options.reference
-        refs = reference_pass(job, ar, f"reference {ar!r}")
-    except ValueError as error:  # an output saturated even at dps digits
-        raise ValueError(f"the reference {ar!r} cannot compute this case: "
-                         f"{' '.join(str(error).split())} (at dps={options.dps}; a larger "
-                         "dps gives the reference the digits it needs)") from None
+    if ar is not None:
+        one_pass = enclosed_reference(job, ar, layout)
+        if one_pass is not None:
+            return (ar, *one_pass)
+        note = (f"{ar!r} could not decide a ReLU branch (an input exactly at 0 in the limit "
+                "of its precision), so the accuracy is stated by agreement instead")
+    ar = options.reference
+    refs = reference_pass(job, ar, f"reference {ar!r}")
     expected = list(map(ar.to_float, refs))
     checks = options.checks[-1:] if note else options.checks  # intervals would not decide either
     accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, checks)
     if note and not accuracy.note:
         accuracy = dataclasses.replace(accuracy, note=note)
     return ar, refs, expected, accuracy, uncertainty
+
+
+def _with_dps(options: Options, dps: int) -> Options:
+    """``options`` with a reference (its check, its enclosure) of ``dps`` digits."""
+    point, checks, enclosure = _arithmetics(options.backend, dps, options.rigorous)
+    return dataclasses.replace(options, reference=point, checks=checks, enclosure=enclosure,
+                               dps=dps)
 
 
 BACKENDS = ("auto", "mpmath")
@@ -304,10 +337,16 @@ def _checked(net: Any, xs: Any, ys: Any, cost: Any, dtype: Any, reduction: Any, 
     ys = [to_vector(ys[i], net.n[net.L], f"ys[{i}]", "targets") for i in range(count)]
     work = _with_conventions(net, relu_prime_at_zero, leaky_relu_prime_at_zero)
     job = Computation(work, xs, ys, cost, reduction, per_example, workers, executor, progress, lam)
+    point, checks, enclosure = _arithmetics(backend, dps, rigorous)
+    return job, Options(point, checks, budget, strict, dps, rigorous, enclosure, backend)
+
+
+def _arithmetics(backend: Any, dps: int, rigorous: bool) -> tuple:
+    """The reference's point arithmetic, the arithmetics that check its accuracy (tried in
+    turn), and the enclosing one that does both in one pass (or None)."""
     point, enclosure = _backends(backend, dps)
     more = type(point)(dps + CHECK_EXTRA_DIGITS)
-    checks = (Interval(dps), more) if rigorous else (more,)
-    return job, Options(point, checks, budget, strict, dps, rigorous, enclosure, backend)
+    return point, (Interval(dps), more) if rigorous else (more,), enclosure
 
 
 def _backends(backend: Any, dps: int) -> tuple:

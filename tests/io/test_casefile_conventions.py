@@ -64,8 +64,8 @@ def test_the_defaults_are_not_written():
 def test_examples_as_columns():
     doc = valid_doc()
     columns = {**doc, "examples": "columns",
-               "inputs": [list(r) for r in zip(*doc["inputs"])],
-               "targets": [list(r) for r in zip(*doc["targets"])]}
+               "inputs": [list(r) for r in zip(*doc["inputs"], strict=True)],
+               "targets": [list(r) for r in zip(*doc["targets"], strict=True)]}
     before = json.dumps(columns)
     assert case_from_dict(columns) == case_from_dict(doc)
     assert json.dumps(columns) == before  # the document is not changed
@@ -79,13 +79,14 @@ def test_class_index_targets_with_cross_entropy():
     case = loads_case(json.dumps(labels))
     assert case.ys == case_from_dict(doc).ys and case.verify().ok
     assert schema_valid(labels)
-    columns = {**labels, "examples": "columns", "inputs": [list(r) for r in zip(*doc["inputs"])]}
+    columns = {**labels, "examples": "columns", "inputs": [list(r) for r in zip(*doc["inputs"], strict=True)]}
     assert loads_case(json.dumps(columns)).ys == case.ys
 
 
 @pytest.mark.parametrize("change, message", [
     ({"targets": [0, 2, 0]}, r"targets\[1\] is the label 2, but the output layer has 2 nodes"),
-    ({"output_reduction": "sum"}, r"output_reduction is sum, which applies to mse and binary_cross_entropy, not to cross_entropy"),
+    ({"output_reduction": "sum"},
+     r"output_reduction is sum, which applies to mse and binary_cross_entropy, not to cross_entropy"),
     ({"output_reduction": "total"}, r"output_reduction"),
     ({"l2": "-1"}, r"l2 must be >= 0"),
     ({"l2": "x"}, r"l2"),
@@ -136,7 +137,7 @@ def test_out_in_shapes_that_fit_in_out_say_so():
 
 def test_in_out_shapes_that_fit_out_in_say_so():
     weights, biases = keras_arrays()
-    transposed = [[list(r) for r in zip(*w)] for w in weights]
+    transposed = [[list(r) for r in zip(*w, strict=True)] for w in weights]
     with pytest.raises(ValueError, match=r"these shapes fit layout='out_in': is the layout 'out_in'\?"):
         br.Network.from_arrays(transposed, biases, "tanh", layout="in_out")
 

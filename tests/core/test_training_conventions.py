@@ -280,3 +280,25 @@ def test_the_readme_shows_every_convention_and_its_example_runs():
     runner = doctest.DocTestRunner()
     runner.run(test)
     assert runner.failures == 0 and runner.tries == 7
+
+
+def test_the_budget_of_l2_includes_the_rounding_of_lam_w_and_of_the_addition():
+    np = pytest.importorskip("numpy")
+    net = br.Network([None, [[1.5, -2.25]]], [None, [0]], "identity")
+    xs, ys = [[1e-3, 2e-3]], [[0]]
+    plain = br.gradients(net, xs, ys, "mse")
+    penalised = br.gradients(net, xs, ys, "mse", l2="0.3")
+    before = br.verify(net, xs, ys, plain.dC_dw, plain.dC_db, cost="mse", dtype="float32")
+    after = br.verify(net, xs, ys, penalised.dC_dw, penalised.dC_db, cost="mse", dtype="float32", l2="0.3")
+    u = 2.0**-24
+    for b, a in zip(before.entries, after.entries, strict=True):
+        if a.kind == "w":  # lam * w rounds, and so does the addition: at least u |dC/dw| more
+            assert a.budget >= b.budget + u * abs(a.expected)
+        else:
+            assert a.budget == b.budget
+    # a float32 implementation that adds lam * w in float32 is within it
+    lam = np.float32(0.3)
+    w = np.array(net.w[1], dtype=np.float32)
+    g32 = np.array(plain.dC_dw[1], dtype=np.float32) + lam * w
+    report = br.verify(net, xs, ys, [None, g32], plain.dC_db, cost="mse", dtype="float32", l2="0.3")
+    assert report.ok and report.checked == 3

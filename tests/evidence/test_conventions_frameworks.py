@@ -46,7 +46,7 @@ def network2_update(np, weights, biases, mini_batch, eta, lmbda, n):
         activation = x
         activations = [x]
         zs = []
-        for b, w in zip(biases, weights):
+        for b, w in zip(biases, weights, strict=True):
             z = np.dot(w, activation) + b
             zs.append(z)
             activation = sigmoid(z)
@@ -65,10 +65,10 @@ def network2_update(np, weights, biases, mini_batch, eta, lmbda, n):
     nabla_w = [np.zeros(w.shape) for w in weights]
     for x, y in mini_batch:
         delta_nabla_b, delta_nabla_w = backprop(x, y)
-        nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
-        nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
-    new_w = [(1 - eta * (lmbda / n)) * w - (eta / len(mini_batch)) * nw for w, nw in zip(weights, nabla_w)]
-    new_b = [b - (eta / len(mini_batch)) * nb for b, nb in zip(biases, nabla_b)]
+        nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b, strict=True)]
+        nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w, strict=True)]
+    new_w = [(1 - eta * (lmbda / n)) * w - (eta / len(mini_batch)) * nw for w, nw in zip(weights, nabla_w, strict=True)]
+    new_b = [b - (eta / len(mini_batch)) * nb for b, nb in zip(biases, nabla_b, strict=True)]
     return new_w, new_b, nabla_w, nabla_b
 
 
@@ -82,7 +82,7 @@ def test_network2_cross_entropy_cost_is_binary_cross_entropy_summed_over_outputs
     ys = [np.array([[1.0], [0.0]]), np.array([[0.0], [1.0]]), np.array([[1.0], [1.0]]),
           np.array([[0.0], [0.0]]), np.array([[1.0], [0.0]])]
     eta, lmbda, n = 0.5, 5.0, 50  # n: the size of the training set, in network2's lmbda / n
-    new_w, new_b, nabla_w, nabla_b = network2_update(np, weights, biases, list(zip(xs, ys)), eta, lmbda, n)
+    new_w, new_b, nabla_w, nabla_b = network2_update(np, weights, biases, list(zip(xs, ys, strict=True)), eta, lmbda, n)
 
     net = br.Network.from_arrays(weights, biases, "sigmoid")
     X = np.hstack(xs)  # one column per example, as network2 stores them
@@ -91,7 +91,7 @@ def test_network2_cross_entropy_cost_is_binary_cross_entropy_summed_over_outputs
     options = {"cost": "binary_cross_entropy", "output_reduction": "sum", "l2": lam, "examples": "columns"}
     # network2's gradient: the mean of the summed-over-outputs gradients, plus (lmbda / n) w
     m = len(xs)
-    dC_dw, dC_db = gradients_from_arrays([nw / m + (lmbda / n) * w for nw, w in zip(nabla_w, weights)],
+    dC_dw, dC_db = gradients_from_arrays([nw / m + (lmbda / n) * w for nw, w in zip(nabla_w, weights, strict=True)],
                                          [nb / m for nb in nabla_b], net=net)
     assert fully_checked(br.verify(net, X, Y, dC_dw, dC_db, dtype="float64", **options))
     assert not br.verify(net, X, Y, dC_dw, dC_db, dtype="float64", **{**options, "output_reduction": "mean"}).ok
