@@ -31,6 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 """The repository: README.md, notebooks/ and backprop_ref/ are below it."""
 
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+"""The documentation's pages: the reference text and the worked outputs the tests check."""
+
+
+def docs_page(page: str) -> str:
+    """The text of ``docs/<page>.md``."""
+    return (DOCS / f"{page}.md").read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------------------------

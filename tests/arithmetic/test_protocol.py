@@ -420,12 +420,12 @@ def test_the_loops_refuse_what_is_not_an_arithmetic() -> None:
 def test_the_readmes_own_arithmetic_runs() -> None:
     import re
 
-    from helpers import README
+    from helpers import docs_page
 
-    section = README.read_text(encoding="utf-8").split("## Choosing an arithmetic", 1)[1].split("\n## ", 1)[0]
+    section = docs_page("getting-started").split("## Choosing an arithmetic", 1)[1].split("\n## ", 1)[0]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/getting-started.md", "exec"), namespace)
     assert isinstance(namespace["Rational"](), Arithmetic)
     assert namespace["g"].C == Fraction(9, 2)
 

@@ -172,7 +172,7 @@ def test_progress_on_a_terminal_is_erased_at_the_end(tmp_path, monkeypatch, caps
 
 
 def _readme_section() -> str:
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "verify.md").read_text(encoding="utf-8")
     assert "## Getting networks and gradients in" in readme
     return readme.split("## Getting networks and gradients in", 1)[1].split("\n## ", 1)[0]
 
@@ -196,7 +196,7 @@ def test_the_readme_pytorch_example_runs(tmp_path, monkeypatch):
     code = re.search(r"```python\n(.*?)```", _readme_section(), re.S).group(1)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/verify.md", "exec"), namespace)
     assert namespace["report"].ok
     saved = br.load_case("case.json")
     assert saved.net == namespace["net"] and saved.dC_dw == namespace["case"].dC_dw

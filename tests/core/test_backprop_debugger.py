@@ -1,5 +1,5 @@
-"""The README's pdb walk-through, driven non-interactively: its commands, run by pdb on the demo,
-print what the README shows, and the values printed are the engine's own numbers."""
+"""docs/debugger.md's pdb walk-through, driven non-interactively: its commands, run by pdb on the demo,
+print what docs/debugger.md shows, and the values printed are the engine's own numbers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from helpers import README
+from helpers import docs_page
 
 import backprop_ref
 from backprop_ref import forward
@@ -33,9 +33,9 @@ def bp2_line() -> int:
 
 
 def readme_session() -> tuple:
-    """``(start, banner, [(command, output), ...])`` from the README's debugger section."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("## Stepping through in a debugger", 1)[1]
+    """``(start, banner, [(command, output), ...])`` from docs/debugger.md's debugger section."""
+    text = docs_page("debugger")
+    section = text.split("# Stepping through in a debugger", 1)[1]
     block = re.search(r"```text\n(.*?)```", section, re.S).group(1)
     start, *rest = block.splitlines()
     assert start.startswith("$ ")
@@ -53,7 +53,7 @@ def readme_session() -> tuple:
 
 def run_session(commands: list, monkeypatch) -> list:
     """Run ``python -m pdb -m backprop_ref demo`` in this process with ``commands`` as its input;
-    the output of each command, directories shortened to ``...`` as in the README."""
+    the output of each command, directories shortened to ``...`` as in docs/debugger.md."""
     out = io.StringIO()
     monkeypatch.setattr(sys, "argv", ["backprop_ref", "demo"])
     monkeypatch.syspath_prepend(str(PACKAGE_ROOT))  # where "backprop_ref/core/backprop.py" is found
@@ -86,7 +86,7 @@ def test_readme_session_starts_the_demo_under_pdb_and_breaks_at_bp2():
     assert banner == ["> .../backprop_ref/__main__.py(1)<module>()", "-> " + main.splitlines()[0]]
     line = bp2_line()
     assert steps[0][0] == f"break backprop_ref/core/backprop.py:{line}", (
-        f"the BP2 line of backprop.py is now line {line}: update the README's debugger section "
+        f"the BP2 line of backprop.py is now line {line}: update the debugger section of docs/debugger.md "
         f"(tests/core/test_backprop_debugger.py prints the session on failure)")
     assert steps[-1][0] == "quit"
 

@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import mpmath
 import pytest
-from helpers import README
+from helpers import docs_page
 
 import backprop_ref as br
 from backprop_ref.core.network import to_number
@@ -163,9 +163,9 @@ def test_nan_and_infinity_in_inputs_and_targets_in_every_arithmetic(bad, ar):
 
 
 def test_readme_says_nan_is_refused_in_float_too():
-    readme = README.read_text(encoding="utf-8")
+    readme = docs_page("getting-started")
     sentence = re.search(r"NaN and infinity are refused[^.]*\.", readme)
-    assert sentence, "the README must say what happens to NaN and infinity"
+    assert sentence, "docs/getting-started.md must say what happens to NaN and infinity"
     assert "every arithmetic" in sentence.group(0) and "Float" in sentence.group(0)
 
 

@@ -7,7 +7,7 @@ import re
 from fractions import Fraction
 
 import pytest
-from helpers import README, bits, flat, flat_hv, make_batch, need, network, random_direction
+from helpers import bits, docs_page, flat, flat_hv, make_batch, need, network, random_direction
 
 import backprop_ref as br
 from backprop_ref.arithmetic import UndecidableBranch
@@ -205,19 +205,19 @@ def test_bad_batches_and_costs_are_refused_as_by_gradients():
 
 
 def _readme_section() -> str:
-    text = README.read_text(encoding="utf-8")
-    assert "\n## Second order\n" in text, "the README has no section 'Second order'"
-    return text.split("\n## Second order\n", 1)[1].split("\n## ", 1)[0]
+    text = docs_page("second-order")
+    assert "# Second order\n" in text, "docs/second-order.md has no section 'Second order'"
+    return text.split("# Second order\n", 1)[1].split("\n## ", 1)[0]
 
 
 def test_the_readme_example_prints_what_the_readme_shows(capsys):
     section = _readme_section()
     code, dual = re.findall(r"```python\n(.*?)```", section, re.S)[:2]
     shown = re.search(r"```text\n(.*?)```", section, re.S).group(1)
-    exec(compile(code, "README.md", "exec"), {})
+    exec(compile(code, "docs/second-order.md", "exec"), {})
     assert capsys.readouterr().out == shown
     namespace: dict = {"br": br}  # the second block follows the first
-    exec(compile(dual, "README.md", "exec"), namespace)
+    exec(compile(dual, "docs/second-order.md", "exec"), namespace)
     ar, y = namespace["ar"], namespace["y"]
     assert (ar.value(y), ar.tangent(y)) == (Fraction(21), Fraction(25))
     assert "(Fraction(21, 1), Fraction(25, 1))" in dual

@@ -267,16 +267,16 @@ def test_the_readme_shows_every_convention_and_its_example_runs():
     import doctest
     import re
 
-    from helpers import README
+    from helpers import docs_page
 
-    section = README.read_text().split("## Verifying an implementation", 1)[1].split("\n## ", 1)[0]
+    section = docs_page("verify").split("# Verifying an implementation", 1)[1].split("\n## ", 1)[0]
     table = section.split("**The frameworks' conventions.**", 1)[1].split("```python", 1)[0]
     for option in ('output_reduction="sum"', "l2=lam", "class indices", 'examples="columns"',
                    "gelu_tanh", "layout", "alpha / n_samples", "2 * l", "weight_decay"):
         assert option in table, option
     blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "l2_from_sklearn" in b]
     assert len(blocks) == 1
-    test = doctest.DocTestParser().get_doctest(blocks[0], {"br": br}, "README", "README.md", 0)
+    test = doctest.DocTestParser().get_doctest(blocks[0], {"br": br}, "docs", "docs/verify.md", 0)
     runner = doctest.DocTestRunner()
     runner.run(test)
     assert runner.failures == 0 and runner.tries == 7

@@ -91,7 +91,7 @@ def test_use_bias_false_gives_zero_biases_and_no_bias_gradient(keras):
 
 
 def test_keras_on_torch_multiplies_float64_in_float32(keras):
-    """The README's note: a float64 model's products are float32's, so its gradients are too.
+    """docs/verify.md's note: a float64 model's products are float32's, so its gradients are too.
     Keras's type promotion maps float64 to float32 on every backend but TensorFlow's."""
     np = need("numpy")
     assert keras.backend.result_type("float64", "float64") == "float32"

@@ -1,18 +1,18 @@
-"""The README's adapter examples run, each in a fresh Python (Keras chooses its backend once)."""
+"""docs/verify.md's adapter examples run, each in a fresh Python (Keras chooses its backend once)."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from helpers import README, need_installed, run_python
+from helpers import docs_page, need_installed, run_python
 
 FRAMEWORKS = {"sklearn": ("sklearn",), "keras": ("keras", "torch"), "flax": ("flax", "jax")}
 
 
 def examples() -> dict:
-    section = README.read_text(encoding="utf-8").split("### Adapters: scikit-learn, Keras, Flax", 1)
-    assert len(section) == 2, "README has no subsection 'Adapters: scikit-learn, Keras, Flax'"
+    section = docs_page("verify").split("### Adapters: scikit-learn, Keras, Flax", 1)
+    assert len(section) == 2, "docs/verify.md has no subsection 'Adapters: scikit-learn, Keras, Flax'"
     blocks = re.findall(r"```python\n(.*?)```", section[1].split("\n## ", 1)[0], re.S)
     found = {}
     for block in blocks:

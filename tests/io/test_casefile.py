@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from helpers import MALFORMED, README, drop_key, render, set_at, valid_doc
+from helpers import MALFORMED, docs_page, drop_key, render, set_at, valid_doc
 
 import backprop_ref as br
 from backprop_ref.io.casefile import (
@@ -177,16 +177,16 @@ def test_save_case_refuses_an_invalid_case_and_writes_nothing(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# The schema and the README's example
+# The schema and docs/verify.md's example
 
 
 def _readme_example() -> dict:
-    readme = README.read_text()
+    readme = docs_page("verify")
     section = readme.split("## Getting networks and gradients in", 1)
     if len(section) < 2:
-        pytest.fail("README has no section 'Getting networks and gradients in'")
+        pytest.fail("docs/verify.md has no section 'Getting networks and gradients in'")
     block = re.search(r"```json\n(.*?)```", section[1], re.S)
-    assert block, "the README section has no ```json example"
+    assert block, "the docs/verify.md section has no ```json example"
     return json.loads(block.group(1))
 
 

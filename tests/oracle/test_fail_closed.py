@@ -190,14 +190,14 @@ def test_the_readme_shows_what_verify_prints_for_inconclusive_and_partial_cases(
     import doctest
     import re
 
-    from helpers import README
+    from helpers import docs_page
 
-    section = README.read_text().split("## Verifying an implementation", 1)[1].split("\n## ", 1)[0]
+    section = docs_page("verify").split("# Verifying an implementation", 1)[1].split("\n## ", 1)[0]
     blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S)
               if "INCONCLUSIVE" in b or "not_given" in b]
     assert len(blocks) == 2
     for block in blocks:
-        test = doctest.DocTestParser().get_doctest(block, {"br": br}, "README", "README.md", 0)
+        test = doctest.DocTestParser().get_doctest(block, {"br": br}, "docs", "docs/verify.md", 0)
         runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
         runner.run(test)
         assert runner.failures == 0 and runner.tries >= 4

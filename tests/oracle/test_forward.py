@@ -152,14 +152,14 @@ def test_the_callers_forward_values_are_not_changed():
 
 
 def test_the_readme_example_runs_as_shown():
-    """The README's "Forward values" block, run as a doctest."""
+    """docs/verify.md's "Forward values" block, run as a doctest."""
     import doctest
 
-    from helpers import README
+    from helpers import docs_page
 
-    section = README.read_text().split("**Forward values.**", 1)[1].split("```python\n", 1)[1]
+    section = docs_page("verify").split("**Forward values.**", 1)[1].split("```python\n", 1)[1]
     block = section.split("```", 1)[0]
-    test = doctest.DocTestParser().get_doctest(block, {"br": br}, "README forward values", "README.md", 0)
+    test = doctest.DocTestParser().get_doctest(block, {"br": br}, "Forward values", "docs/verify.md", 0)
     runner = doctest.DocTestRunner()
     runner.run(test)
     assert runner.failures == 0 and runner.tries == 8

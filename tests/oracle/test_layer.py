@@ -7,7 +7,7 @@ import re
 from fractions import Fraction
 
 import pytest
-from helpers import README, need
+from helpers import docs_page, need
 
 import backprop_ref as br
 from backprop_ref.arithmetic import Exact
@@ -310,7 +310,7 @@ def test_verify_samples_a_network_gradient():
 
 
 # ---------------------------------------------------------------------------------------------
-# The README's section
+# docs/verify.md's section
 
 
 def test_the_readme_section_shows_real_output(capsys):
@@ -320,11 +320,11 @@ def test_the_readme_section_shows_real_output(capsys):
     import doctest
 
     need("numpy")
-    section = README.read_text().split("\n## One layer\n", 1)[1].split("\n## ", 1)[0]
+    section = docs_page("verify").split("\n## One layer\n", 1)[1].split("\n## ", 1)[0]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     shown = re.search(r"```text\n(.*?)```", section, re.S).group(1).splitlines()
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/verify.md", "exec"), namespace)
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == shown[0] and printed[-2:] == shown[-2:]
 
@@ -340,7 +340,7 @@ def test_the_readme_section_shows_real_output(capsys):
     block = next(b for b in re.findall(r"```python\n(.*?)```", section, re.S) if ">>>" in b)
     examples = doctest.DocTestParser().get_examples(block)
     assert len(examples) == 3
-    test = doctest.DocTest(examples, namespace, "README One layer", "README.md", 0, None)
+    test = doctest.DocTest(examples, namespace, "One layer", "docs/verify.md", 0, None)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
     assert runner.failures == 0 and runner.tries == 3

@@ -4,9 +4,9 @@ import re
 from fractions import Fraction
 
 import pytest
-from helpers import README, need, rounded_gradients
 from helpers import VERIFY_XS as XS
 from helpers import VERIFY_YS as YS
+from helpers import docs_page, need, rounded_gradients
 from helpers import small_net as small
 
 import backprop_ref as br
@@ -278,11 +278,11 @@ def test_the_callers_data_is_not_changed():
 
 
 # ---------------------------------------------------------------------------------------------
-# The README's example
+# docs/verify.md's example
 
 
 def _readme_step_section() -> str:
-    text = README.read_text()
+    text = docs_page("verify")
     return text.split("\n## A training step\n", 1)[1].split("\n## ", 1)[0]
 
 
@@ -294,7 +294,7 @@ def test_the_readme_step_example_prints_its_table(capsys):
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     shown = re.search(r"```text\n(.*?)```", section, re.S).group(1).splitlines()
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/verify.md", "exec"), namespace)
     printed = capsys.readouterr().out.splitlines()
 
     def rows(lines):
@@ -310,7 +310,7 @@ def test_the_readme_step_example_prints_its_table(capsys):
 
 
 def test_the_readme_says_what_dividing_by_alpha_does():
-    """The figures of "Why not divide by alpha": the correct float32 step of the README's network
+    """The figures of "Why not divide by alpha": the correct float32 step of docs/verify.md's network
     passes at alpha 0.1 and 0.01; its recovered gradient fails in 3 and 12 of 26 entries."""
     np = need("numpy")
     section = _readme_step_section()

@@ -14,9 +14,9 @@ import copy
 from fractions import Fraction
 
 import pytest
-from helpers import README, need, plain
 from helpers import VERIFY_XS as XS
 from helpers import VERIFY_YS as YS
+from helpers import docs_page, need, plain
 from helpers import float64_gradients as float64
 from helpers import small_net as small
 
@@ -270,7 +270,7 @@ def test_nothing_given_is_changed():
 
 
 # ---------------------------------------------------------------------------------------------
-# The README's example
+# docs/verify.md's example
 
 
 def test_the_readme_example_prints_its_table(capsys):
@@ -280,12 +280,12 @@ def test_the_readme_example_prints_its_table(capsys):
     need("numpy")
     import re
 
-    text = README.read_text()
-    section = text.split("## Verifying an implementation", 1)[1].split("\n## ", 1)[0]
+    text = docs_page("verify")
+    section = text.split("# Verifying an implementation", 1)[1].split("\n## ", 1)[0]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     shown = re.search(r"```text\n(.*?)```", section, re.S).group(1).splitlines()
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/verify.md", "exec"), namespace)
     printed = capsys.readouterr().out.splitlines()
 
     def rows(lines):

@@ -22,11 +22,11 @@ import re
 
 import pytest
 from helpers import (
-    README,
     Rounded,
     WithoutSecondDerivative,
     case_id,
     cases,
+    docs_page,
     make_batch,
     network,
     random_direction,
@@ -331,21 +331,21 @@ def test_random_directions_and_networks_give_no_false_alarm_in_float32():
 
 
 # ---------------------------------------------------------------------------------------------
-# The README
+# docs/second-order.md
 
 
 def test_the_readme_shows_what_verify_hvp_prints(capsys):
     """The section "Second order": its first example, then the one of verify_hvp, print the
     second text block exactly."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("\n## Second order\n", 1)[1].split("\n## ", 1)[0]
+    text = docs_page("second-order")
+    section = text.split("# Second order\n", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     shown = re.findall(r"```text\n(.*?)```", section, re.S)
     checking = next(b for b in blocks if "verify_hvp" in b)
     namespace: dict = {}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    exec(compile(blocks[0], "docs/second-order.md", "exec"), namespace)
     capsys.readouterr()
-    exec(compile(checking, "README.md", "exec"), namespace)
+    exec(compile(checking, "docs/second-order.md", "exec"), namespace)
     out = capsys.readouterr().out
     assert out == shown[1]
     assert out.startswith("PASS: all 13 checked entries") and "worst Hv/w[1][2][0]" in out

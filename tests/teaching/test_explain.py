@@ -11,7 +11,7 @@ from collections import Counter
 from fractions import Fraction
 
 import pytest
-from helpers import README, QuarticError, Softsign, compile_latex
+from helpers import QuarticError, Softsign, compile_latex, docs_page
 
 import backprop_ref as br
 from backprop_ref import cli
@@ -213,10 +213,10 @@ def test_a_new_activation_and_cost_are_explained_from_their_forms():
 
 
 def test_readme_new_activation_example_prints_what_the_readme_shows(capsys):
-    readme = README.read_text(encoding="utf-8")
+    readme = docs_page("getting-started")
     code, shown = re.search(r"```python\n(from backprop_ref.core.formula import .*?)```\n\n```text\n(.*?)```",
                             readme, re.S).groups()
-    exec(compile(code, "README.md", "exec"), {"br": br})
+    exec(compile(code, "docs/getting-started.md", "exec"), {"br": br})
     assert capsys.readouterr().out == shown
 
 
@@ -482,7 +482,7 @@ def test_cli_as_a_program():
 
 
 def test_readme_example_is_what_the_command_prints(capsys):
-    readme = README.read_text(encoding="utf-8")
+    readme = docs_page("teach")
     section = readme.split("## Worked examples", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```text\n\$ backprop-ref (.*?)\n(.*?)```", section, re.S)
     argv = block.group(1).split()

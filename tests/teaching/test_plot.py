@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 
 import pytest
-from helpers import README, need
+from helpers import docs_page, need
 
 import backprop_ref as br
 from backprop_ref.teaching import plot
@@ -415,11 +415,11 @@ def test_import_does_not_load_matplotlib():
 
 def test_the_readme_pictures_example_runs(plt):
 
-    readme = README.read_text(encoding="utf-8")
+    readme = docs_page("teach")
     section = readme.split("\n## Pictures\n", 1)[1].split("\n## ", 1)[0]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/teach.md", "exec"), namespace)
     assert namespace["report"].ok
     assert len(plt.get_fignums()) == 4
 
