@@ -468,7 +468,7 @@ def hvp_row(sizes: list, repeat: int, targets: bool) -> Row:
 
 
 def batch_rows(sizes: list, repeat: int, count: int = 10) -> list:
-    """Absolute times of a batch, for the README's table."""
+    """Absolute times of a batch, for the table of docs/performance.md."""
     net = Network.random(sizes, "sigmoid", seed=0)
     xs, ys = examples(sizes, count)
     fl, mp, iv = Float(), Mp(50), Interval(50)

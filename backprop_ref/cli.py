@@ -401,8 +401,8 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "verify",
         help="check another implementation's gradients in a case file",
-        description="Check the gradients in a JSON case file (see the README, 'Getting networks and "
-        "gradients in') entry by entry against backpropagation at --dps digits, each within the "
+        description="Check the gradients in a JSON case file (its format: docs/case-format.md) entry by "
+        "entry against backpropagation at --dps digits, each within the "
         "rounding budget of the implementation's dtype. Exit 0: correct; 1: a gradient is wrong "
         "(the table names it); 2: the case cannot be read or is invalid; 3: inconclusive, no "
         "entry could be decided (the verdict says why). Exit 2 also when the report cannot be written "

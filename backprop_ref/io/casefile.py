@@ -4,7 +4,7 @@ A case file holds what the oracle needs to check one gradient computation: the l
 activations, cost, reduction and floating-point format (``dtype``) of the implementation, its
 weights and biases, the inputs and targets of the batch, and the gradients it computed.
 :func:`load_case` reads and checks one into a :class:`Case`; :func:`save_case` writes one.
-``backprop-ref verify case.json`` runs the oracle on it. The format is described in the README
+``backprop-ref verify case.json`` runs the oracle on it. The format is described in docs/case-format.md
 and, as a JSON Schema (draft 2020-12), in ``case.schema.json`` next to this module.
 
 Numbers may be written three ways, each read exactly:

@@ -138,7 +138,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
       pass): what is saved is judging, diagnosing and reporting the other entries.
 
     The budgets, the two levels and the undecidable branches are explained in
-    :mod:`backprop_ref.oracle.budget` and in the README section "Verifying an implementation".
+    :mod:`backprop_ref.oracle.budget` and in docs/verify.md.
     """
     job, options = _checked(net, xs, ys, cost, dtype, reduction, per_example, strict, dps,
                             relu_prime_at_zero, workers, rigorous, leaky_relu_prime_at_zero,
