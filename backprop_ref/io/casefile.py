@@ -297,6 +297,29 @@ def loads_case(text: str | bytes, name: str = "case") -> Checkable:
     return case
 
 
+def read_header(doc: dict, fields: dict, required: tuple, kind: str | None = None) -> str | None:
+    """What every kind of case checks first: no unknown field (named, with a hint), no required
+    one missing, the version, and the description, which it returns. ``kind`` (``"a step
+    case"``) goes into the messages of the kinds other than a gradient."""
+    within = "" if kind is None else f" in {kind}"
+    for key in doc:
+        if key not in fields:
+            hint = (check.did_you_mean(key, fields)
+                    or f"; the fields{'' if kind is None else ' of ' + kind} are {', '.join(fields)}")
+            raise ValueError(f"unknown field {check.quote(key)}{within}{hint}")
+    for key in required:
+        if key not in doc:
+            raise ValueError(f"missing field {key!r} ({fields[key]})")
+    if "version" in doc:
+        version = _whole(doc["version"], "version")
+        if version != VERSION:
+            raise ValueError(f"version is {version}; this reader knows version {VERSION}")
+    description = doc.get("description")
+    if description is not None and type(description) is not str:
+        raise TypeError(f"description must be a string, found {_kind(description)}")
+    return description
+
+
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
@@ -312,21 +335,7 @@ def case_from_dict(doc: Any) -> Checkable:
     kind = _choice(doc.get("check", "gradient"), "check", CHECKS)
     if kind != "gradient":
         return importlib.import_module(f"{__package__}.{kind}case").case_from_dict(doc)
-    for key in doc:
-        if key not in FIELDS:
-            hint = check.did_you_mean(key, FIELDS) or f"; the fields are {', '.join(FIELDS)}"
-            raise ValueError(f"unknown field {check.quote(key)}{hint}")
-    for key in REQUIRED:
-        if key not in doc:
-            raise ValueError(f"missing field {key!r} ({FIELDS[key]})")
-
-    if "version" in doc:
-        version = _whole(doc["version"], "version")
-        if version != VERSION:
-            raise ValueError(f"version is {version}; this reader knows version {VERSION}")
-    description = doc.get("description")
-    if description is not None and type(description) is not str:
-        raise TypeError(f"description must be a string, found {_kind(description)}")
+    description = read_header(doc, FIELDS, REQUIRED)
 
     sizes = _sizes(doc["sizes"])
     L = len(sizes) - 1

@@ -21,28 +21,20 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ..arithmetic.dtypes import DTYPES, get_dtype
-from ..core import check
-from ..core.costs import NAMES as COST_NAMES
-from ..core.costs import get_cost
+from ..arithmetic.dtypes import get_dtype
 from ..core.network import Network
+from . import casefile
 from .casefile import FIELDS as GRADIENT_FIELDS
 from .casefile import (
-    LAYOUTS,
-    REDUCTIONS,
-    VERSION,
-    _activation_names,
+    Case,
     _beyond,
     _choice,
-    _examples,
     _gradient,
     _in_range,
     _kind,
     _show,
-    _sizes,
-    _whole,
     dumps,
-    number,
+    read_header,
     read_layers,
 )
 from .casefile import _layers_text as layers_text
@@ -126,45 +118,20 @@ def case_from_dict(doc: Any) -> HvpCase:
     TypeError naming the place, in the words of the gradient's reader."""
     if not isinstance(doc, dict):
         raise TypeError(f"the top level must be a JSON object {{...}}, found {_kind(doc)}")
-    for key in doc:
-        if key in ("dC_dw", "dC_db"):
+    for key in ("dC_dw", "dC_db"):
+        if key in doc:
             raise ValueError(f"unknown field {key!r}: an hvp case gives the product Hv_w and Hv_b "
                              "instead of a gradient")
-        if key not in FIELDS:
-            hint = check.did_you_mean(key, FIELDS) or f"; the fields of an hvp case are {', '.join(FIELDS)}"
-            raise ValueError(f"unknown field {key!r}{hint}")
-    for key in REQUIRED:
-        if key not in doc:
-            raise ValueError(f"missing field {key!r} ({FIELDS[key]})")
+    description = read_header(doc, FIELDS, REQUIRED, "an hvp case")
     _choice(doc["check"], "check", ("hvp",))
-    if "version" in doc:
-        version = _whole(doc["version"], "version")
-        if version != VERSION:
-            raise ValueError(f"version is {version}; this reader knows version {VERSION}")
-    description = doc.get("description")
-    if description is not None and type(description) is not str:
-        raise TypeError(f"description must be a string, found {_kind(description)}")
 
-    sizes = _sizes(doc["sizes"])
-    L = len(sizes) - 1
-    layout = _choice(doc.get("layout", "out_in"), "layout", LAYOUTS)
-    cost = _choice(doc["cost"], "cost", COST_NAMES)
-    reduction = _choice(doc.get("reduction", "mean"), "reduction", REDUCTIONS)
-    dtype = _choice(doc["dtype"], "dtype", DTYPES)
-    relu_prime_at_zero = number(doc.get("relu_prime_at_zero", 0), "relu_prime_at_zero")
-    leaky = doc.get("leaky_relu_prime_at_zero")
-    leaky_relu_prime_at_zero = None if leaky is None else number(leaky, "leaky_relu_prime_at_zero")
-    activations = _activation_names(doc["activations"], L)
-    read = _in_range(dtype)
-
-    w, b, _ = read_layers(doc["weights"], doc["biases"], layout, sizes, number=read)
-    net = Network(w, b, activations)
-    check.softmax_output(get_cost(cost), activations[-1], f"activations[{L}]")
-    xs = _examples(doc["inputs"], "inputs", sizes[0], "layer 0", None, read)
-    ys = _examples(doc["targets"], "targets", sizes[L], f"layer {L}, the output layer", len(xs), read)
-    if get_cost(cost).targets_in_unit_interval:
-        for i in range(len(ys)):
-            check.unit_interval(ys[i], f"targets[{i}]", cost, show=_show)
+    shared = {key: doc[key] for key in SHARED if key in doc and key != "check"}
+    shared.update({"dC_dw": None, "dC_db": None})  # the network, batch and settings, read as a gradient case's
+    base = casefile.case_from_dict(shared)
+    assert isinstance(base, Case)
+    sizes, layout, read = list(base.net.n), doc.get("layout", "out_in"), _in_range(base.dtype)
+    net, xs, ys, cost, reduction, dtype = base.net, base.xs, base.ys, base.cost, base.reduction, base.dtype
+    relu_prime_at_zero, leaky_relu_prime_at_zero = base.relu_prime_at_zero, base.leaky_relu_prime_at_zero
     v_w, v_b, _ = read_layers(doc["v_w"], doc["v_b"], layout, sizes, names=("v_w", "v_b"), number=read)
     Hv_w, Hv_b = _gradient(doc["Hv_w"], doc["Hv_b"], layout, sizes, ("Hv_w", "Hv_b"), read)
     return HvpCase(net=net, xs=xs, ys=ys, v_w=v_w, v_b=v_b, Hv_w=Hv_w, Hv_b=Hv_b, cost=cost,

@@ -381,9 +381,9 @@ def _activation(position: str, module: Any, dtype: Any) -> str:
 
 def _layers(module: Any) -> list:
     """``[(position, Linear, activation name)]``, checked; activation ``None`` for a bare Linear."""
+    modules = _modules(module)  # first: another framework's model is named even without torch
     torch = _torch()
     nn = torch.nn
-    modules = _modules(module)
     layers: list = []
     for index in range(len(modules)):
         position, m = modules[index]

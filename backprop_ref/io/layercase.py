@@ -13,7 +13,6 @@ from fractions import Fraction
 from typing import Any
 
 from ..arithmetic.dtypes import DTYPES, get_dtype
-from ..core import check
 from ..core.activations import NAMES as ACTIVATION_NAMES
 from ..core.activations import get_activation
 from ..oracle.layer import OUTPUTS, verify_layer
@@ -30,6 +29,7 @@ from .casefile import (
     _texts,
     _whole,
     dumps,
+    read_header,
     result_number,
 )
 from .interop import LAYOUTS, read_layers
@@ -133,18 +133,7 @@ class LayerCase:
 
 def case_from_dict(doc: dict) -> LayerCase:
     """A :class:`LayerCase` from a parsed case file; ValueError or TypeError naming the place."""
-    for key in doc:
-        if key not in FIELDS:
-            hint = check.did_you_mean(key, FIELDS) or f"; the fields are {', '.join(FIELDS)}"
-            raise ValueError(f"unknown field {key!r} of a layer case{hint}")
-    for key in REQUIRED:
-        if key not in doc:
-            raise ValueError(f"missing field {key!r} ({FIELDS[key]})")
-    if "version" in doc and _whole(doc["version"], "version") != VERSION:
-        raise ValueError(f"version is {doc['version']}; this reader knows version {VERSION}")
-    description = doc.get("description")
-    if description is not None and type(description) is not str:
-        raise TypeError(f"description must be a string, found {_kind(description)}")
+    description = read_header(doc, FIELDS, REQUIRED, "a layer case")
     sizes = _sizes(doc["sizes"])
     if len(sizes) != 2:
         raise ValueError(f"sizes has {len(sizes)} entries; a layer has two: [n_in, n_out]")

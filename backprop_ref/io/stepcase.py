@@ -18,7 +18,6 @@ from fractions import Fraction
 from typing import Any
 
 from ..arithmetic.dtypes import get_dtype
-from ..core import check
 from . import casefile
 from .casefile import Case, _beyond, _examples, _gradient, _in_range, _layers_text, _show, _texts
 
@@ -126,13 +125,7 @@ def step_case(net: Any, xs: Any, ys: Any, after_w: list, after_b: list, alpha: A
 def case_from_dict(doc: Any) -> StepCase:
     """A :class:`StepCase` from a parsed case file with ``"check": "step"``; ValueError or
     TypeError naming the place."""
-    for key in doc:
-        if key not in FIELDS:
-            hint = check.did_you_mean(key, FIELDS) or f"; the fields of a step case are {', '.join(FIELDS)}"
-            raise ValueError(f"unknown field {key!r} in a step case{hint}")
-    for key in REQUIRED:
-        if key not in doc:
-            raise ValueError(f"missing field {key!r} ({FIELDS[key]})")
+    casefile.read_header(doc, FIELDS, REQUIRED, "a step case")
     own = {key: doc[key] for key in _OWN if key in doc}
     gradient = {key: value for key, value in doc.items() if key not in _OWN and key != "check"}
     gradient.update({"dC_dw": None, "dC_db": None})  # the network, batch and settings, read as a gradient case's
