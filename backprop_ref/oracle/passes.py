@@ -164,23 +164,8 @@ def enclosed_reference(job: Computation, ar: Any, layout: Layout) -> tuple | Non
     width = list(map(ar.distance, balls, balls))  # the largest distance between members
     refs = list(map(ar.midpoint, balls))
     expected = list(map(ar.to_float, refs))
-    worst_rel = 0.0
-    where = None
-    uncertainty = [0.0] * len(refs)
-    for pos in range(len(refs)):
-        d = width[pos]
-        scale = abs(expected[pos])
-        if d == 0 and scale == 0:
-            continue
-        uncertainty[pos] = d
-        rel = d / scale if scale else math.inf
-        if where is None or rel > worst_rel:
-            worst_rel = rel
-            where = pos
-    digits = None if where is None else _digits(worst_rel, ar.digits)
-    name = None if where is None else layout.name(where, job.per_example)
-    accuracy = Accuracy("interval", repr(ar), repr(ar), digits, name)
-    return refs, expected, accuracy, uncertainty
+    digits, name = _least_certain(width, list(map(abs, expected)), ar, layout, job.per_example)
+    return refs, expected, Accuracy("interval", repr(ar), repr(ar), digits, name), width
 
 
 def _agreement_accuracy(ar: Any, check: Any, more: list, refs: list, expected: list,
@@ -190,21 +175,8 @@ def _agreement_accuracy(ar: Any, check: Any, more: list, refs: list, expected: l
     higher precision, so its ``distance`` takes the reference's numbers as they are."""
     with check.context():
         distances = list(map(check.distance, refs, more))  # map: no Python frame per entry
-    worst_rel = 0.0
-    where = None
-    uncertainty = [0.0] * len(refs)
-    for pos in range(len(refs)):
-        d = distances[pos]
-        scale = abs(expected[pos])
-        if d == 0 and scale == 0:
-            continue
-        uncertainty[pos] = 2 * d
-        rel = d / scale if scale else math.inf
-        if where is None or rel > worst_rel:
-            worst_rel = rel
-            where = pos
-    digits = None if where is None else _digits(worst_rel, ar.digits)
-    name = None if where is None else layout.name(where, per_example)
+    digits, name = _least_certain(distances, list(map(abs, expected)), ar, layout, per_example)
+    uncertainty = [2 * d for d in distances]
     return Accuracy("agreement", repr(ar), repr(check), digits, name, note), uncertainty
 
 
@@ -213,10 +185,9 @@ def _enclosure_accuracy(ar: Any, check: Any, enclosures: list, refs: list, layou
     """Digits fixed by the enclosures; the reference is checked to lie inside them (and its
     distance from an enclosure it lies outside of goes into the uncertainty)."""
     distance = _EXACT.distance
-    worst_rel = 0.0
-    where = None
     outside = []
-    uncertainty = [0.0] * len(refs)
+    widths = [0.0] * len(refs)
+    mids = [0.0] * len(refs)
     for pos in range(len(refs)):
         lo, hi = check.endpoints(enclosures[pos])
         r_lo, r_hi = ar.endpoints(refs[pos])
@@ -225,21 +196,33 @@ def _enclosure_accuracy(ar: Any, check: Any, enclosures: list, refs: list, layou
             outside.append(layout.name(pos, per_example))
             width = max(width, distance(r_lo, lo), distance(r_hi, hi), distance(r_lo, hi),
                         distance(r_hi, lo))
-        mid = abs(float((hi + lo) / 2))
-        if width == 0 and mid == 0:
-            continue
-        uncertainty[pos] = width
-        rel = width / mid if mid else math.inf
-        if where is None or rel > worst_rel:
-            worst_rel = rel
-            where = pos
+        widths[pos] = width
+        mids[pos] = abs(float((hi + lo) / 2))
     note = ""
     if outside:
         note = (f"the {ar!r} reference lies outside the enclosure at {', '.join(outside[:3])}; "
                 "the budgets include its distance from the enclosure")
-    digits = None if where is None else _digits(worst_rel, ar.digits)
-    name = None if where is None else layout.name(where, per_example)
-    return Accuracy("interval", repr(ar), repr(check), digits, name, note), uncertainty
+    digits, name = _least_certain(widths, mids, ar, layout, per_example)
+    return Accuracy("interval", repr(ar), repr(check), digits, name, note), widths
+
+
+def _least_certain(widths: list, scales: list, ar: Any, layout: Layout,
+                   per_example: bool) -> tuple[int | None, str | None]:
+    """The digits that the entry of largest relative ``width`` leaves certain, and its name;
+    ``(None, None)`` when every entry is exactly 0 (width and scale)."""
+    worst_rel = 0.0
+    where = None
+    for pos in range(len(widths)):
+        d, scale = widths[pos], scales[pos]
+        if d == 0 and scale == 0:
+            continue
+        rel = d / scale if scale else math.inf
+        if where is None or rel > worst_rel:
+            worst_rel = rel
+            where = pos
+    if where is None:
+        return None, None
+    return _digits(worst_rel, ar.digits), layout.name(where, per_example)
 
 
 def _digits(rel: float, dps: int) -> int:
