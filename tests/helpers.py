@@ -578,6 +578,14 @@ VERIFY_XS = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]
 VERIFY_YS = [[0.2, -0.4], [1.0, 0.5]]
 
 
+def tiny_case() -> tuple:
+    """A 2-2-1 sigmoid network, one example and its gradients: ``(net, xs, ys, g)``, for tests
+    of what a function says about a wrong argument."""
+    net = br.Network.random([2, 2, 1], "sigmoid", seed=1)
+    xs, ys = [[0.1, 0.2]], [[0.5]]
+    return net, xs, ys, br.gradients(net, xs, ys)
+
+
 def small_net(activations=("tanh", "identity"), seed=1) -> br.Network:
     return br.Network.random([3, 4, 2], list(activations), seed=seed)
 

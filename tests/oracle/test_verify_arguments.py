@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import tiny_case
 
 import backprop_ref as br
 
 
 @pytest.fixture
 def small():
-    net = br.Network.random([2, 2, 1], "sigmoid", seed=1)
-    xs, ys = [[0.1, 0.2]], [[0.5]]
-    return net, xs, ys, br.gradients(net, xs, ys)
+    return tiny_case()
 
 
 def test_progress_and_accumulate_are_named(small):
