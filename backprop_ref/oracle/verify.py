@@ -400,24 +400,35 @@ def _reuse(report: Any, net: Network, key: tuple) -> tuple:
     """The reference values of an earlier report of the same computation."""
     if not isinstance(report, Report):
         raise TypeError(f"reference must be a Report from verify(), got {type(report).__name__}")
-    if not (report.net is net or report.net == net):
-        raise ValueError("reference is a report on another network (its weights, biases or "
-                         "activations differ)")
+    _same_network(report, net)
     if len(report.fingerprint) != len(key):
         raise ValueError("reference is a report on something other than a network's gradient "
                          "(one layer, say): it holds no reference gradients")
-    what = ("cost", "reduction", "per_example", "dps", "rigorous", "relu'(0) conventions",
-            "inputs xs", "targets ys", "l2", "backend")
-    for name, mine, theirs in zip(what, key, report.fingerprint, strict=True):
-        if mine != theirs:
-            shown = "" if name.startswith(("inputs", "targets")) else f" ({theirs!r}, not {mine!r})"
-            raise ValueError(f"reference is a report with other {name}{shown}: its reference "
-                             "gradients do not apply")
+    _same_computation(key, report.fingerprint)
     c = report.columns
     if report.sampled is not None:
         raise ValueError("reference is a sampled report: it holds the reference values of its "
                          "sample alone")
     return c.arithmetic, c.reference, c.expected, report.accuracy, c.uncertainty
+
+
+def _same_network(report: Report, net: Network) -> None:
+    """ValueError unless ``report`` is on ``net``."""
+    if not (report.net is net or report.net == net):
+        raise ValueError("reference is a report on another network (its weights, biases or "
+                         "activations differ)")
+
+
+def _same_computation(key: tuple, theirs: tuple) -> None:
+    """ValueError naming the first of the options in :func:`_fingerprint` order in which
+    ``theirs``, a reference report's, differs from ``key``."""
+    what = ("cost", "reduction", "per_example", "dps", "rigorous", "relu'(0) conventions",
+            "inputs xs", "targets ys", "l2", "backend")
+    for name, mine, other in zip(what, key, theirs, strict=True):
+        if mine != other:
+            shown = "" if name.startswith(("inputs", "targets")) else f" ({other!r}, not {mine!r})"
+            raise ValueError(f"reference is a report with other {name}{shown}: its reference "
+                             "gradients do not apply")
 
 
 def _l2_note(job: Computation) -> list[str]:
