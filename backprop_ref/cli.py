@@ -19,7 +19,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from ._version import __version__
 from .core import check
@@ -215,7 +215,7 @@ def _sample(text: str) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     import json
 
-    from .io.casefile import CaseError, load_case
+    from .io.casefile import CaseError, load_case, refused_options
 
     try:
         limit = {} if args.max_bytes is None else {"max_bytes": args.max_bytes}
@@ -226,14 +226,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     except ValueError as error:  # the --dtype override cannot hold a number of the case
         raise UsageError(f"{_shown(args.case)}: {error} (--dtype {args.dtype})") from None
-    options = {"dps": args.dps, "strict": args.strict, "workers": args.workers,
-               "rigorous": args.rigorous}
-    if args.dtype is not None:
-        options["dtype"] = args.dtype
-    if args.sample is not None:  # a sampled check: N entries chosen at random, seeded
-        options["sample"] = args.sample
-        options["seed"] = args.seed
-    status = _Status(sys.stderr) if sys.stderr.isatty() else None
+    options: dict[str, Any] = {"dps": args.dps, "strict": args.strict, "rigorous": args.rigorous}
+    given = {}  # the options given that not every kind of case takes, as they were written
+    for name, value in (("dtype", args.dtype), ("workers", args.workers), ("sample", args.sample),
+                        ("seed", args.seed), ("backend", args.backend)):
+        if value is not None:
+            options[name] = value
+            given[name] = f"--{name}"
+    refused = refused_options(case, given)
+    if refused:
+        raise UsageError(f"{_shown(args.case)}: {refused}")
+    if "sample" in options:  # a sampled check: N entries chosen at random, seeded
+        options.setdefault("seed", 0)
+    status = _Status(sys.stderr) if sys.stderr.isatty() and "progress" in case.options else None
     if status is not None:
         options["progress"] = status.update
     try:
@@ -418,11 +423,15 @@ def parser() -> argparse.ArgumentParser:
                        help="fail on suspicious entries too (beyond the typical rounding error)")
     check.add_argument("--rigorous", action="store_true",
                        help="state the reference's accuracy by interval arithmetic")
-    check.add_argument("--workers", type=_workers, default=1,
+    check.add_argument("--workers", type=_workers,
                        help="processes for the reference runs (default 1)")
     check.add_argument("--sample", type=_sample, metavar="N",
-                       help="check N entries chosen at random, biased to edges and tile boundaries")
-    check.add_argument("--seed", type=int, default=0, help="the seed of --sample (default 0)")
+                       help="check N entries chosen at random, biased to edges and tile boundaries "
+                       "(gradient and layer cases)")
+    check.add_argument("--seed", type=int, help="the seed of --sample (default 0)")
+    check.add_argument("--backend", choices=("auto", "mpmath"),
+                       help="the reference's numbers: auto, the fastest installed (default), or "
+                       "mpmath alone (gradient, step and hvp cases)")
     check.add_argument("--max-bytes", type=_max_bytes, default=None,
                        help="the largest case file read, in bytes (default 64 MiB)")
     check.set_defaults(run=cmd_verify)

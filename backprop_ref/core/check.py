@@ -201,6 +201,29 @@ def matrix(value: Any, shape: tuple, where: str, why: tuple = ("", ""), read: Re
     return out
 
 
+def weight_matrix(value: Any, layout: str, n_out: int, n_in: int, where: str,
+                  why: tuple = ("", ""), read: Read | None = None, row: str = "{where}[{r}]",
+                  shape_why: str | None = None, transposed: str = "") -> list:
+    """A layer's weights (or their gradient) given in ``layout``, checked by :func:`matrix`, and
+    returned ``out_in``: ``w[j][k]`` for node ``j`` of the layer and its input ``k``.
+
+    ``"out_in"`` (PyTorch): ``n_out`` rows of ``n_in`` entries, returned as given; ``"in_out"``
+    (Keras, Flax, ``x @ W``): ``n_in`` rows of ``n_out``, transposed. The words of the messages
+    (``why``, ``row``, ``shape_why``, ``transposed``) are the caller's, for the layout given, as
+    :func:`matrix` takes them.
+
+    >>> weight_matrix([[1, 2, 3], [4, 5, 6]], "in_out", 3, 2, "w[1]")
+    [[1, 4], [2, 5], [3, 6]]
+    """
+    if layout == "out_in":
+        return matrix(value, (n_out, n_in), where, why, read, row, shape_why, transposed)
+    rows = matrix(value, (n_in, n_out), where, why, read, row, shape_why, transposed)
+    out: list = []  # transposed on reading: w[j][k] = rows[k][j]
+    for j in range(n_out):
+        out.append([rows[k][j] for k in range(n_in)])
+    return out
+
+
 def rectangular(rows: list) -> bool:
     """Whether every row of ``rows`` (lists) has the length of the first."""
     for r in range(len(rows)):

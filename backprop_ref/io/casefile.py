@@ -35,7 +35,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from ..arithmetic.dtypes import DTYPES, get_dtype
 from ..core import check
@@ -101,6 +101,10 @@ class Checkable(Protocol):
 
     source: str | None
     description: str | None
+    kind: ClassVar[str]
+    """What the case checks: its ``check``, one of :data:`CHECKS`."""
+    options: ClassVar[tuple[str, ...]]
+    """The options of :data:`OPTIONS` that its :meth:`verify` takes."""
 
     def verify(self, **options: Any) -> Any:
         """Check the case; ``options`` as the command line's (``dps``, ``strict``, ``dtype``...)."""
@@ -110,6 +114,40 @@ class Checkable(Protocol):
 
     def check_range(self, dtype: str) -> None:
         """ValueError if a number of the case cannot be held in ``dtype`` (a ``--dtype``)."""
+
+
+OPTIONS = ("dps", "strict", "rigorous", "dtype", "workers", "progress", "sample", "seed",
+           "backend")
+"""The options of the command line's ``verify``, by the names of the keywords they pass to a
+case's :meth:`Checkable.verify`; each kind of case takes some of them (its ``options``)."""
+
+
+def refused_options(case: Checkable, given: dict[str, str]) -> str:
+    """The empty string when ``case`` takes every option named in ``given`` (a keyword of
+    :data:`OPTIONS` -> how the caller shows it, ``"--sample"``); else one line naming those it
+    does not take and the kinds of case that take them."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name in given:
+        if name not in case.options:
+            kinds = tuple(kind for kind in CHECKS if name in _case_class(kind).options)
+            groups.setdefault(kinds, []).append(given[name])
+    if not groups:
+        return ""
+    parts = [f"{_joined(shown)} appl{'ies' if len(shown) == 1 else 'y'} to {_joined(list(kinds))} "
+             "cases only" for kinds, shown in groups.items()]
+    return f"{'; '.join(parts)}, not to this {case.kind} case"
+
+
+def _case_class(kind: str) -> Any:
+    """The class of a case that checks ``kind``: :class:`Case`, or ``<Kind>Case`` of the module
+    ``<kind>case`` beside this one."""
+    if kind == "gradient":
+        return Case
+    return getattr(importlib.import_module(f"{__package__}.{kind}case"), f"{kind.capitalize()}Case")
+
+
+def _joined(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 class CaseError(ValueError):
@@ -143,6 +181,8 @@ class Case:
     """The implementation's forward values (``verify``'s ``a=``), or None."""
     C: Any = None
     """The implementation's batch cost (``verify``'s ``C=``), or None."""
+    kind: ClassVar[str] = "gradient"
+    options: ClassVar[tuple[str, ...]] = OPTIONS
 
     def verify(self, **options: Any) -> Any:
         """:func:`backprop_ref.verify` on this case; ``options`` (``dps``, ``strict``,

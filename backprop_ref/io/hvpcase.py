@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 from ..arithmetic.dtypes import get_dtype
 from ..core.network import Network
@@ -78,6 +78,9 @@ class HvpCase:
     leaky_relu_prime_at_zero: Any = None
     description: str | None = None
     source: str | None = field(default=None, compare=False)
+    kind: ClassVar[str] = "hvp"
+    options: ClassVar[tuple[str, ...]] = ("dps", "strict", "rigorous", "dtype", "workers",
+                                          "progress", "backend")
 
     def verify(self, **options: Any) -> Any:
         """:func:`backprop_ref.verify_hvp` on this case; ``options`` (``dps``, ``strict``,

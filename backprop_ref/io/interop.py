@@ -101,18 +101,12 @@ def _matrix(value: Any, where: str, layout: str, l: int, n: list, number: Number
             f"{where} has shape {shape}; with layout={layout!r} and {n[l - 1]} nodes in layer "
             f"{l - 1} it must be {must}{hint}"
         )
-    given = check.matrix(rows, want, where,
-                         why=(f"layout {layout}: one row per node of layer {row_layer}",
-                              f"layout {layout}: one per node of layer {entry_layer}"),
-                         read=number, row="{where} row {r}",
-                         shape_why=f"layout {layout}: n_{row_layer} x n_{entry_layer}",
-                         transposed=transposed)
-    if layout == "out_in":
-        return given
-    out: list = []  # transposed on load: w[l][j][k] = rows[k][j]
-    for j in range(n[l]):
-        out.append([given[k][j] for k in range(n[l - 1])])
-    return out
+    return check.weight_matrix(rows, layout, n[l], n[l - 1], where,
+                               why=(f"layout {layout}: one row per node of layer {row_layer}",
+                                    f"layout {layout}: one per node of layer {entry_layer}"),
+                               read=number, row="{where} row {r}",
+                               shape_why=f"layout {layout}: n_{row_layer} x n_{entry_layer}",
+                               transposed=transposed)  # w[l][j][k]
 
 
 def _vector(value: Any, where: str, length: int, l: int, number: Number) -> list:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 from ..arithmetic.dtypes import DTYPES, get_dtype
 from ..core.activations import NAMES as ACTIVATION_NAMES
@@ -78,6 +78,8 @@ class LayerCase:
     seed: int = 0
     description: str | None = None
     source: str | None = field(default=None, compare=False)
+    kind: ClassVar[str] = "layer"
+    options: ClassVar[tuple[str, ...]] = ("dps", "strict", "rigorous", "dtype", "sample", "seed")
 
     def verify(self, **options: Any) -> Any:
         """:func:`backprop_ref.verify_layer` on this case; of the command line's options,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 from ..arithmetic.dtypes import get_dtype
 from . import casefile
@@ -54,6 +54,9 @@ class StepCase:
     previous: tuple | None = None
     description: str | None = None
     source: str | None = field(default=None, compare=False)
+    kind: ClassVar[str] = "step"
+    options: ClassVar[tuple[str, ...]] = ("dps", "strict", "rigorous", "dtype", "workers",
+                                          "progress", "backend")
 
     def verify(self, **options: Any) -> Any:
         """:func:`backprop_ref.verify_step` on this case; ``options`` (``dps``, ``strict``,

@@ -94,7 +94,7 @@ def verify_hvp(net: Network, xs: Any, ys: Any, v_w: Any, v_b: Any, Hv_w: Any, Hv
                cost: Any = "mse", dtype: Any = "float32", reduction: str = "mean",
                strict: bool = False, dps: int = 50, relu_prime_at_zero: Any = 0,
                workers: int = 1, rigorous: bool = False, leaky_relu_prime_at_zero: Any = None,
-               progress: Any = None, accumulate: Any = None) -> Report:
+               progress: Any = None, accumulate: Any = None, *, backend: str = "auto") -> Report:
     r"""Check the Hessian-vector product ``Hv_w``, ``Hv_b`` of an implementation computing in
     ``dtype``: the Hessian of the batch cost times the direction ``v_w``, ``v_b``.
 
@@ -108,15 +108,16 @@ def verify_hvp(net: Network, xs: Any, ys: Any, v_w: Any, v_b: Any, Hv_w: Any, Hv
     ``"sum"`` over the examples), ``dtype``, ``accumulate``, ``strict``, ``dps`` (the reference's
     digits; its accuracy by agreement with ``dps + 20``, or with ``rigorous=True`` by an
     ``Interval(dps)`` enclosure), ``relu_prime_at_zero``, ``leaky_relu_prime_at_zero`` and
-    ``progress(stage, done, total)``. ``workers`` is accepted for the command line's sake; the
-    three runs stay in one process.
+    ``progress(stage, done, total)``; ``backend``: the reference's numbers, ``"auto"`` (``Mpfr``
+    with gmpy2 installed, else ``Mp``) or ``"mpmath"``. ``workers`` is accepted for the command
+    line's sake; the three runs stay in one process.
 
     The budgets, and which entries a ReLU branch makes undecidable, are explained in
     :mod:`backprop_ref.oracle.hvp`.
     """
     job, options = _checked(net, xs, ys, cost, dtype, reduction, False, strict, dps,
                             relu_prime_at_zero, workers, rigorous, leaky_relu_prime_at_zero,
-                            progress, accumulate, None)
+                            progress, accumulate, None, backend=backend)
     dw, db = direction(net, v_w, v_b)
     got = read_gradients(Hv_w, Hv_b, net, names=("Hv_w", "Hv_b"))
     layout = Layout(list(net.n), labels=LABELS)

@@ -202,18 +202,14 @@ def read_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
 def _weights(value: Any, where: str, layout: str, n_out: int, n_in: int, read: Any) -> list:
     """A weight matrix (or its gradient) in ``layout``, returned ``out_in``: ``w[j][k]``."""
     if layout == "out_in":
-        return check.matrix(value, (n_out, n_in), where, read=read,
-                            why=("layout out_in: one row per node", "one per input"),
-                            shape_why="layout out_in: nodes x inputs",
-                            transposed=" (that is the transpose: is the layout 'in_out'?)")
-    rows = check.matrix(value, (n_in, n_out), where, read=read,
-                        why=("layout in_out: one row per input", "one per node"),
-                        shape_why="layout in_out: inputs x nodes",
-                        transposed=" (that is the transpose: is the layout 'out_in'?)")
-    out: list = []  # transposed on load: w[j][k] = rows[k][j]
-    for j in range(n_out):
-        out.append([rows[k][j] for k in range(n_in)])
-    return out
+        return check.weight_matrix(value, layout, n_out, n_in, where, read=read,
+                                   why=("layout out_in: one row per node", "one per input"),
+                                   shape_why="layout out_in: nodes x inputs",
+                                   transposed=" (that is the transpose: is the layout 'in_out'?)")
+    return check.weight_matrix(value, layout, n_out, n_in, where, read=read,
+                               why=("layout in_out: one row per input", "one per node"),
+                               shape_why="layout in_out: inputs x nodes",
+                               transposed=" (that is the transpose: is the layout 'out_in'?)")
 
 
 def read_outputs(layer: Layer, given: dict, layout: str = "out_in") -> tuple[list[Block], list]:

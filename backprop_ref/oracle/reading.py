@@ -62,12 +62,12 @@ def read_parameters(weights: Any, biases: Any, net: Network, layout: str = "out_
     if layout == "in_out" and w is not None:
         for l in range(1, L + 1):
             if w[l] is not None:
-                rows = check.matrix(w[l], (n[l - 1], n[l]), f"{wname}[{l}]", read=_got_number,
-                                    why=(f"layout in_out: one row per node of layer {l - 1}",
-                                         f"layout in_out: one per node of layer {l}"),
-                                    shape_why=f"layout in_out: n_{l - 1} x n_{l}",
-                                    transposed=" (that is the transpose: is the layout 'out_in'?)")
-                w[l] = [[rows[k][j] for k in range(n[l - 1])] for j in range(n[l])]  # w[l][j][k]
+                w[l] = check.weight_matrix(
+                    w[l], "in_out", n[l], n[l - 1], f"{wname}[{l}]", read=_got_number,
+                    why=(f"layout in_out: one row per node of layer {l - 1}",
+                         f"layout in_out: one per node of layer {l}"),
+                    shape_why=f"layout in_out: n_{l - 1} x n_{l}",
+                    transposed=" (that is the transpose: is the layout 'out_in'?)")  # w[l][j][k]
     out: list = []
     _read_one(w, b, net, wname, bname, out)
     for pos in range(len(out)):

@@ -37,7 +37,7 @@ from .diagnosis import _tested
 from .passes import TYPICAL_FACTOR, Computation, _flatten, accuracy_pass, budget_pass, judge, reference_pass
 from .reading import read_parameters
 from .report import OK, SUSPICIOUS, WRONG, Columns, Hypothesis, Layout, Report
-from .verify import _checked, _fingerprint, _notes
+from .verify import Options, _checked, _fingerprint, _notes, _same_computation, _same_network
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -50,7 +50,8 @@ def verify_step(net: Network, xs: Any, ys: Any, after: Any, alpha: Any, cost: An
                 relu_prime_at_zero: Any = 0, leaky_relu_prime_at_zero: Any = None,
                 workers: int = 1, rigorous: bool = False, progress: Any = None,
                 accumulate: Any = None, executor: Executor | None = None, *,
-                output_reduction: str = "mean", l2: Any = 0, examples: str = "rows") -> Report:
+                output_reduction: str = "mean", l2: Any = 0, examples: str = "rows",
+                reference: Report | None = None, backend: str = "auto") -> Report:
     r"""Check ``after``, an implementation's network after one step (3)-(4) of size ``alpha``
     on the batch ``xs``, ``ys`` from ``net``, computed in ``dtype``.
 
@@ -71,23 +72,30 @@ def verify_step(net: Network, xs: Any, ys: Any, after: Any, alpha: Any, cost: An
     The other options are :func:`backprop_ref.verify`'s (``cost``, ``reduction``, ``strict``,
     ``dps``, ``rigorous``, ``relu_prime_at_zero``, ``leaky_relu_prime_at_zero``, ``workers``,
     ``executor``, ``progress``, ``accumulate``, and the conventions ``output_reduction``,
-    ``l2`` and ``examples``: with ``l2`` the step is made from the gradient with its weight penalty).
+    ``l2`` and ``examples``: with ``l2`` the step is made from the gradient with its weight
+    penalty; ``backend``: the reference's numbers, ``"auto"`` (``Mpfr`` with gmpy2 installed, else
+    ``Mp``) or ``"mpmath"``).
+
+    ``reference``: a report of an earlier call on the same network, batch, cost and options
+    (another ``after``, ``alpha``, ``dtype`` or ``previous``): the reference gradient it was made
+    from, with its accuracy, is used again instead of being computed; anything that would change
+    it raises ValueError naming what differs.
     """
     job, options = _checked(net, xs, ys, cost, dtype, reduction, False, strict, dps,
                             relu_prime_at_zero, workers, rigorous, leaky_relu_prime_at_zero,
-                            progress, accumulate, executor, output_reduction, l2, examples)
+                            progress, accumulate, executor, output_reduction, l2, examples,
+                            backend)
     alpha = _exact(check.number(alpha, "alpha", "the step size"))
     got = read_after(after, net, layout)
     before = _previous(previous, job)
     fmt = options.budget.dtype
-    ar = options.reference
-    g_refs = _reference(job, ar, options.dps)
-    g_expected = list(map(ar.to_float, g_refs))
-    accuracy, g_uncertainty = accuracy_pass(job, ar, g_refs, g_expected, Layout(list(net.n)),
-                                            options.checks)
+    key = _fingerprint(job, options)
+    if reference is not None:
+        gradient = _reused(reference, net, key)
+    else:
+        gradient = _gradient(job, options)
+    ar, g_refs, g_expected, accuracy, g_uncertainty = gradient
     g_worst, g_typical, reasons, overflows, saturated = budget_pass(job, options.budget)
-    of = "entries of the gradient the step is made from"
-    accuracy = replace(accuracy, note=f"{accuracy.note}; {of}" if accuracy.note else of)
 
     w = _parameters(net)
     refs = _stepped(ar, w, g_refs, alpha)
@@ -114,7 +122,7 @@ def verify_step(net: Network, xs: Any, ys: Any, after: Any, alpha: Any, cost: An
     return Report(net=net, cost=job.cost.name, dtype=fmt.name, accumulate=accumulated,
                   reduction=job.reduction, per_example=False, strict=options.strict,
                   dps=options.dps, examples=count, accuracy=accuracy, notes=notes,
-                  columns=columns, fingerprint=("step", alpha) + _fingerprint(job, options),
+                  columns=columns, fingerprint=("step", alpha, gradient) + key,
                   diagnosis=diagnosis, heading=heading)
 
 
@@ -167,6 +175,38 @@ def read_after(after: Any, net: Network, layout: str = "out_in") -> list:
         raise ValueError(f"after has {len(pair)} entries: it must be a Network or a pair "
                          "(weights, biases) of per-layer arrays for layers 1..L")
     return read_parameters(pair[0], pair[1], net, layout)
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference gradient, computed or reused
+
+
+def _gradient(job: Computation, options: Options) -> tuple:
+    """The reference gradient the step is made from: its arithmetic, values, their nearest
+    floats, accuracy and uncertainties (the tuple a step report keeps, after ``"step"`` and
+    ``alpha``, at the head of its fingerprint)."""
+    ar = options.reference
+    g_refs = _reference(job, ar, options.dps)
+    g_expected = list(map(ar.to_float, g_refs))
+    accuracy, g_uncertainty = accuracy_pass(job, ar, g_refs, g_expected, Layout(list(job.net.n)),
+                                            options.checks)
+    of = "entries of the gradient the step is made from"
+    accuracy = replace(accuracy, note=f"{accuracy.note}; {of}" if accuracy.note else of)
+    return ar, g_refs, g_expected, accuracy, g_uncertainty
+
+
+def _reused(report: Any, net: Network, key: tuple) -> tuple:
+    """The reference gradient of ``report``, an earlier step report of the same computation."""
+    if not isinstance(report, Report):
+        raise TypeError(f"reference must be a Report from verify_step(), got {type(report).__name__}")
+    _same_network(report, net)
+    theirs = report.fingerprint
+    if len(theirs) != len(key) + 3 or theirs[0] != "step":
+        raise ValueError("reference is a report on something other than a training step (a "
+                         "gradient, one layer...): give a report of verify_step(), which holds "
+                         "the reference gradient its step was made from")
+    _same_computation(key, theirs[3:])
+    return theirs[2]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ from ..core.network import Network, to_number, to_vector
 from ..core.training import REDUCTIONS, batch, labelled, penalty
 from .budget import Budget
 from .diagnosis import diagnose
-from .forward import first_hypotheses, read_forward, with_forward
+from .forward import by_example, first_hypotheses, gradient_columns, read_forward, with_forward
 from .passes import TYPICAL_FACTOR as TYPICAL_FACTOR  # importable from here, where it was
 from .passes import Computation, accuracy_pass, budget_pass, enclosed_reference, judge, reference_pass
 from .reading import read_gradients
@@ -126,9 +126,10 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     * ``a``, ``C``: the implementation's forward values, judged too (:mod:`~backprop_ref.oracle.forward`):
       ``a[i]`` example ``i``'s output (``n_L`` numbers) or its activations ``a[i][l][j]`` for
       l = 0..L (``a[i][0]``, the input, is not judged), entries named ``example i: a[l][j]``;
-      ``C`` the batch cost (reduced as the gradient). None for what is not given. When a forward
-      entry is wrong, the diagnosis says first where the forward pass already differs. Not with
-      ``per_example``.
+      ``C`` the batch cost (reduced as the gradient); with ``per_example``, ``C[i]`` example
+      ``i``'s own cost, and each example's forward values follow its gradient (``example i: C``).
+      None for what is not given. When a forward entry is wrong, the diagnosis says first where
+      the forward pass already differs.
     * ``reference``: a report of an earlier call on the same network, batch, cost and options
       (another ``dtype``, other gradients): its reference gradients are used again instead of
       being computed; anything that would change them raises ValueError.
@@ -145,10 +146,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
                             progress, accumulate, executor, output_reduction, l2, examples,
                             backend)
     got = read_gradients(dC_dw, dC_db, net, len(job.xs) if per_example else None)
-    forward = read_forward(a, C, net, len(job.xs))
-    if forward is not None and per_example:
-        raise ValueError("a= and C= are judged with a batch's gradient: give them without "
-                         "per_example=True")
+    forward = read_forward(a, C, net, len(job.xs), per_example)
     layout = Layout(list(net.n))
     chosen = None
     if sample is not None:
@@ -163,8 +161,8 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     more_digits: list[str] = []
     if reference is not None:
         ar, refs, expected, accuracy, uncertainty = _reuse(reference, net, key)
-        size = len(got)  # the gradient's, without the forward values a reused report may hold
-        refs, expected, uncertainty = refs[:size], expected[:size], uncertainty[:size]
+        refs, expected, uncertainty = gradient_columns(  # without a reused report's forward values
+            reference.columns.layout, refs, expected, uncertainty)
     else:
         (ar, refs, expected, accuracy, uncertainty), options, more_digits = _reference(
             job, options, layout)
@@ -188,6 +186,8 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
                       abs_error=verdicts.abs_error, budget=verdicts.budget,
                       typical=verdicts.typical, ratio=verdicts.ratio, status=verdicts.status,
                       reasons=verdicts.reasons, uncertainty=uncertainty)
+    if forward is not None and per_example:  # each example's forward values after its gradient
+        columns = by_example(columns, Layout(list(net.n)), forward, len(job.xs))
     notes = _notes(budget_ar.dtype, overflows, reasons)
     if chosen is not None:
         columns = _sampled_columns(columns, chosen)
@@ -400,24 +400,35 @@ def _reuse(report: Any, net: Network, key: tuple) -> tuple:
     """The reference values of an earlier report of the same computation."""
     if not isinstance(report, Report):
         raise TypeError(f"reference must be a Report from verify(), got {type(report).__name__}")
-    if not (report.net is net or report.net == net):
-        raise ValueError("reference is a report on another network (its weights, biases or "
-                         "activations differ)")
+    _same_network(report, net)
     if len(report.fingerprint) != len(key):
         raise ValueError("reference is a report on something other than a network's gradient "
                          "(one layer, say): it holds no reference gradients")
-    what = ("cost", "reduction", "per_example", "dps", "rigorous", "relu'(0) conventions",
-            "inputs xs", "targets ys", "l2", "backend")
-    for name, mine, theirs in zip(what, key, report.fingerprint, strict=True):
-        if mine != theirs:
-            shown = "" if name.startswith(("inputs", "targets")) else f" ({theirs!r}, not {mine!r})"
-            raise ValueError(f"reference is a report with other {name}{shown}: its reference "
-                             "gradients do not apply")
+    _same_computation(key, report.fingerprint)
     c = report.columns
     if report.sampled is not None:
         raise ValueError("reference is a sampled report: it holds the reference values of its "
                          "sample alone")
     return c.arithmetic, c.reference, c.expected, report.accuracy, c.uncertainty
+
+
+def _same_network(report: Report, net: Network) -> None:
+    """ValueError unless ``report`` is on ``net``."""
+    if not (report.net is net or report.net == net):
+        raise ValueError("reference is a report on another network (its weights, biases or "
+                         "activations differ)")
+
+
+def _same_computation(key: tuple, theirs: tuple) -> None:
+    """ValueError naming the first of the options in :func:`_fingerprint` order in which
+    ``theirs``, a reference report's, differs from ``key``."""
+    what = ("cost", "reduction", "per_example", "dps", "rigorous", "relu'(0) conventions",
+            "inputs xs", "targets ys", "l2", "backend")
+    for name, mine, other in zip(what, key, theirs, strict=True):
+        if mine != other:
+            shown = "" if name.startswith(("inputs", "targets")) else f" ({other!r}, not {mine!r})"
+            raise ValueError(f"reference is a report with other {name}{shown}: its reference "
+                             "gradients do not apply")
 
 
 def _l2_note(job: Computation) -> list[str]:

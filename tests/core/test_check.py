@@ -302,3 +302,22 @@ def test_an_entry_that_is_not_a_number_names_its_place_in_each():
     assert network == f"w[2][0][1] is the string 'abc', which is not {check.GRAMMAR[False]}"
     assert adapter == f"weights[2][0][1] is the string 'abc', which is not {check.GRAMMAR[False]}"
     assert case == f"weights[2][0][1] is the string 'abc', which is not {check.GRAMMAR[True]}"
+
+
+def test_a_weight_matrix_in_either_layout_is_returned_out_in_with_the_callers_words():
+    out_in = check.weight_matrix([[1, 2, 3], [4, 5, "0.5"]], "out_in", 2, 3, "w")
+    in_out = check.weight_matrix([[1, 4], [2, 5], [3, "0.5"]], "in_out", 2, 3, "w")
+    assert out_in == in_out == [[1, 2, 3], [4, 5, Fraction(1, 2)]]
+    given = [[1, 4], [2, 5], [3, 6]]
+    check.weight_matrix(given, "in_out", 2, 3, "w")
+    assert given == [[1, 4], [2, 5], [3, 6]]  # the caller's rows are not changed
+    words = {"why": ("one row per input", "one per node"), "shape_why": "inputs x nodes",
+             "transposed": " (transposed?)"}
+    with pytest.raises(ValueError, match=r"^w has shape \(2, 3\), expected \(3, 2\) \(inputs x "
+                                         r"nodes\) \(transposed\?\)$"):
+        check.weight_matrix([[1, 2, 3], [4, 5, 6]], "in_out", 2, 3, "w", **words)
+    with pytest.raises(ValueError, match=r"^w row 1 has 1 entries, expected 2 \(one per node\)$"):
+        check.weight_matrix([[1, 4], [2], [3, 6]], "in_out", 2, 3, "w", row="{where} row {r}",
+                            **words)
+    with pytest.raises(ValueError, match=r"^w\[2\]\[1\] is the string 'x'"):
+        check.weight_matrix([[1, 4], [2, 5], [3, "x"]], "in_out", 2, 3, "w")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 
 import backprop_ref as br
 from backprop_ref import cli
@@ -145,7 +144,6 @@ def _storable(dw: list, db: list, largest: float) -> tuple:
 
 def test_every_edge_case_gets_a_verdict_that_agrees_with_its_entries(tmp_path, capsys):
     rng = random.Random(SEED)
-    start = time.perf_counter()
     verdicts = {"PASS": 0, "FAIL": 0, "INCONCLUSIVE": 0}
     codes = {0: 0, 1: 0, 3: 0}
     for i in range(CASES):
@@ -164,8 +162,6 @@ def test_every_edge_case_gets_a_verdict_that_agrees_with_its_entries(tmp_path, c
             out = capsys.readouterr()
             assert code in (0, 1, 3), (code, out.err)
             codes[code] += 1
-    elapsed = time.perf_counter() - start
-    print(f"\n{CASES} cases in {elapsed:.1f} s: verdicts {verdicts}, CLI exit codes {codes}")
-    assert elapsed < 30  # bounded: a few hundred small cases
+    print(f"\n{CASES} cases: verdicts {verdicts}, CLI exit codes {codes}")  # the work: CASES small cases
     assert verdicts["PASS"] and verdicts["FAIL"] and verdicts["INCONCLUSIVE"]  # every verdict met
     assert codes[0] and codes[1] and codes[3]

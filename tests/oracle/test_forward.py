@@ -135,11 +135,87 @@ def test_bad_forward_values_are_named(a, C, message):
         br.verify(net, XS, YS, dw, db, dtype="float64", a=a, C=C)
 
 
-def test_forward_values_are_not_taken_per_example():
+def per_example_run(net, xs=XS, ys=YS):
+    """A float64 implementation's per-example gradients, activations and costs."""
+    dw, db, C = [], [], []
+    for i in range(len(xs)):
+        w, b = float64_gradients(net, [xs[i]], [ys[i]])
+        dw.append(w)
+        db.append(b)
+        C.append(float(br.cost_of(net, [xs[i]], [ys[i]], "mse")))
+    return dw, db, forward_values(net, xs), C
+
+
+def test_per_example_forward_values_and_costs_pass_after_each_examples_gradient():
     net = small(("tanh", "sigmoid"))
-    with pytest.raises(ValueError, match="without per_example=True"):
-        br.verify(net, XS, YS, None, [[None, [0.0] * 4, [0.0] * 2]] * 2, per_example=True,
-                  a=forward_values(net))
+    dw, db, a, C = per_example_run(net)
+    report = br.verify(net, XS, YS, dw, db, dtype="float64", per_example=True, a=a, C=C)
+    assert report.ok and report.per_example and len(report) == 2 * (26 + 4 + 2 + 1)
+    names = [e.name for e in report.entries]
+    assert names[0] == "example 0: dC/dw[1][0][0]" and names[25] == "example 0: dC/db[2][1]"
+    assert names[26:28] == ["example 0: a[1][0]", "example 0: a[1][1]"]
+    assert names[30:33] == ["example 0: a[2][0]", "example 0: a[2][1]", "example 0: C"]
+    assert names[33] == "example 1: dC/dw[1][0][0]" and names[-1] == "example 1: C"
+    assert [e.example for e in report.entries][32:34] == [0, 1]
+    assert report.entries[32].kind == "C" and report.entries[26].kind == "a"
+    assert [s["layer"] for s in report.layers] == [1, 2, "forward", "cost"]
+    plain = br.verify(net, XS, YS, dw, db, dtype="float64", per_example=True)
+    gradient = [e for e in report.entries if e.kind in ("w", "b")]
+    assert [e.name for e in gradient] == [e.name for e in plain.entries]
+    assert [e.ratio for e in gradient] == [e.ratio for e in plain.entries]
+    outputs = br.verify(net, XS, YS, dw, db, dtype="float64", per_example=True,
+                        a=[a[i][2] for i in range(2)])
+    assert outputs.ok and [e.name for e in outputs.entries][26:29] == [
+        "example 0: a[2][0]", "example 0: a[2][1]", "example 1: dC/dw[1][0][0]"]
+
+
+def test_a_wrong_forward_value_of_one_example_is_reported_there_per_example():
+    net = small(("tanh", "sigmoid"))
+    dw, db, a, C = per_example_run(net)
+    a[1][1][2] = a[1][1][2] * (1 + 1e-6)
+    report = br.verify(net, XS, YS, dw, db, dtype="float64", per_example=True, a=a, C=C)
+    assert not report.ok
+    assert [e.name for e in report.entries if e.status == "wrong"] == ["example 1: a[1][2]"]
+    first = report.diagnosis[0]
+    assert first.name == "forward"
+    assert "already differs at layer 1 (first at example 1: a[1][2])" in first.description
+    assert report.looks_like.startswith("looks like: the forward pass already differs at layer 1")
+
+
+def test_a_wrong_cost_of_one_example_is_named_as_the_cost():
+    net = small(("tanh", "sigmoid"))
+    dw, db, a, C = per_example_run(net)
+    C[0] = 2 * C[0]  # a cost summed over the outputs, not averaged
+    report = br.verify(net, XS, YS, dw, db, dtype="float64", per_example=True, a=a, C=C)
+    assert [e.name for e in report.entries if e.status == "wrong"] == ["example 0: C"]
+    assert "the cost C differs" in report.diagnosis[0].description
+    alone = br.verify(net, XS, YS, dw, db, dtype="float64", per_example=True, C=[None, C[1]])
+    assert alone.ok and alone.not_given == ["example 0: C"] and len(alone) == 2 * 27
+
+
+@pytest.mark.parametrize("C, error, message", [
+    (0.5, TypeError, r"^C is the number 0\.5: with per_example=True it is one cost per example, "
+                     r"a list of 2 numbers \(None for one not given\)$"),
+    ([0.5], ValueError, r"^C has 1 costs, expected 2 \(one cost per example in xs"),
+    ([0.5, "x"], ValueError, r"^C\[1\] is the string 'x'"),
+])
+def test_bad_per_example_costs_are_named(C, error, message):
+    net = small(("tanh", "sigmoid"))
+    dw, db, a, _ = per_example_run(net)
+    with pytest.raises(error, match=message):
+        br.verify(net, XS, YS, dw, db, dtype="float64", per_example=True, a=a, C=C)
+
+
+def test_a_per_example_report_with_forward_values_lends_its_reference_gradient():
+    net = small(("tanh", "sigmoid"))
+    dw, db, a, C = per_example_run(net)
+    both = br.verify(net, XS, YS, dw, db, dtype="float64", per_example=True, a=a, C=C)
+    again = br.verify(net, XS, YS, dw, db, dtype="float32", per_example=True, reference=both)
+    fresh = br.verify(net, XS, YS, dw, db, dtype="float32", per_example=True)
+    assert again.columns.reference == fresh.columns.reference and str(again) == str(fresh)
+    twice = br.verify(net, XS, YS, dw, db, dtype="float64", per_example=True, a=a, C=C,
+                      reference=both)
+    assert str(twice) == str(both)
 
 
 def test_the_callers_forward_values_are_not_changed():

@@ -346,3 +346,68 @@ def test_a_step_with_a_weight_penalty_is_judged_with_l2():
     without = br.verify_step(net, XS, YS, after, "0.1", dtype="float64")
     assert not without.ok
     assert {e.name.split("[")[0] for e in without.entries if e.status == "wrong"} == {"w'"}  # biases get no penalty
+
+
+# ---------------------------------------------------------------------------------------------
+# A reference computed before
+
+
+def test_a_reused_reference_gives_the_same_report():
+    net = small()
+    after = stepped(net, "0.1")
+    first = br.verify_step(net, XS, YS, after, "0.1", dtype="float64")
+    again = br.verify_step(net, XS, YS, after, "0.1", dtype="float64", reference=first)
+    assert str(again) == str(first) and again.to_dict() == first.to_dict()
+    assert again.fingerprint == first.fingerprint
+    other = float32_step(net, "0.01")  # another step, alpha and dtype on the same gradient
+    reused = br.verify_step(net, XS, YS, other, "0.01", dtype="float32", reference=first)
+    fresh = br.verify_step(net, XS, YS, other, "0.01", dtype="float32")
+    assert str(reused) == str(fresh) and reused.to_dict() == fresh.to_dict() and reused.ok
+    stale = stepped(net, "0.1", xs=OTHER_XS, ys=OTHER_YS)
+    named = br.verify_step(net, XS, YS, stale, "0.1", dtype="float64", reference=reused,
+                           previous=(OTHER_XS, OTHER_YS))
+    assert not named.ok and named.diagnosis[0].name == "stale_gradient"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"ys": OTHER_YS}, r"^reference is a report with other targets ys: its reference gradients"),
+    ({"xs": OTHER_XS}, r"^reference is a report with other inputs xs:"),
+    ({"dps": 30}, r"^reference is a report with other dps \(50, not 30\)"),
+    ({"cost": "half_squared_error"}, r"other cost \('mse', not 'half_squared_error'\)"),
+    ({"l2": "0.5"}, r"^reference is a report with other l2"),
+    ({"backend": "mpmath"}, r"other backend \('auto', not 'mpmath'\)"),
+    ({"net": small(seed=2)}, r"^reference is a report on another network"),
+])
+def test_a_mismatched_reference_is_refused_by_name(change, message):
+    net = small()
+    after = stepped(net, "0.1")
+    first = br.verify_step(net, XS, YS, after, "0.1", dtype="float64")
+    call = {"net": net, "xs": XS, "ys": YS, **change}
+    with pytest.raises(ValueError, match=message):
+        br.verify_step(call.pop("net"), call.pop("xs"), call.pop("ys"), after, "0.1",
+                       reference=first, **call)
+
+
+def test_a_gradient_report_is_no_reference_for_a_step_nor_a_step_report_for_a_gradient():
+    net = small()
+    g = br.gradients(net, XS, YS, "mse")
+    gradient = br.verify(net, XS, YS, g.dC_dw, g.dC_db, dtype="float64")
+    after = br.step(net, g, "0.1")
+    with pytest.raises(ValueError, match=r"^reference is a report on something other than a "
+                                         r"training step .*give a report of verify_step\(\)"):
+        br.verify_step(net, XS, YS, after, "0.1", reference=gradient)
+    step_report = br.verify_step(net, XS, YS, after, "0.1")
+    with pytest.raises(ValueError, match="something other than a network's gradient"):
+        br.verify(net, XS, YS, g.dC_dw, g.dC_db, reference=step_report)
+    with pytest.raises(TypeError, match=r"^reference must be a Report from verify_step\(\), got str"):
+        br.verify_step(net, XS, YS, after, "0.1", reference="report")
+
+
+def test_the_mpmath_backend_is_named_in_the_step_report():
+    net = small()
+    report = br.verify_step(net, XS, YS, stepped(net, "0.1"), "0.1", dtype="float64",
+                            backend="mpmath")
+    assert report.ok and report.table().startswith("Training step (3)-(4) checked against Mp(50) ")
+    assert str(report.accuracy).startswith("the Mp(50) reference agrees with Mp(70)")
+    with pytest.raises(ValueError, match="backend"):
+        br.verify_step(net, XS, YS, stepped(net, "0.1"), "0.1", backend="flint")
