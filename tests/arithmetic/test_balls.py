@@ -117,3 +117,17 @@ def test_the_distance_bounds_every_distance_between_members_from_just_above():
             assert exact <= Fraction(got) <= exact * (1 + Fraction(1, 2**47)) + Fraction(2, 2**1074)
     assert ar.distance(ar.zero, ar.zero) == 0.0 and ar.distance(points[-4], points[-4]) == 0.0
     assert ar.midpoint(values[0]) == ar.midpoint(values[0]) and ar.midpoint(values[0]).rad() == 0
+
+
+def test_functions_inside_a_pass_run_at_their_own_precision():
+    low, high = br.Ball(15), br.Ball(60)
+    x = high.convert(Fraction(1, 3))
+    with high.context():
+        inside = [high.exp(x), high.log(x), high.log1p(x), high.tanh(x), high.sqrt(x)]
+    outside = [high.exp(x), high.log(x), high.log1p(x), high.tanh(x), high.sqrt(x)]
+    assert [high.to_exact(v) for v in inside] == [high.to_exact(v) for v in outside]
+    with low.context():  # a pass of another precision: each function sets its own
+        nested = [high.exp(x), high.log(x), high.log1p(x), high.tanh(x), high.sqrt(x)]
+        assert flint.ctx.prec == low.prec
+    assert [high.to_exact(v) for v in nested] == [high.to_exact(v) for v in outside]
+    assert flint.ctx.prec == 53
