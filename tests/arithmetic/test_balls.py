@@ -94,7 +94,7 @@ def test_balls_in_a_process_pool_and_threads_are_bit_identical_to_one_process():
     net = network([4, 5, 3], "sigmoid", "sigmoid", 2)
     xs, ys = make_batch(4, 3, 6, "mse", 2)
     one = br.gradients(net, xs, ys, "mse", ar)
-    pool = br.gradients(net, xs, ys, "mse", ar, workers=2)
+    pool = br.gradients(net, xs, ys, "mse", ar, workers=2, pool="always")
     with ThreadPoolExecutor(2) as executor:  # the lock keeps the threads' passes apart
         threads = br.gradients(net, xs, ys, "mse", ar, executor=executor)
     for (name, a), (_, b), (_, c) in zip(one.entries(), pool.entries(), threads.entries(), strict=True):
