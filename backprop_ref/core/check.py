@@ -175,8 +175,7 @@ def _finite_floats(values: Any, size: int) -> bool:
     is (the common case of a batch's examples, read a million times)."""
     if type(values) is not list or len(values) != size:
         return False
-    for j in range(size):
-        v = values[j]
+    for v in values:
         if type(v) is not float or v - v != 0.0:  # v - v is nan for inf and nan
             return False
     return True

@@ -311,7 +311,7 @@ def test_a_list_of_floats_is_read_as_the_full_check_reads_it():
     assert [type(v) for v in got] == [float] * 3
     assert check.vector((0.5, -2.0, 1e-310), 3, "xs[0]", "inputs") == got  # the long way
     for bad in (math.inf, -math.inf, math.nan):
-        refused(lambda: check.vector([0.5, bad], 2, "xs[7]", "inputs"), ValueError,
+        refused(lambda bad=bad: check.vector([0.5, bad], 2, "xs[7]", "inputs"), ValueError,
                 f"xs[7][1] is {bad!r}: inputs must be finite")
     with pytest.raises(ValueError, match=r"xs\[7\] has 3 entries, expected 2"):
         check.vector([0.5, 1.0, 2.0], 2, "xs[7]", "inputs")
