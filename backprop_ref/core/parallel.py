@@ -182,8 +182,10 @@ def pool_pays(params: Parameters, xs: Sequence, ys: Sequence, cost: Cost, worker
     numbers = ([_exact(ar, e.fwd.a[l]) for l in range(L)], [_exact(ar, e.delta[l]) for l in range(1, L + 1)],
                ar.to_exact(e.C))
     back = pickle.loads(pickle.dumps(numbers))
-    with ar.context():
-        [_numbers(ar, back[0][l]) for l in range(L)] + [_numbers(ar, back[1][l]) for l in range(L)]
+    with ar.context():  # rebuilt as the other side of each round rebuilds them
+        for l in range(L):
+            _numbers(ar, back[0][l])
+            _numbers(ar, back[1][l])
         ar.from_exact(back[2])
     t, s = worked - started, 2 * (time.perf_counter() - worked)
     return m * (t * (1 - SPREAD / P) - s - PER_EXAMPLE) > START

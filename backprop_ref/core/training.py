@@ -229,11 +229,12 @@ def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_square
     check_executor(executor)
     check.choice(pool, "pool", ("auto", "always"))
     count = len(xs) if reduction == "mean" else 1  # the mean of one example is its sum, as it is
+    params = convert(net, ar)
     if executor is None and (workers == 1 or in_place() or
-                             pool == "auto" and not pool_pays(convert(net, ar), xs, ys, cost, workers)):
-        dC_dw, dC_db, C = sums(convert(net, ar), xs, ys, cost, count=count)
+                             pool == "auto" and not pool_pays(params, xs, ys, cost, workers)):
+        dC_dw, dC_db, C = sums(params, xs, ys, cost, count=count)
     else:
-        dC_dw, dC_db, C = gradient_sums(convert(net, ar), xs, ys, cost, workers, executor)
+        dC_dw, dC_db, C = gradient_sums(params, xs, ys, cost, workers, executor)
         if count > 1:
             with ar.context():
                 divide(dC_dw, dC_db, count)
