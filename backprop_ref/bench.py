@@ -25,6 +25,9 @@ The rows, with the targets the package is held to on a 2-core machine:
 * micrograd (a scalar autograd engine) / the Float loops, on the same weights;
 * peak memory of a batch of 100 / a batch of 10 (gradients accumulate; nothing is kept per example);
 * the speed-up of ``workers=2`` for a batch of 8, whose result must be bit-identical;
+* the pool's rule on 2-1 in floats, 20,000 examples: ``workers=2`` / ``workers=1`` (the rule
+  keeps the batch in process), beside the pool started anyway (``pool="always"``);
+* ``verify`` of a million examples of 2-1 (float32), in seconds, scaled from 10^5 (target 120);
 * one layer's kernels (:func:`~backprop_ref.verify_layer`), in seconds: a whole 127 -> 300 layer,
   and sampled checks, the target a 1024 x 1024 float32 layer, batch 8, ``sample=2000``, in under
   30 s (and the same with ``sample=500``, and a 512 x 512 layer, for how the time grows).
@@ -594,11 +597,11 @@ def workers_row(sizes: list, repeat: int, targets: bool, count: int = 8) -> Row:
     xs, ys = examples(sizes, count)
     mp = Mp(50)
     one = gradients(net, xs, ys, arithmetic=mp)
-    two = gradients(net, xs, ys, arithmetic=mp, workers=2)
+    two = gradients(net, xs, ys, arithmetic=mp, workers=2, pool="always")
     same = _same_bits(one, two)
     t = interleaved({
         "one": lambda: gradients(net, xs, ys, arithmetic=mp),
-        "two": lambda: gradients(net, xs, ys, arithmetic=mp, workers=2),
+        "two": lambda: gradients(net, xs, ys, arithmetic=mp, workers=2, pool="always"),
         "spin, one process": lambda: _spin(2, 1),
         "spin, two processes": lambda: _spin(2, 2),
     }, repeat)
@@ -610,6 +613,45 @@ def workers_row(sizes: list, repeat: int, targets: bool, count: int = 8) -> Row:
     return Row(f"workers {size_name(sizes)}", f"workers=2 speed-up, batch of {count}, Mp(50)",
                size_name(sizes), t["one"] / t["two"], target=(">=", 1.7) if targets else None,
                ok=same, note=note)
+
+
+def pool_rule_row(count: int, repeat: int, targets: bool) -> Row:
+    """The rule of :func:`~backprop_ref.core.parallel.pool_pays` on a batch of cheap examples
+    (2-1 in floats): ``workers=2`` time / ``workers=1`` time, beside the pool started anyway."""
+    sizes = [2, 1]
+    net = Network.random(sizes, "sigmoid", seed=0)
+    xs, ys = examples(sizes, count)
+    fl = Float()
+    same = _same_bits(gradients(net, xs, ys, arithmetic=fl),
+                      gradients(net, xs, ys, arithmetic=fl, workers=2, pool="always"))
+    t = interleaved({
+        "one": lambda: gradients(net, xs, ys, arithmetic=fl),
+        "rule": lambda: gradients(net, xs, ys, arithmetic=fl, workers=2),
+        "always": lambda: gradients(net, xs, ys, arithmetic=fl, workers=2, pool="always"),
+    }, repeat)
+    note = (f"the pool started anyway (pool=\"always\"): {t['always'] / t['one']:.2f}x workers=1; "
+            + ("bit-identical" if same else "NOT bit-identical"))
+    return Row("pool rule", f"workers=2 / workers=1, {count} cheap examples, Float", size_name(sizes),
+               t["rule"] / t["one"], target=("<=", 1.1) if targets else None, ok=same, note=note,
+               mpmath_dependent=False)
+
+
+def million_row(count: int, targets: bool) -> Row:
+    """Seconds ``verify`` would take on a million examples of 2-1 (float32 gradients), scaled
+    from one run on ``count`` examples."""
+    from .oracle.verify import verify
+
+    sizes = [2, 1]
+    net = Network.random(sizes, "sigmoid", seed=0)
+    xs, ys = examples(sizes, count)
+    g = gradients(net, xs, ys, "mse")
+    start, cpu = time.perf_counter(), time.process_time()
+    verify(net, xs, ys, g.dC_dw, g.dC_db, cost="mse", dtype="float32")
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return Row("million", f"verify of 10^6 examples (float32), from {count}", size_name(sizes),
+               seconds * 1_000_000 / count, unit="s", target=("<=", 120) if targets else None,
+               note=f"{seconds / count * 1e6:.0f} us an example ({cpu / count * 1e6:.0f} us of CPU time)",
+               mpmath_dependent=False)
 
 
 def _spin_loop(count: int = 2_000_000) -> int:
@@ -662,6 +704,9 @@ def measure(which: str = "all", repeat: int = 5, mpmath_only: bool = False) -> l
             rows += micrograd_rows(SMALL, repeat, None)
         rows.append(memory_row(big, full))
     rows.append(workers_row(big, repeat, full))
+    if not mpmath_only:
+        rows.append(pool_rule_row(20_000 if full else 2_000, repeat, full))
+        rows.append(million_row(100_000 if full else 2_000, full))
     rows.append(step_row(big, repeat, full))
     rows += batch_rows(big, repeat)
     if not mpmath_only:

@@ -24,6 +24,17 @@ _precision = threading.RLock()
 """Held while a thread is inside ``Ball.context()``: python-flint's precision is process-global."""
 
 
+class _Held(threading.local):
+    """The precision of the innermost ``Ball.context()`` the calling thread is inside (None
+    outside any): there, the lock is this thread's and ``flint.ctx.prec`` is that precision, so
+    a function of a Ball of that precision runs as it is, with no context of its own."""
+
+    prec: int | None = None
+
+
+_held = _Held()
+
+
 def import_flint(who: str) -> Any:
     """python-flint, or an ImportError naming the extra that installs it."""
     try:
@@ -88,12 +99,12 @@ class Ball(ArithmeticBase):
         """python-flint's precision set to this one inside the ``with``, restored after it."""
         with _precision:
             ctx = self._flint.ctx
-            saved = ctx.prec
-            ctx.prec = self.prec
+            saved, held = ctx.prec, _held.prec
+            ctx.prec = _held.prec = self.prec
             try:
                 yield
             finally:
-                ctx.prec = saved
+                ctx.prec, _held.prec = saved, held
 
     def convert(self, x: Any) -> Any:
         if type(x) is float or type(x) is int:
@@ -112,22 +123,32 @@ class Ball(ArithmeticBase):
     # the functions, rigorous at the working precision (set here when called outside a pass)
 
     def exp(self, x: Any) -> Any:
+        if _held.prec == self.prec:  # inside a pass: the precision is set already
+            return x.exp()
         with self.context():
             return x.exp()
 
     def log(self, x: Any) -> Any:
+        if _held.prec == self.prec:
+            return x.log()
         with self.context():
             return x.log()
 
     def log1p(self, x: Any) -> Any:
+        if _held.prec == self.prec:
+            return x.log1p()
         with self.context():
             return x.log1p()
 
     def tanh(self, x: Any) -> Any:
+        if _held.prec == self.prec:
+            return x.tanh()
         with self.context():
             return x.tanh()
 
     def sqrt(self, x: Any) -> Any:
+        if _held.prec == self.prec:
+            return x.sqrt()
         with self.context():
             return x.sqrt()
 

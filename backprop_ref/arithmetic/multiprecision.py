@@ -1,9 +1,18 @@
 r"""mpmath's numbers: :class:`Mp` (points at ``dps`` digits) and :class:`Interval` (enclosures),
-each in a private context, so the global ``mpmath.mp`` is never touched."""
+each in a private context, so the global ``mpmath.mp`` is never touched.
+
+**Threads.** mpmath's wrapped special functions (``log1p``, ``ncdf`` and what they call) raise
+their context's precision by 10 bits while they run and restore it after. Another thread using
+the same arithmetic meanwhile would round its sums and products at the raised precision (and two
+such functions interleaved can leave the context at the wrong one). So each arithmetic has a
+lock: ``context()`` holds it for a pass, and those functions hold it while they run; threads
+sharing one ``Mp`` or ``Interval`` take turns, with the bits of one thread alone.
+"""
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
@@ -63,13 +72,24 @@ class Mp(ArithmeticBase):
         self.pi = +ctx.pi
         self.exp = ctx.exp  # type: ignore[method-assign]
         self.log = ctx.log  # type: ignore[method-assign]
-        self.log1p = ctx.log1p  # type: ignore[method-assign]
         self.tanh = ctx.tanh  # type: ignore[method-assign]
         self.sqrt = ctx.sqrt  # type: ignore[method-assign]
-        self.ncdf = ctx.ncdf  # type: ignore[method-assign]
         self._prec = ctx.prec
         self._make = ctx.make_mpf
         self._mpf_type = ctx.mpf
+        self._lock = threading.RLock()
+
+    def context(self) -> Any:
+        """The arithmetic's lock, held by the calling thread inside the ``with`` (see Threads)."""
+        return self._lock
+
+    def log1p(self, x: Any) -> Any:
+        with self._lock:  # mpmath raises the context's precision while it runs
+            return self.ctx.log1p(x)
+
+    def ncdf(self, x: Any) -> Any:
+        with self._lock:
+            return self.ctx.ncdf(x)
 
     def __reduce__(self) -> tuple:
         """Pickled as its precision: the private context is rebuilt (a process pool sends it)."""
@@ -168,10 +188,18 @@ class Interval(ArithmeticBase):
         self.pi = ctx.pi
         self.exp = ctx.exp  # type: ignore[method-assign]
         self.log = ctx.log  # type: ignore[method-assign]
-        self.log1p = ctx.log1p  # type: ignore[method-assign]
         self.sqrt = ctx.sqrt  # type: ignore[method-assign]
         self._point = MPContext()
         self._point.prec = ctx.prec + 20
+        self._lock = threading.RLock()
+
+    def context(self) -> Any:
+        """The arithmetic's lock, held by the calling thread inside the ``with`` (see Threads)."""
+        return self._lock
+
+    def log1p(self, x: Any) -> Any:
+        with self._lock:  # mpmath raises the context's precision while it runs
+            return self.ctx.log1p(x)
 
     def _enclose(self, lo: Any, hi: Any) -> Any:
         """The interval from point values ``lo <= hi``, rounded outward to the working precision."""
@@ -207,9 +235,10 @@ class Interval(ArithmeticBase):
     def ncdf(self, x: Any) -> Any:
         # Phi is increasing: enclose Phi(x_-) from below and Phi(x_+) from above.
         mp = self._point
-        slack = mp.ldexp(1, -(self.ctx.prec + 10))
-        lo = mp.ncdf(mp.make_mpf(x._mpi_[0])) * (1 - slack)
-        hi = mp.ncdf(mp.make_mpf(x._mpi_[1])) * (1 + slack)
+        with self._lock:  # mpmath raises the point context's precision while ncdf runs
+            slack = mp.ldexp(1, -(self.ctx.prec + 10))
+            lo = mp.ncdf(mp.make_mpf(x._mpi_[0])) * (1 - slack)
+            hi = mp.ncdf(mp.make_mpf(x._mpi_[1])) * (1 + slack)
         return self._enclose(lo, hi)
 
     def sign(self, x: Any) -> int:

@@ -1,7 +1,8 @@
 r"""The gradient of a batch worked by a :mod:`concurrent.futures` executor, equal to the last bit
 to one process's.
 
-``gradients(net, xs, ys, ..., workers=N)`` sends its work here when ``N > 1``: to a
+``gradients(net, xs, ys, ..., workers=N)`` sends its work here when ``N > 1`` and the pool pays
+(:func:`pool_pays`): to a
 :class:`~concurrent.futures.ProcessPoolExecutor` of ``N`` processes, started and shut down for the
 call. ``executor=`` sends it to any :class:`concurrent.futures.Executor` instead (a thread pool, a
 process pool kept between calls, ``dask.distributed``'s ``client.get_executor()``,
@@ -47,9 +48,14 @@ The two rounds add a round trip, and the gradient comes back in exact form, to b
 calling process; tasks sent elsewhere than to a forked pool of our own also receive the weights in
 exact form. In all, for 784-30-10 at ``Mp(50)`` and a batch of 8, the processes spend about a fifth
 more CPU time than one process does alone, so two free CPUs can run the batch at best about 1.6
-times as fast. Starting a pool for one call costs some 20-40 ms (two processes forked, two rounds
-through the executor's queues): it pays only when examples are expensive (mpmath, intervals, large
-layers). ``backprop-ref bench`` measures it (the workers row).
+times as fast. Starting a pool for one call costs some 20-50 ms (two processes forked, two rounds
+through the executor's queues), and each example some 40 us more: it pays only when examples are
+expensive (mpmath, intervals, large layers). So ``workers=N`` starts a pool of its own only where
+:func:`pool_pays` says it does, from the first example timed in this process: not for 2-1 in
+floats (20 us an example; 20,000 of them took 1.36 s alone and 3.21 s in a pool of two), nor
+when other work keeps the CPUs busy (:func:`free_cpus`). ``pool="always"`` starts it anyway; an
+``executor=`` given is always used. ``backprop-ref bench`` measures both (the workers row, the
+pool's speed-up on 784-30-10 at ``Mp(50)``; the pool rule row, the cheap case side by side).
 
 A simpler cut, each task sending back every example's own gradient for the calling process to
 add in order, would need no deltas-only backward pass and no rows; it is not used because the
@@ -70,8 +76,10 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
@@ -130,6 +138,69 @@ def gradient_sums(params: Parameters, xs: Sequence, ys: Sequence, cost: Cost, wo
     with ProcessPoolExecutor(processes(max(len(chunks), len(groups))), multiprocessing.get_context(method),
                              initializer=_inherit, initargs=(job,)) as pool:
         return _two_rounds(pool, None, x, y, ar, chunks, groups)
+
+
+START = 0.05
+"""Seconds to start a pool of our own and take the two rounds through it, with nothing to do:
+17 ms measured for two forked processes with one example of 2-1 in floats, 47 ms at Mp(50)."""
+
+PER_EXAMPLE = 40e-6
+"""Seconds of the pool's own work per example besides its numbers' round trip (futures, lists,
+the calling process's share), measured on 2-1 in floats: about 45 us."""
+
+SPREAD = 1.2
+"""The processes' CPU time in all, against one process alone (784-30-10 at Mp(50))."""
+
+
+def pool_pays(params: Parameters, xs: Sequence, ys: Sequence, cost: Cost, workers: int) -> bool:
+    r"""Whether a pool of our own of ``workers`` processes computes this batch sooner than the
+    calling process alone: the rule ``gradients(..., workers=N)`` follows (``pool="always"``
+    skips it; an ``executor=`` is always used).
+
+    The first example is worked in this process and timed, ``t``, and so is the round trip of its
+    numbers in exact form (``a``, ``delta`` and ``C``: out of round 1, into round 2), ``s``.
+    With ``P`` processes (:func:`processes`, at most :func:`free_cpus`) and ``m`` examples the
+    pool takes about
+    ``START + m (SPREAD t / P + s + PER_EXAMPLE)`` against ``m t`` alone, so it is used when
+
+    .. math:: m \left(t (1 - \mathrm{SPREAD}/P) - s - \mathrm{PER\_EXAMPLE}\right) > \mathrm{START}.
+
+    On two CPUs (``P = 2``): only for examples that cost more than about 100 us each in one
+    process (a 2-1 network in floats takes 20 us, 784-30-10 in floats 15 ms, at ``Mp(50)`` some
+    100 ms), and then for enough of them to pay the start. The result is the same to the last
+    bit either way; only the time differs.
+    """
+    m, P = len(xs), min(processes(min(workers, len(xs))), free_cpus())
+    if m < 2 or P < 2:
+        return False
+    ar, L = params.arithmetic, params.net.L
+    started = time.perf_counter()
+    with ar.context():
+        e = next(each_example(params, xs[:1], ys[:1], cost))
+    worked = time.perf_counter()
+    assert e.delta is not None
+    numbers = ([_exact(ar, e.fwd.a[l]) for l in range(L)], [_exact(ar, e.delta[l]) for l in range(1, L + 1)],
+               ar.to_exact(e.C))
+    back = pickle.loads(pickle.dumps(numbers))
+    with ar.context():  # rebuilt as the other side of each round rebuilds them
+        for l in range(L):
+            _numbers(ar, back[0][l])
+            _numbers(ar, back[1][l])
+        ar.from_exact(back[2])
+    t, s = worked - started, 2 * (time.perf_counter() - worked)
+    return m * (t * (1 - SPREAD / P) - s - PER_EXAMPLE) > START
+
+
+def free_cpus() -> int:
+    """The CPUs not busy with other work: ``os.cpu_count()`` less the load average of the last
+    minute beyond the calling process's own (at least 1; all of them where the system gives no
+    load average). On a machine whose CPUs are all busy a pool only shares them."""
+    cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cpus
+    return max(1, min(cpus, int(cpus - max(0.0, load - 1))))
 
 
 def processes(tasks: int) -> int:

@@ -37,7 +37,7 @@ from .backprop import check_arithmetic, check_cost, convert, zeros
 from .batch import each_example
 from .costs import Cost, get_cost
 from .network import Network
-from .parallel import check_executor, gradient_sums, in_place
+from .parallel import check_executor, gradient_sums, in_place, pool_pays
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -199,7 +199,7 @@ def prepare(net: Network, xs: Any, ys: Any, cost: Any, arithmetic: Any,
 def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_squared_error",
               arithmetic: Any = None, reduction: str = "mean", workers: int = 1,
               executor: Executor | None = None, *, output_reduction: str = "mean", l2: Any = 0,
-              examples: str = "rows") -> Gradients:
+              examples: str = "rows", pool: str = "auto") -> Gradients:
     """The gradient of the cost over the examples ``xs`` with targets ``ys``.
 
     Each example's BP3 and BP4 are added into one running sum as soon as they are computed (no
@@ -213,7 +213,9 @@ def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_square
     ``workers=N`` spreads the work over a pool of ``N`` processes; ``executor`` runs it on any
     :class:`concurrent.futures.Executor` instead, cut into ``workers`` tasks per round (give both,
     ``workers=8, executor=client.get_executor()``). The result is the same to the last bit; see
-    :mod:`backprop_ref.core.parallel`.
+    :mod:`backprop_ref.core.parallel`. A pool of our own is started only where it pays
+    (:func:`~backprop_ref.core.parallel.pool_pays`: not for examples cheap to compute);
+    ``pool="always"`` starts it whatever the batch, and an ``executor`` is always used.
 
     >>> net = Network([None, [[2, -1]]], [None, [1]], "identity")
     >>> from backprop_ref import Exact
@@ -225,11 +227,14 @@ def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_square
     lam = penalty(l2)
     check.whole(workers, "workers", 1)
     check_executor(executor)
+    check.choice(pool, "pool", ("auto", "always"))
     count = len(xs) if reduction == "mean" else 1  # the mean of one example is its sum, as it is
-    if executor is None and (workers == 1 or in_place()):
-        dC_dw, dC_db, C = sums(convert(net, ar), xs, ys, cost, count=count)
+    params = convert(net, ar)
+    if executor is None and (workers == 1 or in_place() or
+                             pool == "auto" and not pool_pays(params, xs, ys, cost, workers)):
+        dC_dw, dC_db, C = sums(params, xs, ys, cost, count=count)
     else:
-        dC_dw, dC_db, C = gradient_sums(convert(net, ar), xs, ys, cost, workers, executor)
+        dC_dw, dC_db, C = gradient_sums(params, xs, ys, cost, workers, executor)
         if count > 1:
             with ar.context():
                 divide(dC_dw, dC_db, count)

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from ..core import check
 from ..core.activations import _short, get_activation
+from ..core.costs import SUMMED, get_cost
 from ..core.network import Network
 from .frameworks import refuse_other
 
@@ -506,7 +507,8 @@ class TorchLoss(NamedTuple):
     """What a PyTorch loss module computes, in this package's terms."""
 
     cost: str
-    """The cost of one example: ``mse``, ``binary_cross_entropy`` or ``cross_entropy``."""
+    """The cost of one example: ``mse``, ``binary_cross_entropy`` or ``cross_entropy``; for a
+    sum over the outputs too, ``mse_sum`` or ``binary_cross_entropy_sum``."""
     reduction: str
     """``mean`` or ``sum`` over the examples."""
     output: str | None
@@ -528,9 +530,10 @@ def loss_to_cost(loss: Any, outputs: int | None = None) -> TorchLoss:
     ``reduction`` is read from the loss (``'mean'`` or ``'sum'``; ``'none'`` is refused). The
     mean of ``MSELoss`` and ``BCELoss`` runs over outputs and examples, which is the per-example
     cost here (a mean over outputs) averaged over examples. Their *sum* adds over the outputs
-    too, so it equals ``reduction="sum"`` of these costs only for one output: give ``outputs``
-    (:math:`n_L`) and it is accepted when that is 1. Class weights, ``pos_weight`` and label
-    smoothing are refused.
+    too: the cost is then the form summed over the outputs, ``mse_sum`` or
+    ``binary_cross_entropy_sum`` (``output_reduction="sum"``), with ``reduction="sum"``. With
+    ``outputs=1`` (:math:`n_L`, where the two forms are one) the plain name is kept. Class
+    weights, ``pos_weight`` and label smoothing are refused.
     """
     torch = _torch()
     nn = torch.nn
@@ -557,12 +560,8 @@ def loss_to_cost(loss: Any, outputs: int | None = None) -> TorchLoss:
         raise ValueError(f"{kind} with a pos_weight is not supported")
     if getattr(loss, "label_smoothing", 0) != 0:
         raise ValueError(f"{kind}(label_smoothing={loss.label_smoothing}) is not supported")
-    if reduction == "sum" and cost != "cross_entropy" and outputs != 1:
-        raise ValueError(
-            f"{kind}(reduction='sum') adds over the outputs as well as the examples: it is n_L times "
-            f"the sum of the {cost} costs here (a mean over outputs), equal only for one output "
-            "(then pass outputs=1); use reduction='mean'"
-        )
+    if reduction == "sum" and cost in SUMMED and outputs != 1:
+        cost = SUMMED[cost]  # added over the outputs as well as the examples
     return TorchLoss(cost, reduction, output)
 
 
@@ -593,7 +592,7 @@ def torch_case(module: Any, loss: Any, x: Any, y: Any) -> Any:
     if not hasattr(x, "dim") or x.dim() != 2:
         raise ValueError("x must be a 2-D tensor: one example per row")
     n_L = layers[-1][1].out_features
-    spec = loss_to_cost(loss, outputs=n_L)
+    spec = loss_to_cost(loss)
     net = network_from_torch(module, loss)
     if spec.cost == "cross_entropy" and not y.is_floating_point():
         if y.dim() != 1:
@@ -618,5 +617,6 @@ def torch_case(module: Any, loss: Any, x: Any, y: Any) -> Any:
         dC_dw.append(_tensor_values(grads[2 * l - 2], f"dC/dw[{l}]"))
         dC_db.append(_tensor_values(grads[2 * l - 1], f"dC/db[{l}]"))
     xs = _tensor_values(x, "x")
-    return Case(net=net, xs=xs, ys=ys, dC_dw=dC_dw, dC_db=dC_db, cost=spec.cost,
-                reduction=spec.reduction, dtype=dtype)
+    cost = get_cost(spec.cost)
+    return Case(net=net, xs=xs, ys=ys, dC_dw=dC_dw, dC_db=dC_db, cost=cost.base,
+                reduction=spec.reduction, dtype=dtype, output_reduction=cost.output_reduction)

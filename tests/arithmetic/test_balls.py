@@ -94,7 +94,7 @@ def test_balls_in_a_process_pool_and_threads_are_bit_identical_to_one_process():
     net = network([4, 5, 3], "sigmoid", "sigmoid", 2)
     xs, ys = make_batch(4, 3, 6, "mse", 2)
     one = br.gradients(net, xs, ys, "mse", ar)
-    pool = br.gradients(net, xs, ys, "mse", ar, workers=2)
+    pool = br.gradients(net, xs, ys, "mse", ar, workers=2, pool="always")
     with ThreadPoolExecutor(2) as executor:  # the lock keeps the threads' passes apart
         threads = br.gradients(net, xs, ys, "mse", ar, executor=executor)
     for (name, a), (_, b), (_, c) in zip(one.entries(), pool.entries(), threads.entries(), strict=True):
@@ -117,3 +117,17 @@ def test_the_distance_bounds_every_distance_between_members_from_just_above():
             assert exact <= Fraction(got) <= exact * (1 + Fraction(1, 2**47)) + Fraction(2, 2**1074)
     assert ar.distance(ar.zero, ar.zero) == 0.0 and ar.distance(points[-4], points[-4]) == 0.0
     assert ar.midpoint(values[0]) == ar.midpoint(values[0]) and ar.midpoint(values[0]).rad() == 0
+
+
+def test_functions_inside_a_pass_run_at_their_own_precision():
+    low, high = br.Ball(15), br.Ball(60)
+    x = high.convert(Fraction(1, 3))
+    with high.context():
+        inside = [high.exp(x), high.log(x), high.log1p(x), high.tanh(x), high.sqrt(x)]
+    outside = [high.exp(x), high.log(x), high.log1p(x), high.tanh(x), high.sqrt(x)]
+    assert [high.to_exact(v) for v in inside] == [high.to_exact(v) for v in outside]
+    with low.context():  # a pass of another precision: each function sets its own
+        nested = [high.exp(x), high.log(x), high.log1p(x), high.tanh(x), high.sqrt(x)]
+        assert flint.ctx.prec == low.prec
+    assert [high.to_exact(v) for v in nested] == [high.to_exact(v) for v in outside]
+    assert flint.ctx.prec == 53

@@ -117,7 +117,7 @@ def test_mpfr_in_a_process_pool_and_threads_is_bit_identical_to_one_process():
     net = network([4, 5, 3], "tanh", "tanh", 2)
     xs, ys = make_batch(4, 3, 6, "mse", 2)
     one = br.gradients(net, xs, ys, "mse", ar)
-    pool = br.gradients(net, xs, ys, "mse", ar, workers=2)
+    pool = br.gradients(net, xs, ys, "mse", ar, workers=2, pool="always")
     with ThreadPoolExecutor(2) as executor:
         threads = br.gradients(net, xs, ys, "mse", ar, executor=executor)
     for (name, a), (_, b), (_, c) in zip(one.entries(), pool.entries(), threads.entries(), strict=True):

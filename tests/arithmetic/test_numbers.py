@@ -272,3 +272,38 @@ def test_context_is_entered_once_around_a_pass_and_leaves_mpmath_alone(ar):
     with ar.context():
         pass
     assert mpmath.mp.prec == before
+
+
+@pytest.mark.parametrize("make", [br.Mp, br.Interval], ids=["Mp", "Interval"])
+def test_threads_sharing_an_arithmetic_keep_its_precision(make) -> None:
+    # mpmath's log1p and ncdf raise their context's precision while they run: a product in
+    # another thread, inside a pass, must still be rounded at the arithmetic's own precision
+    import sys
+    import threading
+
+    ar = make(25)
+    x, y = ar.convert(Fraction(1, 3)), ar.convert(Fraction(2, 7))
+    with ar.context():
+        want = ar.to_exact(x * y)
+    done = threading.Event()
+
+    def special() -> None:
+        while not done.is_set():
+            ar.ncdf(x)
+            ar.log1p(y)
+
+    other = threading.Thread(target=special)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        other.start()
+        wrong = 0
+        for _ in range(20_000):
+            with ar.context():
+                wrong += ar.to_exact(x * y) != want
+    finally:
+        done.set()
+        other.join()
+        sys.setswitchinterval(interval)
+    assert wrong == 0
+    assert ar.ctx.prec == make(25).ctx.prec

@@ -117,3 +117,12 @@ def test_the_layer_rows_time_a_whole_and_a_sampled_check(small_run: str) -> None
     assert re.search(r"8x6 +[0-9.]+ (ms|s)", whole) and "106 entries" in whole
     assert re.search(r"16x16 +[0-9.]+ (ms|s)", sampled) and "40 of 400 entries; " in sampled
     assert bench.LAYER_TARGET == 30.0
+
+
+def test_the_pool_rule_and_a_million_examples_have_rows(small_run: str) -> None:
+    lines = small_run.splitlines()
+    rule = next(line for line in lines if line.startswith("workers=2 / workers=1, 2000 cheap examples, Float"))
+    assert re.search(r" 2-1 +[0-9][0-9.]*", rule) and 'pool="always"' in rule and "bit-identical" in rule
+    assert "NOT" not in rule
+    million = next(line for line in lines if line.startswith("verify of 10^6 examples (float32), from 2000"))
+    assert re.search(r" 2-1 +[0-9][0-9.,e+-]* ?s", million) and "us an example" in million

@@ -141,6 +141,21 @@ def test_vector_does_not_change_its_argument():
 WHY = ("one per node of layer 2", "one per node of layer 1")
 
 
+def test_a_list_of_floats_is_read_as_the_full_check_reads_it():
+    xs = [0.5, -2.0, 1e-310]
+    got = check.vector(xs, 3, "xs[0]", "inputs")
+    assert got == xs and got is not xs  # a copy, the caller's list untouched
+    assert [type(v) for v in got] == [float] * 3
+    assert check.vector((0.5, -2.0, 1e-310), 3, "xs[0]", "inputs") == got  # the long way
+    for bad in (math.inf, -math.inf, math.nan):
+        refused(lambda bad=bad: check.vector([0.5, bad], 2, "xs[7]", "inputs"), ValueError,
+                f"xs[7][1] is {bad!r}: inputs must be finite")
+    with pytest.raises(ValueError, match=r"xs\[7\] has 3 entries, expected 2"):
+        check.vector([0.5, 1.0, 2.0], 2, "xs[7]", "inputs")
+    with pytest.raises(TypeError, match=r"xs\[7\]\[0\] is True: a boolean"):
+        check.vector([True, 1.0], 2, "xs[7]", "inputs")
+
+
 def test_matrix():
     assert check.matrix([[1, 2], (3, "0.5")], (2, 2), "w[2]") == [[1, 2], [3, Fraction(1, 2)]]
     refused(lambda: check.matrix([[1, 2]], (2, 2), "w[2]", WHY), ValueError,

@@ -33,9 +33,10 @@ def batch(sizes: list, count: int, seed: int) -> tuple:
 
 
 def run(net: br.Network, xs: list, ys: list, way: str, workers: int, **options: Any) -> br.Gradients:
-    """``gradients`` with ``workers`` processes of its own, or on an executor made for the call."""
+    """``gradients`` with ``workers`` processes of its own (started even for these cheap batches),
+    or on an executor made for the call."""
     if way == "workers":
-        return br.gradients(net, xs, ys, workers=workers, **options)
+        return br.gradients(net, xs, ys, workers=workers, pool="always", **options)
     pool = ProcessPoolExecutor(2) if way == "process pool" else ThreadPoolExecutor(2)
     with pool:
         return br.gradients(net, xs, ys, workers=workers, executor=pool, **options)
@@ -265,14 +266,14 @@ def test_no_process_is_left_behind() -> None:
     net = br.Network.random([3, 4, 2], seed=1)
     xs, ys = batch([3, 4, 2], 4, seed=1)
     for workers in (2, 3, 5):
-        br.gradients(net, xs, ys, arithmetic=br.Mp(20), workers=workers)
+        br.gradients(net, xs, ys, arithmetic=br.Mp(20), workers=workers, pool="always")
         assert multiprocessing.active_children() == []
 
 
 def _bits_with_two_workers(seed: int) -> list:
     net = br.Network.random([3, 4, 2], seed=seed)
     xs, ys = batch([3, 4, 2], 3, seed=seed)
-    return all_bits(br.gradients(net, xs, ys, arithmetic=br.Mp(20), workers=2))
+    return all_bits(br.gradients(net, xs, ys, arithmetic=br.Mp(20), workers=2, pool="always"))
 
 
 def test_inside_a_pool_worker_the_work_stays_in_that_process() -> None:
@@ -349,7 +350,75 @@ def test_a_pool_of_our_own_has_at_most_one_process_per_cpu(monkeypatch) -> None:
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
     net = br.Network.random([3, 4, 2], "tanh", seed=5)
     xs, ys = batch([3, 4, 2], 40, seed=6)
-    many = br.gradients(net, xs, ys, "mse", workers=200)
+    many = br.gradients(net, xs, ys, "mse", workers=200, pool="always")
     assert started == [2]
     assert all_bits(many) == all_bits(br.gradients(net, xs, ys, "mse"))
     assert parallel.processes(1) == 1 and parallel.processes(0) == 1
+
+
+# --- when a pool of our own is started ----------------------------------------------------------
+
+
+def _pools_started(monkeypatch) -> list:
+    from backprop_ref.core import parallel
+
+    started: list = []
+
+    class Recorded(parallel.ProcessPoolExecutor):
+        def __init__(self, max_workers=None, *args, **kwargs) -> None:
+            started.append(max_workers)
+            super().__init__(max_workers, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", Recorded)
+    return started
+
+
+def test_cheap_examples_are_worked_in_this_process_unless_the_pool_is_asked_for(monkeypatch) -> None:
+    from backprop_ref.core import parallel
+
+    started = _pools_started(monkeypatch)
+    monkeypatch.setattr(parallel, "free_cpus", lambda: 2)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    net = br.Network.random([2, 1], "sigmoid", seed=3)
+    xs, ys = batch([2, 1], 2000, seed=3)  # about 20 us an example in floats
+    one = br.gradients(net, xs, ys, "mse")
+    assert not parallel.pool_pays(br.core.backprop.convert(net, br.Float()), xs, ys,
+                                  br.core.costs.get_cost("mse"), 2)
+    assert all_bits(br.gradients(net, xs, ys, "mse", workers=2)) == all_bits(one)
+    assert started == []  # the rule: no pool for these
+    assert all_bits(br.gradients(net, xs, ys, "mse", workers=2, pool="always")) == all_bits(one)
+    assert started == [2]
+    with ThreadPoolExecutor(2) as pool:  # an executor given is always used
+        calls = []
+        real = pool.submit
+        monkeypatch.setattr(pool, "submit", lambda *a, **k: calls.append(a) or real(*a, **k))
+        assert all_bits(br.gradients(net, xs, ys, "mse", workers=2, executor=pool)) == all_bits(one)
+        assert len(calls) == 2 + 1  # two chunks of examples, then one group of rows
+    with pytest.raises(ValueError, match=r"pool must be one of \('auto', 'always'\), got 'allways'"):
+        br.gradients(net, xs, ys, "mse", workers=2, pool="allways")
+
+
+def test_expensive_examples_start_the_pool_when_cpus_are_free(monkeypatch) -> None:
+    from backprop_ref.core import parallel
+
+    started = _pools_started(monkeypatch)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    net = br.Network.random([40, 40, 10], "tanh", seed=4)
+    xs, ys = batch([40, 40, 10], 80, seed=4)  # milliseconds an example at Mp(30)
+    ar = br.Mp(30)
+    one = br.gradients(net, xs, ys, "mse", ar)
+    monkeypatch.setattr(parallel, "free_cpus", lambda: 2)
+    assert all_bits(br.gradients(net, xs, ys, "mse", ar, workers=2)) == all_bits(one)
+    assert started == [2]
+    monkeypatch.setattr(parallel, "free_cpus", lambda: 1)  # every other CPU busy: no gain
+    assert all_bits(br.gradients(net, xs, ys, "mse", ar, workers=2)) == all_bits(one)
+    assert started == [2]
+
+
+def test_free_cpus_leave_out_the_load_of_others(monkeypatch) -> None:
+    from backprop_ref.core import parallel
+
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 4)
+    for load, free in ((0.0, 4), (1.0, 4), (2.5, 2), (3.9, 1), (40.0, 1)):
+        monkeypatch.setattr(parallel.os, "getloadavg", lambda load=load: (load, load, load))
+        assert parallel.free_cpus() == free, load

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import struct
 from fractions import Fraction
 
@@ -10,6 +11,7 @@ import pytest
 from helpers import need
 
 import backprop_ref as br
+from backprop_ref.core.costs import get_cost
 from backprop_ref.io import interop
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
@@ -241,8 +243,11 @@ def test_loss_to_cost():
     assert interop.loss_to_cost(nn.BCELoss(reduction="sum"), outputs=1) == ("binary_cross_entropy", "sum", None)
     assert interop.loss_to_cost(nn.BCEWithLogitsLoss()) == ("binary_cross_entropy", "mean", "sigmoid")
     assert interop.loss_to_cost(nn.CrossEntropyLoss(reduction="sum")) == ("cross_entropy", "sum", "softmax")
+    # a sum over the outputs as well as the examples: the costs summed over the outputs
+    assert interop.loss_to_cost(nn.MSELoss(reduction="sum")) == ("mse_sum", "sum", None)
+    assert interop.loss_to_cost(nn.BCEWithLogitsLoss(reduction="sum")) == (
+        "binary_cross_entropy_sum", "sum", "sigmoid")
     for loss, message in [
-        (nn.MSELoss(reduction="sum"), r"adds over the outputs as well"),
         (nn.MSELoss(reduction="none"), r"reduction='none'\) is not supported"),
         (nn.L1Loss(), r"L1Loss is not supported"),
         (nn.CrossEntropyLoss(label_smoothing=0.1), r"label_smoothing"),
@@ -326,3 +331,37 @@ def test_torch_case_float32_reports_its_dtype_and_exact_values():
     assert case.xs[1][0] == x[1, 0].item() == f32(case.xs[1][0])
     with pytest.raises(ValueError, match=r"x must be a 2-D tensor"):
         interop.torch_case(model, nn.MSELoss(), x[0], torch.randn(1))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("outputs", [1, 3])
+@pytest.mark.parametrize("loss_name", ["MSELoss", "BCEWithLogitsLoss", "BCELoss"])
+def test_torch_case_with_a_loss_summed_over_outputs_and_examples(loss_name, outputs, dtype, tmp_path):
+    torch = need("torch")
+    nn = torch.nn
+    torch.manual_seed(outputs)
+    last = [nn.Sigmoid()] if loss_name == "BCELoss" else []
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, outputs), *last).to(getattr(torch, dtype))
+    x = torch.randn(6, 3, dtype=model[0].weight.dtype)
+    y = torch.rand(6, outputs, dtype=x.dtype)
+    loss = getattr(nn, loss_name)(reduction="sum")
+    case = interop.torch_case(model, loss, x, y)
+    base = "mse" if loss_name == "MSELoss" else "binary_cross_entropy"
+    assert (case.cost, case.output_reduction, case.reduction, case.dtype) == (base, "sum", "sum", dtype)
+    report = case.verify()
+    assert report.ok and report.checked == len(report), report
+    g = _mp_gradients(case.net, case.xs, case.ys, get_cost(base, "sum"), "sum")
+    _assert_close(case.dC_dw, g.dC_dw, 1e-12 if dtype == "float64" else 1e-5)
+    # torch's own value is the sum of this cost over the examples
+    with torch.no_grad():
+        value = loss(model(x), y).item()
+    assert abs(float(g.C) - value) <= 1e-5 * max(1.0, abs(value))
+    case.save(tmp_path / "case.json")
+    assert br.load_case(tmp_path / "case.json").verify().ok
+    wrong = copy.deepcopy(case.dC_dw)
+    wrong[2][0][1] *= 1.01  # a planted 1% error in one entry
+    bad = dataclasses.replace(case, dC_dw=wrong).verify()
+    assert not bad.ok and [e.name for e in bad.entries if e.status == "wrong"] == ["dC/dw[2][0][1]"]
+    mean = interop.torch_case(model, getattr(nn, loss_name)(reduction="mean"), x, y)
+    if outputs > 1:  # the gradients of the mean over outputs verified as a sum: wrong
+        assert not dataclasses.replace(case, dC_dw=mean.dC_dw, dC_db=mean.dC_db).verify().ok

@@ -11,6 +11,7 @@ test_passes.py, the gradients read in (every kind of input, bad shapes) in test_
 from __future__ import annotations
 
 import copy
+from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 
 import pytest
@@ -204,6 +205,9 @@ def test_progress_and_workers():
     assert calls[-1] == ("rounding budgets for float32", 2, 2)
     two = br.verify(net, XS, YS, dw, db, workers=2, backend="mpmath")
     assert [e.ratio for e in two.entries] == [e.ratio for e in report.entries]
+    with ProcessPoolExecutor(2) as pool:  # a pool given is used, however cheap the examples
+        pooled = br.verify(net, XS, YS, dw, db, workers=2, executor=pool, backend="mpmath")
+    assert [e.ratio for e in pooled.entries] == [e.ratio for e in report.entries]
 
 
 def test_a_reference_is_reused_for_another_format():
