@@ -3,9 +3,13 @@
 import pytest
 
 import backprop_ref as br
+from backprop_ref.bench import layer_kernel
 from backprop_ref.core.costs import get_cost
 from backprop_ref.oracle.budget import Budget
+from backprop_ref.oracle.layer import layer_values, read_layer, read_outputs
 from backprop_ref.oracle.passes import Computation, budget_pass
+from backprop_ref.oracle.report import Layout
+from backprop_ref.oracle.sampling import sample_positions, sampled_layout
 from tests.helpers import case_id, cases, make_batch, network
 
 DTYPES = [("float64", None), ("float32", None), ("float16", None), ("bfloat16", None), ("tf32", None),
@@ -104,3 +108,25 @@ def test_a_zero_weight_and_a_zero_input_are_charged_alike():
     xs, ys = [[0.0, 1.0], [0.7, 0.0]], [[0.5], [0.0]]
     for dtype in ("float32", "tf32"):
         assert_identical(*both(job_of(net, xs, ys, "mse"), dtype))
+
+
+@pytest.mark.parametrize(("activation", "dtype", "accumulate", "sample"), [
+    ("tanh", "float32", None, None), ("relu", "float16", "float32", None),
+    ("softmax", "bfloat16", None, None), ("sigmoid", "tf32", None, 25), ("gelu", "float64", None, 10),
+])
+def test_verify_layer_budgets_in_floats_are_the_numbers_budgets(activation, dtype, accumulate, sample):
+    a_prev, w, b, dC_da, outputs = layer_kernel(7, 5, 3, seed=2)
+    a_prev[1][2] = 0.0  # an exact zero input: a product charged no rounding
+    layer = read_layer(a_prev, w, b, activation, dC_da)
+    blocks, _ = read_outputs(layer, outputs)
+    entries = Layout.of(blocks)
+    if sample is not None:
+        entries = sampled_layout(entries, sample_positions(blocks, sample, 3))
+    wanted = [entries[pos] for pos in range(len(entries))]
+    fast_ar, slow_ar = Budget(dtype, accumulate=accumulate), Budget(dtype, accumulate=accumulate)
+    fast, fast_flips = layer_values(layer, fast_ar, wanted, floats=True)
+    slow, slow_flips = layer_values(layer, slow_ar, wanted)
+    assert [fast_ar.bounds(x) for x in fast] == [slow_ar.bounds(x) for x in slow]
+    assert [x.v for x in fast] == [x.v for x in slow]
+    assert fast_flips == slow_flips
+    assert fast_ar.overflows == slow_ar.overflows
