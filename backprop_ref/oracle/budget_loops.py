@@ -50,10 +50,10 @@ class Operands:
     """A list of numbers as a sum's operands: values ``v``, magnitudes ``m = |v|``, closed
     bounds ``e`` and ``t``, and the largest magnitude (for the count of overflows)."""
 
-    v: list
-    m: list
-    e: list
-    t: list
+    v: Sequence[float]
+    m: Sequence[float]
+    e: Sequence[float]
+    t: Sequence[float]
     largest: float
 
 
@@ -132,7 +132,7 @@ def _column(rows: list, j: int) -> Operands:
                     max([row.m[j] for row in rows]))
 
 
-def _overflows(xm: list, ym: list, start: int, big: float) -> int:
+def _overflows(xm: Sequence[float], ym: Sequence[float], start: int, big: float) -> int:
     """How many products of magnitudes ``xm[k] ym[k]`` (k >= start) exceed ``big``, as
     Number.__mul__ counts them."""
     count = 0
@@ -324,8 +324,8 @@ def divided(ar: Budget, v: list, e: list, t: list, count: int) -> tuple[list, li
     ``count`` is not exactly a number of the format (the Budget's own division applies)."""
     key = (int, count)
     if key not in ar.powers:
-        k = ar.convert(count)
-        ar.powers[key] = (k.e == 0 and k.v != 0, abs(math.frexp(k.v)[0]) == 0.5)
+        c = ar.convert(count)
+        ar.powers[key] = (c.e == 0 and c.v != 0, abs(math.frexp(c.v)[0]) == 0.5)
     exact, power = ar.powers[key]
     if not exact:
         return None

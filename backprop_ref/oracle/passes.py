@@ -421,7 +421,7 @@ def _collect_accumulated(ar: Budget, dC_dw: list, dC_db: list, worst: list, typi
                 for k in range(len(g)):
                     if count > 1:
                         g[k] = g[k] / count  # the mean of a sum, as divide
-                    if lam is not None:
+                    if lam is not None and W is not None:
                         g[k] = g[k] + lam * W.number(l, j, k, ar)  # (L2) d/dw (lam/2) w^2 = lam w, as add_l2
                 _collect_numbers(ar, g, worst, typical)
             row.v = row.e = row.t = row.s = []
