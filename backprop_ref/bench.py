@@ -296,11 +296,14 @@ def native_rows(sizes: list, repeat: int, targets: bool, count: int = 8) -> list
 def oracle_rows(sizes: list, repeat: int, targets: bool, count: int = 8) -> list:
     """``verify`` on a batch of ``count`` (float32-rounded gradients, sigmoid, half squared error)
     against its parts and its anchors, all from one interleaved run: verify / the Float gradient
-    of the batch; the budget pass (the loops in ``Budget("float32")``) / that gradient; verify with
+    of the batch; the budget pass (its sums in plain floats) / that gradient, and the same pass
+    with the core loops in ``Budget("float32")``'s Numbers / it; verify with
     ``backend="mpmath"`` and with Python's garbage collector off / verify; PyTorch's
     ``gradcheck`` in float64 (full and ``fast_mode``) and JAX's ``check_grads`` / verify, on the
     same weights and batch, when they are installed."""
+    from .core.costs import get_cost
     from .oracle.budget import Budget
+    from .oracle.passes import Computation, budget_pass
     from .oracle.verify import verify
 
     size = size_name(sizes)
@@ -308,6 +311,7 @@ def oracle_rows(sizes: list, repeat: int, targets: bool, count: int = 8) -> list
     xs, ys = examples(sizes, count)
     fl = Float()
     dC_dw, dC_db = _rounded_to_float32(gradients(net, xs, ys, arithmetic=fl), net.L)
+    job = Computation(net, xs, ys, get_cost("half_squared_error"), "mean", False)
 
     def check(backend: str = "auto") -> Any:
         return verify(net, xs, ys, dC_dw, dC_db, cost="half_squared_error", dtype="float32",
@@ -316,7 +320,8 @@ def oracle_rows(sizes: list, repeat: int, targets: bool, count: int = 8) -> list
     functions: dict = {
         "float": lambda: gradients(net, xs, ys, arithmetic=fl),
         "verify": check,
-        "budget": lambda: gradients(net, xs, ys, arithmetic=Budget("float32")),
+        "budget": lambda: budget_pass(job, Budget("float32")),
+        "budget, core loops": lambda: budget_pass(job, Budget("float32"), floats=False),
         "verify mpmath": lambda: check("mpmath"),
         "verify, gc off": (check, True),
     }
@@ -337,6 +342,8 @@ def oracle_rows(sizes: list, repeat: int, targets: bool, count: int = 8) -> list
         Row(f"budget/float {size}", f"budget pass (Budget(float32) loops), {batch} / Float gradient",
             size, t["budget"] / t["float"], target=("<=", 8) if targets else None,
             mpmath_dependent=False),
+        Row(f"budget core/budget {size}", "budget pass in the core loops' Budget Numbers / in floats",
+            size, t["budget, core loops"] / t["budget"], mpmath_dependent=False),
         Row(f"verify mpmath/verify {size}", 'verify, backend="mpmath" / verify (default backend)',
             size, t["verify mpmath"] / t["verify"]),
         Row(f"verify gc off/verify {size}", "verify, garbage collector off / verify", size,

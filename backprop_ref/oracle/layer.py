@@ -47,6 +47,7 @@ from ..core import check
 from ..core.activations import Activation, get_activation
 from ..core.network import Network
 from .budget import Budget
+from .budget_loops import operands, row_sum
 from .passes import TYPICAL_FACTOR, accuracy_of, judge
 from .reading import _got_number
 from .report import OK, WRONG, Block, Columns, Hypothesis, Layout, Report
@@ -130,7 +131,7 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
                                         expected, entries, checks)
     worst, typical = [], []
     try:
-        bounds, flipped = layer_values(layer, budget_ar, wanted)
+        bounds, flipped = layer_values(layer, budget_ar, wanted, floats=True)
     except (ValueError, ArithmeticError) as error:  # no budget: every entry undecidable
         why = f"no rounding budget in {budget_ar.dtype.name}: {' '.join(str(error).split())}"
         worst = typical = [math.inf] * len(wanted)
@@ -252,11 +253,13 @@ def read_outputs(layer: Layer, given: dict, layout: str = "out_in") -> tuple[lis
 # The loops
 
 
-def layer_values(layer: Layer, ar: Any, wanted: Sequence) -> tuple[list, set]:
+def layer_values(layer: Layer, ar: Any, wanted: Sequence, floats: bool = False) -> tuple[list, set]:
     """The entries ``wanted`` (``(kind, index)`` pairs) computed in ``ar``, and the ``(i, j)``
     whose branch rounding could flip (a :class:`Budget` records them; empty otherwise).
 
     Only what the entries need is computed: row ``j`` of ``z`` for the examples that need it.
+    ``floats`` (``ar`` a :class:`Budget`): the sums of (1) in plain floats
+    (:func:`~backprop_ref.oracle.budget_loops.row_sum`), the same Numbers to the last bit.
     """
     batch, n_in, n_out = layer.batch, layer.n_in, layer.n_out
     sigma = layer.sigma
@@ -291,8 +294,14 @@ def layer_values(layer: Layer, ar: Any, wanted: Sequence) -> tuple[list, set]:
         z: list = [[None] * n_out for i in range(batch)]
         a: list = [[None] * n_out for i in range(batch)]
         delta: list = [[None] * n_out for i in range(batch)]
+        if floats:
+            w_rows = {j: operands(w[j]) for j in used}
+            a_rows = [operands(a_prev[i]) for i in range(batch)]
         for i in range(batch):
             for j in sorted(need[i]):
+                if floats:
+                    z[i][j] = row_sum(b[j], w_rows[j], a_rows[i])  # (1) z_ij = sum_k w_jk a_prev_ik + b_j, its budget
+                    continue
                 z[i][j] = b[j]
                 for k in range(n_in):
                     z[i][j] += w[j][k] * a_prev[i][k]  # (1) z_ij = sum_k w_jk a_prev_ik + b_j
@@ -440,7 +449,7 @@ def diagnose_layer(layer: Layer, ar: Any, wanted: list, got: list, refs: list, v
     if budget.accumulate is not None:
         narrow = Budget(budget.dtype)
         positions = wrong + right
-        bounds_list, _ = layer_values(layer, narrow, [wanted[pos] for pos in positions])
+        bounds_list, _ = layer_values(layer, narrow, [wanted[pos] for pos in positions], floats=True)
         bounds = {}
         for pos, x in zip(positions, bounds_list, strict=True):
             bounds[pos] = narrow.safety * narrow.bounds(x)[0] + uncertainty[pos]

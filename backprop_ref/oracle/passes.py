@@ -33,6 +33,7 @@ from ..core.costs import Cost
 from ..core.network import Network
 from ..core.training import add_l2, divide, gradients
 from .budget import Budget
+from .budget_loops import Weights, accumulated_bounds, accumulated_numbers, budget_gradient, divided, weights
 from .fused import fused_output
 from .report import NOT_GIVEN, OK, SUSPICIOUS, UNDECIDABLE, WRONG, Accuracy, Layout
 
@@ -238,7 +239,7 @@ def _digits(rel: float, dps: int) -> int:
 # 3. The rounding budgets
 
 
-def budget_pass(job: Computation, ar: Budget) -> tuple:
+def budget_pass(job: Computation, ar: Budget, floats: bool = True) -> tuple:
     """Worst-case and typical budgets per entry (safety included), reasons of entries that
     depend on a branch rounding could flip, the count of possible overflows, and the entries
     whose budget is that of the fused output delta (position: why).
@@ -248,10 +249,13 @@ def budget_pass(job: Computation, ar: Budget) -> tuple:
     the fused form (:mod:`~backprop_ref.oracle.fused`), which a fused implementation meets; an
     unfused one may give anything there, so :func:`judge` decides such an entry only when it is
     within that budget.
+
+    ``floats=False`` runs the core loops in ``ar``'s Numbers (the sums of products in plain
+    floats by default: the same bounds to the last bit, see :mod:`~.budget_loops`).
     """
     size = _size(job)
     try:
-        worst, typical, reasons, overflows = _budget_run(job, ar)
+        worst, typical, reasons, overflows = _budget_run(job, ar, floats)
     except (ValueError, ArithmeticError) as error:  # a saturated float where the cost divides
         stopped = " ".join(str(error).split())
         worst, typical, reasons, overflows = [math.inf] * size, [math.inf] * size, {}, 1
@@ -268,7 +272,7 @@ def budget_pass(job: Computation, ar: Budget) -> tuple:
         return worst, typical, reasons, overflows, saturated
     fused = Budget(ar.dtype, ar.safety, None if ar.accumulate is None else ar.accumulate.name)
     fused_job = dataclasses.replace(job, net=pair[0], cost=pair[1])
-    f_worst, f_typical, f_reasons, _ = _budget_run(fused_job, fused)
+    f_worst, f_typical, f_reasons, _ = _budget_run(fused_job, fused, floats)
     cause = stopped or "the chained BP1 divides by a number that rounding makes 0"
     why = f"the output saturates in {ar.dtype.name} ({cause})"
     for pos in range(size):
@@ -292,13 +296,15 @@ def _size(job: Computation) -> int:
     return size * len(job.xs) if job.per_example else size
 
 
-def _budget_run(job: Computation, ar: Budget) -> tuple[list[float], list[float], dict[int, str], int]:
-    """One run of the loops in ``ar``: what :func:`budget_pass` returns first."""
+def _budget_run(job: Computation, ar: Budget,
+                floats: bool = True) -> tuple[list[float], list[float], dict[int, str], int]:
+    """One run of the loops in ``ar``: what :func:`budget_pass` returns first. ``floats``: the
+    sums of products in plain floats (:mod:`~backprop_ref.oracle.budget_loops`), the same bounds
+    to the last bit as the core loops in ``ar``'s Numbers (``floats=False``), several times faster."""
+    if floats and job.xs:
+        return _budget_floats(job, ar)
     net = job.net
-    L, n = net.L, net.n
-    block = 0
-    for l in range(1, L + 1):
-        block += n[l] * (n[l - 1] + 1)
+    block = _block(net)
     worst: list[float] = []
     typical: list[float] = []
     reasons: dict[int, str] = {}
@@ -312,7 +318,8 @@ def _budget_run(job: Computation, ar: Budget) -> tuple[list[float], list[float],
             if ar.flips:
                 first = e.i * block if job.per_example else 0
                 label = f" of example {e.i}" if len(job.xs) > 1 else ""
-                _mark_dependents(net, params, e.fwd, ar, label, first, reasons)
+                weight = _values(params.w)
+                _mark_dependents(net, weight, e.fwd.z, e.fwd.a, ar, label, first, reasons)
                 ar.flips.clear()
             if job.per_example:
                 _collect(ar, dC_dw, dC_db, worst, typical)
@@ -326,29 +333,112 @@ def _budget_run(job: Computation, ar: Budget) -> tuple[list[float], list[float],
     return worst, typical, reasons, ar.overflows
 
 
+def _budget_floats(job: Computation, ar: Budget) -> tuple[list[float], list[float], dict[int, str], int]:
+    """:func:`_budget_run` with the sums of products in plain floats."""
+    net = job.net
+    block = _block(net)
+    worst: list[float] = []
+    typical: list[float] = []
+    reasons: dict[int, str] = {}
+    W = weights(net, ar)
+    stage = f"rounding budgets for {ar.dtype.name}"
+    last: Any = None
+    with ar.context():
+        for e in budget_gradient(net, W, ar, job.xs, job.ys, job.cost, separate=job.per_example):
+            if ar.flips:
+                first = e.i * block if job.per_example else 0
+                label = f" of example {e.i}" if len(job.xs) > 1 else ""
+                _mark_dependents(net, W.value, e.z, e.a, ar, label, first, reasons)
+                ar.flips.clear()
+            if job.per_example:
+                _collect_accumulated(ar, e.dC_dw, e.dC_db, worst, typical)
+            job.tell(stage, e.i)
+            last = e
+        if not job.per_example:
+            count = len(job.xs) if job.reduction == "mean" and len(job.xs) > 1 else 1
+            lam = ar.convert(job.l2) if job.l2 != 0 else None
+            _collect_accumulated(ar, last.dC_dw, last.dC_db, worst, typical, W, count, lam)
+    return worst, typical, reasons, ar.overflows
+
+
+def _block(net: Network) -> int:
+    """How many entries one example's gradient has."""
+    block = 0
+    for l in range(1, net.L + 1):
+        block += net.n[l] * (net.n[l - 1] + 1)
+    return block
+
+
+def _values(w: list) -> Callable[[int, int, int], float]:
+    """``weight(l, j, k)``: the value of ``w[l][j][k]``, a Number of a Budget."""
+    return lambda l, j, k: w[l][j][k].v
+
+
 def _collect(ar: Budget, dC_dw: Any, dC_db: Any, worst: list, typical: list) -> None:
     """Append the budgets of every entry, in layout order."""
+    for l in range(1, len(dC_dw)):
+        for row in dC_dw[l] + [dC_db[l]]:
+            _collect_numbers(ar, row, worst, typical)
+
+
+def _collect_numbers(ar: Budget, row: list, worst: list, typical: list) -> None:
+    """Append the budgets of the Numbers in ``row``."""
     number: Any = ar.Number
     closed = number.closed
     safety = ar.safety
+    for x in row:
+        if x.n:
+            e, t = closed(x)
+        else:  # closed already (most entries of one example are single products)
+            e, t = x.e, x.t
+        worst.append(safety * e)
+        typical.append(TYPICAL_FACTOR * t)
+
+
+def _collect_accumulated(ar: Budget, dC_dw: list, dC_db: list, worst: list, typical: list,
+                         W: Weights | None = None, count: int = 1, lam: Any = None) -> None:
+    """Append the budgets of every entry, in layout order, from :func:`budget_gradient`'s
+    running sums, divided by ``count`` (the mean) and with ``lam * w`` added (L2) first, as
+    :func:`~backprop_ref.core.training.divide` and :func:`~backprop_ref.core.training.add_l2`
+    do in the Budget's Numbers. Each row is let go once collected."""
+    N = ar.Number
+    safety = ar.safety
     for l in range(1, len(dC_dw)):
-        for row in dC_dw[l] + [dC_db[l]]:
-            for x in row:
-                if x.n:
-                    e, t = closed(x)
-                else:  # closed already (most entries of one example are single products)
-                    e, t = x.e, x.t
-                worst.append(safety * e)
-                typical.append(TYPICAL_FACTOR * t)
+        for j in range(len(dC_dw[l])):
+            row = dC_dw[l][j]
+            bounds = None
+            if lam is None:
+                bounds = accumulated_bounds(row, ar)
+                if count > 1:
+                    bounds = divided(ar, *bounds, count)
+            if bounds is not None:
+                e, t = bounds[1], bounds[2]
+                for k in range(len(e)):
+                    worst.append(safety * e[k])
+                    typical.append(TYPICAL_FACTOR * t[k])
+            else:
+                g = accumulated_numbers(row, N)
+                for k in range(len(g)):
+                    if count > 1:
+                        g[k] = g[k] / count  # the mean of a sum, as divide
+                    if lam is not None and W is not None:
+                        g[k] = g[k] + lam * W.number(l, j, k, ar)  # (L2) d/dw (lam/2) w^2 = lam w, as add_l2
+                _collect_numbers(ar, g, worst, typical)
+            row.v = row.e = row.t = row.s = []
+        b = dC_db[l]
+        if count > 1:
+            b = [b[j] / count for j in range(len(b))]  # the mean of a sum, as divide
+        _collect_numbers(ar, b, worst, typical)
 
 
-def _mark_dependents(net: Network, params: Any, fwd: Any, ar: Budget, label: str, first: int,
-                     reasons: dict) -> None:
+def _mark_dependents(net: Network, weight: Callable[[int, int, int], float], z: list, a: list,
+                     ar: Budget, label: str, first: int, reasons: dict) -> None:
     """Record, for every entry whose delta depends on a branch rounding could flip, why.
 
     A flip of sigma'(z[l][j]) changes delta[l][j] (so dC/db[l][j] and dC/dw[l][j][k]) and, through
-    BP2, every delta[l - 1][i] with w[l][j][i] != 0 and sigma'(z[l - 1][i]) not surely 0, and so on
-    down. The forward value changes by at most |z| <= its budget, which the budgets include.
+    BP2, every delta[l - 1][i] with w[l][j][i] != 0 (``weight(l, j, i)``) and sigma'(z[l - 1][i])
+    not surely 0, and so on down. The forward value changes by at most |z| <= its budget, which
+    the budgets include.
     """
     L, n = net.L, net.n
     flipped = {id(x) for x in ar.flips}
@@ -358,11 +448,11 @@ def _mark_dependents(net: Network, params: Any, fwd: Any, ar: Budget, label: str
     roots = {}
     for l in range(1, L + 1):
         for j in range(n[l]):
-            z = fwd.z[l][j]
-            if id(z) in flipped:
-                bound = ar.safety * closed(z)[0]
+            zj = z[l][j]
+            if id(zj) in flipped:
+                bound = ar.safety * closed(zj)[0]
                 roots[(l, j)] = (f"the branch of {net.sigma[l].name} at z[{l}][{j}]{label} may flip: "
-                                 f"z = {z.v:.3g} is within its {ar.dtype.name} rounding budget "
+                                 f"z = {zj.v:.3g} is within its {ar.dtype.name} rounding budget "
                                  f"{bound:.3g} of 0")
     plain = Float()
     for l in range(L, 0, -1):
@@ -372,10 +462,10 @@ def _mark_dependents(net: Network, params: Any, fwd: Any, ar: Budget, label: str
                 continue
             if l == L:
                 continue
-            if net.sigma[l].prime(plain, fwd.z[l][j].v, fwd.a[l][j].v) == 0:
+            if net.sigma[l].prime(plain, z[l][j].v, a[l][j].v) == 0:
                 continue  # sigma' is surely 0: delta[l][j] = 0 whatever the layers above do
             for k in range(n[l + 1]):
-                if hit[l + 1][k] is not None and params.w[l + 1][k][j].v != 0:
+                if hit[l + 1][k] is not None and weight(l + 1, k, j) != 0:
                     hit[l][j] = hit[l + 1][k]
                     break
     pos = first

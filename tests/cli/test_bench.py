@@ -27,6 +27,7 @@ LABELS = [
     "verify_step / verify, the same example",
     "verify (float32), batch of 8 / Float gradient of the batch",
     "budget pass (Budget(float32) loops), batch of 8 / Float gradient",
+    "budget pass in the core loops' Budget Numbers / in floats",
     'verify, backend="mpmath" / verify (default backend)',
     "verify, garbage collector off / verify",
     "torch gradcheck float64, full, batch of 8 / verify",
