@@ -92,19 +92,31 @@ def test_numerical_differentiation_goes_through_the_loop(counted):
     assert counted["loop"] > 2 and counted["around"] == 0
 
 
-def test_every_pass_of_the_oracle_goes_through_the_loop(counted):
+def test_every_pass_of_the_oracle_goes_through_the_loop(counted, monkeypatch):
+    """The reference passes walk the examples with each_example; the budget pass walks them with
+    its mirror in plain floats, which tests/oracle/test_budget_loops.py pins, bit for bit, to the
+    same loops in Budget numbers. Nothing else makes a forward pass."""
+    from backprop_ref.oracle import passes
+
+    real = passes.budget_gradient
+
+    def mirrored(*args, **kwargs):
+        counted["budget"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(passes, "budget_gradient", mirrored)
     net = small()
     dw, db = float64(net)
-    counted["loop"] = 0
+    counted.update(loop=0, budget=0)
     assert br.verify(net, XS, YS, dw, db, backend="mpmath").ok
-    assert counted == {"loop": 3 * 2, "around": 0}  # reference, its check, budgets
-    counted["loop"] = 0
+    assert counted == {"loop": 2 * 2, "around": 0, "budget": 1}  # reference, its check; budgets
+    counted.update(loop=0, budget=0)
     assert br.verify(net, XS, YS, dw, db).ok
-    assert counted == {"loop": 2 * 2, "around": 0}  # the reference in balls with its accuracy, budgets
+    assert counted == {"loop": 1 * 2, "around": 0, "budget": 1}  # the reference in balls; budgets
     per = [float64(net, [XS[i]], [YS[i]]) for i in range(len(XS))]
-    counted["loop"] = 0
+    counted.update(loop=0, budget=0)
     assert br.verify(net, XS, YS, [p[0] for p in per], [p[1] for p in per], per_example=True).ok
-    assert counted == {"loop": 2 * 2, "around": 0}  # per example too: balls, budgets
+    assert counted == {"loop": 1 * 2, "around": 0, "budget": 1}  # per example too
 
 
 def test_a_pools_first_round_goes_through_the_loop(counted):
