@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -69,6 +70,17 @@ class Computation:
         """Report example ``i`` of ``stage`` done."""
         if self.progress is not None:
             self.progress(stage, i + 1, len(self.xs))
+
+
+def floats(values: Any) -> array:
+    """``values`` (floats) held as 8 bytes each: a report's per-entry columns, for a large
+    network, cost arrays rather than float objects."""
+    return array("d", values)
+
+
+def zeros(size: int) -> array:
+    """:func:`floats`: ``size`` zeros."""
+    return array("d", bytes(8 * size))
 
 
 def _flatten(dC_dw: list, dC_db: list, out: list) -> None:
@@ -161,10 +173,11 @@ def enclosed_reference(job: Computation, ar: Any, layout: Layout) -> tuple | Non
         balls = reference_pass(job, ar, f"reference {ar!r}")
     except UndecidableBranch:
         return None
-    width = list(map(ar.distance, balls, balls))  # the largest distance between members
+    width = array("d", map(ar.distance, balls, balls))  # the largest distance between members
     refs = list(map(ar.midpoint, balls))
-    expected = list(map(ar.to_float, refs))
-    digits, name = _least_certain(width, list(map(abs, expected)), ar, layout, job.per_example)
+    del balls  # the midpoints are kept, the balls are not
+    expected = floats(map(ar.to_float, refs))
+    digits, name = _least_certain(width, floats(map(abs, expected)), ar, layout, job.per_example)
     return refs, expected, Accuracy("interval", repr(ar), repr(ar), digits, name), width
 
 
@@ -174,9 +187,9 @@ def _agreement_accuracy(ar: Any, check: Any, more: list, refs: list, expected: l
     each entry's uncertainty. The check is the same kind of arithmetic as the reference, at a
     higher precision, so its ``distance`` takes the reference's numbers as they are."""
     with check.context():
-        distances = list(map(check.distance, refs, more))  # map: no Python frame per entry
-    digits, name = _least_certain(distances, list(map(abs, expected)), ar, layout, per_example)
-    uncertainty = [2 * d for d in distances]
+        distances = floats(map(check.distance, refs, more))  # map: no Python frame per entry
+    digits, name = _least_certain(distances, floats(map(abs, expected)), ar, layout, per_example)
+    uncertainty = floats([2 * d for d in distances])
     return Accuracy("agreement", repr(ar), repr(check), digits, name, note), uncertainty
 
 
@@ -186,8 +199,8 @@ def _enclosure_accuracy(ar: Any, check: Any, enclosures: list, refs: list, layou
     distance from an enclosure it lies outside of goes into the uncertainty)."""
     distance = _EXACT.distance
     outside = []
-    widths = [0.0] * len(refs)
-    mids = [0.0] * len(refs)
+    widths = zeros(len(refs))
+    mids = zeros(len(refs))
     for pos in range(len(refs)):
         lo, hi = check.endpoints(enclosures[pos])
         r_lo, r_hi = ar.endpoints(refs[pos])
@@ -401,11 +414,11 @@ class Judgement:
     """Per entry: the error, the two budgets (the reference's uncertainty included), their
     ratio, the status (a position in :data:`~backprop_ref.oracle.report.STATUSES`), and why."""
 
-    abs_error: list[float]
-    budget: list[float]
-    typical: list[float]
-    ratio: list[float]
-    status: list[int]
+    abs_error: Sequence[float]
+    budget: Sequence[float]
+    typical: Sequence[float]
+    ratio: Sequence[float]
+    status: Sequence[int]
     reasons: dict[int, str]
 
 
@@ -418,11 +431,11 @@ def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: 
     since an unfused correct implementation may give anything there."""
     saturated = saturated or {}
     size = len(refs)
-    abs_error = [0.0] * size
-    budget = [0.0] * size
-    typ = [0.0] * size
-    ratio = [0.0] * size
-    status = [OK] * size
+    abs_error = zeros(size)  # 8 bytes an entry, not a float object's 32
+    budget = zeros(size)
+    typ = zeros(size)
+    ratio = zeros(size)
+    status = array("b", [OK]) * size
     why: dict[int, str] = {}
     inf = math.inf
     name = dtype.name
