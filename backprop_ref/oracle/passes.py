@@ -130,7 +130,7 @@ def reference_pass(job: Computation, ar: Any, stage: str) -> list:
 # 2. The reference's accuracy
 
 
-def accuracy_pass(job: Computation, ar: Any, refs: list, expected: list, layout: Layout,
+def accuracy_pass(job: Computation, ar: Any, refs: list, expected: Sequence, layout: Layout,
                   checks: Sequence, run: Callable[[Computation, Any, str], list] | None = None
                   ) -> tuple[Accuracy, list[float]]:
     """The reference's accuracy, and per entry an uncertainty to add to the budget.
@@ -145,7 +145,7 @@ def accuracy_pass(job: Computation, ar: Any, refs: list, expected: list, layout:
                        ar, refs, expected, layout, checks, job.per_example)
 
 
-def accuracy_of(run: Callable[[Any], list], ar: Any, refs: list, expected: list, layout: Layout,
+def accuracy_of(run: Callable[[Any], list], ar: Any, refs: list, expected: Sequence, layout: Layout,
                 checks: Sequence, per_example: bool = False) -> tuple[Accuracy, list[float]]:
     """:func:`accuracy_pass` for any computation: ``run(check)`` gives its values in the check
     arithmetic ``check``, in the order of ``refs`` (one layer's outputs, for instance)."""
@@ -181,7 +181,7 @@ def enclosed_reference(job: Computation, ar: Any, layout: Layout) -> tuple | Non
     return refs, expected, Accuracy("interval", repr(ar), repr(ar), digits, name), width
 
 
-def _agreement_accuracy(ar: Any, check: Any, more: list, refs: list, expected: list,
+def _agreement_accuracy(ar: Any, check: Any, more: list, refs: list, expected: Sequence,
                         layout: Layout, per_example: bool, note: str) -> tuple:
     """Digits on which the reference and a more precise run agree; twice their distance is
     each entry's uncertainty. The check is the same kind of arithmetic as the reference, at a
@@ -219,7 +219,7 @@ def _enclosure_accuracy(ar: Any, check: Any, enclosures: list, refs: list, layou
     return Accuracy("interval", repr(ar), repr(check), digits, name, note), widths
 
 
-def _least_certain(widths: list, scales: list, ar: Any, layout: Layout,
+def _least_certain(widths: Sequence, scales: Sequence, ar: Any, layout: Layout,
                    per_example: bool) -> tuple[int | None, str | None]:
     """The digits that the entry of largest relative ``width`` leaves certain, and its name;
     ``(None, None)`` when every entry is exactly 0 (width and scale)."""
@@ -418,7 +418,7 @@ class Judgement:
     budget: Sequence[float]
     typical: Sequence[float]
     ratio: Sequence[float]
-    status: Sequence[int]
+    status: list[int]
     reasons: dict[int, str]
 
 
@@ -435,7 +435,7 @@ def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: 
     budget = zeros(size)
     typ = zeros(size)
     ratio = zeros(size)
-    status = array("b", [OK]) * size
+    status = [OK] * size
     why: dict[int, str] = {}
     inf = math.inf
     name = dtype.name

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -207,7 +208,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
 
 def _sampled_columns(c: Columns, chosen: list[int]) -> Columns:
     """The columns of the entries ``chosen`` alone, in a layout of those entries."""
-    def pick(values: list) -> list:
+    def pick(values: Sequence) -> list:
         return [values[pos] for pos in chosen]
 
     reasons = {}

@@ -98,3 +98,35 @@ def test_running_out_of_memory_is_one_line_and_exit_2(tmp_path):
     code, stderr, _, _ = limited("verify", str(path), "--max-bytes", str(2**30), memory=600 * 2**20)
     assert code == 2
     assert one_line(stderr).startswith(f"backprop-ref verify: {path}: not enough memory to ")
+
+
+@pytest.mark.slow
+def test_peak_memory_is_at_most_5_times_the_file_size(tmp_path):
+    """A case of many examples, written as save_case writes (doubles as hexadecimal strings):
+    the peak resident size of ``verify`` on it, less that of the same command on a one-example
+    case (the interpreter, its imports and their caches), is at most 5 times the file's size."""
+    import random
+
+    import backprop_ref as br
+    from backprop_ref.io.casefile import case_to_dict, dumps
+
+    rng = random.Random(0)
+    net = br.Network.random([40, 8, 2], "sigmoid", seed=0)
+    xs = [[rng.random() for k in range(40)] for i in range(3000)]
+    ys = [[rng.random() for j in range(2)] for i in range(3000)]
+    paths = {}
+    for name, count in (("small", 1), ("large", len(xs))):
+        g = br.gradients(net, xs[:count], ys[:count], cost="mse")
+        doc = case_to_dict(net, xs[:count], ys[:count], g.dC_dw, g.dC_db, cost="mse", dtype="float64")
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(dumps(doc))
+    peaks = {}
+    for name in paths:
+        code, stderr, _, peaks[name] = limited("verify", str(paths[name]))
+        assert code == 0, stderr
+    size = paths["large"].stat().st_size
+    assert size > 2 * 2**20
+    ratio = (peaks["large"] - peaks["small"]) / size
+    print(f"{size / 2**20:.1f} MB file: peak {peaks['large'] / 2**20:.0f} MB, baseline "
+          f"{peaks['small'] / 2**20:.0f} MB, ratio {ratio:.2f}")
+    assert ratio <= 5
