@@ -24,6 +24,8 @@ The rows, with the targets the package is held to on a 2-core machine:
   reason backpropagation exists (timed on a sample of parameters and scaled up);
 * micrograd (a scalar autograd engine) / the Float loops, on the same weights;
 * peak memory of a batch of 100 / a batch of 10 (gradients accumulate; nothing is kept per example);
+* ``verify``'s peak bytes per weight on one float32 example of a 200 -> 200 layer (tracemalloc),
+  the target 375 (a 4M-weight layer in 1.5 GB), and its budget pass's share;
 * the speed-up of ``workers=2`` for a batch of 8, whose result must be bit-identical;
 * the pool's rule on 2-1 in floats, 20,000 examples: ``workers=2`` / ``workers=1`` (the rule
   keeps the batch in process), beside the pool started anyway (``pool="always"``);
@@ -598,6 +600,50 @@ def memory_row(sizes: list, targets: bool) -> Row:
                note=f"{large / 2**20:.1f} MiB / {small / 2**20:.1f} MiB (tracemalloc)")
 
 
+WEIGHT_LAYER = [200, 200]
+"""The layer of :func:`weight_memory_row` in a full run: 40,000 weights."""
+
+BYTES_PER_WEIGHT = 375
+"""The target of :func:`weight_memory_row`: a 4M-weight layer verified in 1.5 GB."""
+
+
+def weight_memory_row(sizes: list, targets: bool) -> Row:
+    """Peak bytes per weight of ``verify`` (float32, one example, a float32-rounded gradient),
+    and of its budget pass alone, under tracemalloc (a process's resident size is larger, by
+    the interpreter's own and by allocator slack)."""
+    from .oracle import verify as oracle
+    from .oracle.verify import verify
+
+    net = Network.random(sizes, "identity", seed=0)
+    xs, ys = examples(sizes, 1)
+    dC_dw, dC_db = _rounded_to_float32(gradients(net, xs, ys, arithmetic=Float()), net.L)
+    weights = 0
+    for l in range(1, net.L + 1):
+        weights += net.n[l] * net.n[l - 1]
+    verify(Network.random([2, 2], "identity", seed=0), [[0, 1]], [[1, 0]], [None, [[0, 0], [0, 0]]],
+           [None, [0, 0]], dtype="float32")  # imports and caches, outside the measurement
+    stages: dict = {}
+    budget_pass = oracle.budget_pass
+
+    def timed_budget(*args: Any) -> Any:  # the budget pass's own peak, inside verify's
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        out = budget_pass(*args)
+        stages["budget"] = tracemalloc.get_traced_memory()[1] - before
+        return out
+
+    oracle.budget_pass = timed_budget  # type: ignore[assignment]
+    try:
+        peak = peak_memory(lambda: verify(net, xs, ys, dC_dw, dC_db, cost="mse", dtype="float32"))
+    finally:
+        oracle.budget_pass = budget_pass
+    return Row(f"memory per weight {size_name(sizes)}", "verify (float32, one example), peak bytes per weight",
+               size_name(sizes), peak / weights, target=("<=", BYTES_PER_WEIGHT) if targets else None,
+               note=f"{peak / 2**20:.1f} MiB for {weights} weights (tracemalloc); the budget pass "
+                    f"alone {stages.get('budget', 0) / weights:.0f} bytes per weight above what it starts with",
+               mpmath_dependent=False)
+
+
 def workers_row(sizes: list, repeat: int, targets: bool, count: int = 8) -> Row:
     """``workers=1`` time / ``workers=2`` time for a batch at Mp(50), and their bits compared."""
     net = Network.random(sizes, "sigmoid", seed=0)
@@ -710,6 +756,7 @@ def measure(which: str = "all", repeat: int = 5, mpmath_only: bool = False) -> l
         else:
             rows += micrograd_rows(SMALL, repeat, None)
         rows.append(memory_row(big, full))
+        rows.append(weight_memory_row(WEIGHT_LAYER if full else SMALL, full))
     rows.append(workers_row(big, repeat, full))
     if not mpmath_only:
         rows.append(pool_rule_row(20_000 if full else 2_000, repeat, full))

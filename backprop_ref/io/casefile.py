@@ -247,7 +247,13 @@ def load_case(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Checkable:
     check.whole(max_bytes, "max_bytes", 1)
     name = os.fspath(path)
     shown = _one_line_text(name)
-    return loads_case(_read(name, shown, max_bytes), shown)
+    raw = _read(name, shown, max_bytes)
+    text = _decoded(raw, shown)
+    del raw  # each stage frees the one before it: the peak is the largest, not their sum
+    characters = len(text)
+    doc = _parsed(text, shown)
+    del text
+    return _case_of(doc, shown, characters, owned=True)
 
 
 def _one_line_text(text: str) -> str:
@@ -302,16 +308,29 @@ def _read(name: str, shown: str, max_bytes: int) -> bytes:
 
 def loads_case(text: str | bytes, name: str = "case") -> Checkable:
     """:func:`load_case` for the text of a case file; ``name`` is used in messages."""
+    text = _decoded(text, name)
+    return _case_of(_parsed(text, name), name, len(text))
+
+
+def _decoded(text: str | bytes, name: str) -> str:
+    """The file's bytes as text (UTF-8, a byte order mark allowed), or a CaseError."""
     if isinstance(text, bytes):
         try:
-            text = text.decode("utf-8-sig")
+            return text.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise CaseError(f"{name}: not UTF-8 text (byte {error.start} is {text[error.start]:#04x})") from None
+        except MemoryError:
+            raise CaseError(f"{name}: not enough memory to read it") from None
+    return text
+
+
+def _parsed(text: str, name: str) -> Any:
+    """The JSON value of ``text``, JSON numbers kept as their text, or a CaseError."""
     if not text.strip():
         raise CaseError(f"{name}: the file is empty")
     try:
-        doc = json.loads(text, parse_float=_JsonNumber, parse_int=_JsonNumber,
-                         parse_constant=float, object_pairs_hook=_object)
+        return json.loads(text, parse_float=_JsonNumber, parse_int=_JsonNumber,
+                          parse_constant=float, object_pairs_hook=_object)
     except json.JSONDecodeError as error:
         rest = text[error.pos:]
         ended = not rest.strip() or (error.msg.startswith("Unterminated string") and '"' not in rest[1:])
@@ -325,14 +344,19 @@ def loads_case(text: str | bytes, name: str = "case") -> Checkable:
         raise CaseError(f"{name}: not valid JSON here: nested too deeply to read") from None
     except MemoryError:
         raise CaseError(f"{name}: not enough memory to read it ({len(text)} characters)") from None
+
+
+def _case_of(doc: Any, name: str, characters: int, owned: bool = False) -> Checkable:
+    """The case of a parsed file, or a CaseError naming ``name``; ``owned``: ``doc`` is this
+    module's own, and its numbers may be replaced in place by their values as they are read."""
     try:
-        case = case_from_dict(doc)
+        case = _from_dict(doc, owned)
     except (ValueError, TypeError, ArithmeticError) as error:
         raise CaseError(f"{name}: {_one_line(error)}") from None
     except RecursionError:
         raise CaseError(f"{name}: nested too deeply") from None
     except MemoryError:
-        raise CaseError(f"{name}: not enough memory to check it ({len(text)} characters)") from None
+        raise CaseError(f"{name}: not enough memory to check it ({characters} characters)") from None
     case.source = name
     return case
 
@@ -368,8 +392,15 @@ def case_from_dict(doc: Any) -> Checkable:
     """A :class:`Case` from a parsed case file (a dict); ValueError or TypeError naming the place.
 
     Numbers may be ints, strings (decimal, ratio, hexadecimal) and, from Python callers, floats
-    and Fractions.
+    and Fractions. ``doc`` is not changed.
     """
+    return _from_dict(doc)
+
+
+def _from_dict(doc: Any, owned: bool = False) -> Checkable:
+    """:func:`case_from_dict`; with ``owned``, the numbers of ``doc`` (parsed here, seen by no
+    caller) are replaced in place by their values, row by row, as the arrays are read: the text
+    of each number is freed as its value is made, so the two are never held whole at once."""
     if not isinstance(doc, dict):
         raise TypeError(f"the top level must be a JSON object {{...}}, found {_kind(doc)}")
     kind = _choice(doc.get("check", "gradient"), "check", CHECKS)
@@ -406,6 +437,11 @@ def case_from_dict(doc: Any) -> Checkable:
     targets = _labels(targets, cost, sizes[L])
     _shapes(inputs, "inputs", sizes[0], "layer 0", None)  # before any number is converted
     _shapes(targets, "targets", sizes[L], f"layer {L}, the output layer", len(inputs))
+    if owned:
+        for key in ("weights", "biases", "dC_dw", "dC_db", "a", "C"):
+            _values_in_place(doc.get(key))
+        _values_in_place(inputs)
+        _values_in_place(targets)
 
     w, b, _ = read_layers(doc["weights"], doc["biases"], layout, sizes, number=read)
     net = Network(w, b, activations)
@@ -427,6 +463,23 @@ def case_from_dict(doc: Any) -> Checkable:
                 leaky_relu_prime_at_zero=leaky_relu_prime_at_zero, description=description,
                 output_reduction=output_reduction, l2=l2, a=a, C=C)
     return case
+
+
+def _values_in_place(value: Any) -> None:
+    """Replace each number of the nested lists ``value`` by its exact value (:func:`number`),
+    leaving alone what is not a number (an ``"inf"`` result, a wrong entry): the reading that
+    follows gets the same values, and names the place of anything wrong."""
+    if not isinstance(value, list):
+        return
+    for i in range(len(value)):
+        entry = value[i]
+        if isinstance(entry, list):
+            _values_in_place(entry)
+        elif isinstance(entry, str) and entry not in NON_FINITE:
+            try:
+                value[i] = number(entry, "")
+            except (ValueError, TypeError, ArithmeticError):
+                pass
 
 
 def _columns(value: Any, where: str) -> Any:

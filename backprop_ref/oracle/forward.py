@@ -19,6 +19,7 @@ the end), so that the gradient's diagnosis reads its entries where it always doe
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from ..core import check
@@ -251,7 +252,7 @@ def by_example(c: Columns, gradient: Layout, forward: Forward, count: int) -> Co
         if order[pos] in c.reasons:
             reasons[pos] = c.reasons[order[pos]]
 
-    def pick(values: list) -> list:
+    def pick(values: Sequence) -> list:
         return [values[pos] for pos in order]
 
     return Columns(layout=Layout.of(gradient.blocks + forward.one), arithmetic=c.arithmetic,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -72,6 +73,17 @@ class Computation:
             self.progress(stage, i + 1, len(self.xs))
 
 
+def floats(values: Any) -> array:
+    """``values`` (floats) held as 8 bytes each: a report's per-entry columns, for a large
+    network, cost arrays rather than float objects."""
+    return array("d", values)
+
+
+def zeros(size: int) -> array:
+    """:func:`floats`: ``size`` zeros."""
+    return array("d", bytes(8 * size))
+
+
 def _flatten(dC_dw: list, dC_db: list, out: list) -> None:
     """Append every entry in layout order: ``dC/dw[l]`` row by row, then ``dC/db[l]``."""
     for l in range(1, len(dC_dw)):
@@ -119,7 +131,7 @@ def reference_pass(job: Computation, ar: Any, stage: str) -> list:
 # 2. The reference's accuracy
 
 
-def accuracy_pass(job: Computation, ar: Any, refs: list, expected: list, layout: Layout,
+def accuracy_pass(job: Computation, ar: Any, refs: list, expected: Sequence, layout: Layout,
                   checks: Sequence, run: Callable[[Computation, Any, str], list] | None = None
                   ) -> tuple[Accuracy, list[float]]:
     """The reference's accuracy, and per entry an uncertainty to add to the budget.
@@ -134,7 +146,7 @@ def accuracy_pass(job: Computation, ar: Any, refs: list, expected: list, layout:
                        ar, refs, expected, layout, checks, job.per_example)
 
 
-def accuracy_of(run: Callable[[Any], list], ar: Any, refs: list, expected: list, layout: Layout,
+def accuracy_of(run: Callable[[Any], list], ar: Any, refs: list, expected: Sequence, layout: Layout,
                 checks: Sequence, per_example: bool = False) -> tuple[Accuracy, list[float]]:
     """:func:`accuracy_pass` for any computation: ``run(check)`` gives its values in the check
     arithmetic ``check``, in the order of ``refs`` (one layer's outputs, for instance)."""
@@ -162,22 +174,23 @@ def enclosed_reference(job: Computation, ar: Any, layout: Layout) -> tuple | Non
         balls = reference_pass(job, ar, f"reference {ar!r}")
     except UndecidableBranch:
         return None
-    width = list(map(ar.distance, balls, balls))  # the largest distance between members
+    width = array("d", map(ar.distance, balls, balls))  # the largest distance between members
     refs = list(map(ar.midpoint, balls))
-    expected = list(map(ar.to_float, refs))
-    digits, name = _least_certain(width, list(map(abs, expected)), ar, layout, job.per_example)
+    del balls  # the midpoints are kept, the balls are not
+    expected = floats(map(ar.to_float, refs))
+    digits, name = _least_certain(width, floats(map(abs, expected)), ar, layout, job.per_example)
     return refs, expected, Accuracy("interval", repr(ar), repr(ar), digits, name), width
 
 
-def _agreement_accuracy(ar: Any, check: Any, more: list, refs: list, expected: list,
+def _agreement_accuracy(ar: Any, check: Any, more: list, refs: list, expected: Sequence,
                         layout: Layout, per_example: bool, note: str) -> tuple:
     """Digits on which the reference and a more precise run agree; twice their distance is
     each entry's uncertainty. The check is the same kind of arithmetic as the reference, at a
     higher precision, so its ``distance`` takes the reference's numbers as they are."""
     with check.context():
-        distances = list(map(check.distance, refs, more))  # map: no Python frame per entry
-    digits, name = _least_certain(distances, list(map(abs, expected)), ar, layout, per_example)
-    uncertainty = [2 * d for d in distances]
+        distances = floats(map(check.distance, refs, more))  # map: no Python frame per entry
+    digits, name = _least_certain(distances, floats(map(abs, expected)), ar, layout, per_example)
+    uncertainty = floats([2 * d for d in distances])
     return Accuracy("agreement", repr(ar), repr(check), digits, name, note), uncertainty
 
 
@@ -187,8 +200,8 @@ def _enclosure_accuracy(ar: Any, check: Any, enclosures: list, refs: list, layou
     distance from an enclosure it lies outside of goes into the uncertainty)."""
     distance = _EXACT.distance
     outside = []
-    widths = [0.0] * len(refs)
-    mids = [0.0] * len(refs)
+    widths = zeros(len(refs))
+    mids = zeros(len(refs))
     for pos in range(len(refs)):
         lo, hi = check.endpoints(enclosures[pos])
         r_lo, r_hi = ar.endpoints(refs[pos])
@@ -207,7 +220,7 @@ def _enclosure_accuracy(ar: Any, check: Any, enclosures: list, refs: list, layou
     return Accuracy("interval", repr(ar), repr(check), digits, name, note), widths
 
 
-def _least_certain(widths: list, scales: list, ar: Any, layout: Layout,
+def _least_certain(widths: Sequence, scales: Sequence, ar: Any, layout: Layout,
                    per_example: bool) -> tuple[int | None, str | None]:
     """The digits that the entry of largest relative ``width`` leaves certain, and its name;
     ``(None, None)`` when every entry is exactly 0 (width and scale)."""
@@ -491,10 +504,10 @@ class Judgement:
     """Per entry: the error, the two budgets (the reference's uncertainty included), their
     ratio, the status (a position in :data:`~backprop_ref.oracle.report.STATUSES`), and why."""
 
-    abs_error: list[float]
-    budget: list[float]
-    typical: list[float]
-    ratio: list[float]
+    abs_error: Sequence[float]
+    budget: Sequence[float]
+    typical: Sequence[float]
+    ratio: Sequence[float]
     status: list[int]
     reasons: dict[int, str]
 
@@ -508,10 +521,10 @@ def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: 
     since an unfused correct implementation may give anything there."""
     saturated = saturated or {}
     size = len(refs)
-    abs_error = [0.0] * size
-    budget = [0.0] * size
-    typ = [0.0] * size
-    ratio = [0.0] * size
+    abs_error = zeros(size)  # 8 bytes an entry, not a float object's 32
+    budget = zeros(size)
+    typ = zeros(size)
+    ratio = zeros(size)
     status = [OK] * size
     why: dict[int, str] = {}
     inf = math.inf

@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -285,20 +286,21 @@ class Hypothesis:
 class Columns:
     """The report's numbers, one per entry in layout order (example by example when per
     example): what :class:`Entry` objects are made from, kept flat so that a large network's
-    report costs lists, not objects. ``status`` holds positions in :data:`STATUSES`."""
+    report costs lists, not objects (arrays of doubles where verify makes them: 8 bytes an
+    entry). ``status`` holds positions in :data:`STATUSES`."""
 
     layout: Layout
     arithmetic: Any
     got: list
     reference: list
-    expected: list[float]
-    abs_error: list[float]
-    budget: list[float]
-    typical: list[float]
-    ratio: list[float]
+    expected: Sequence[float]
+    abs_error: Sequence[float]
+    budget: Sequence[float]
+    typical: Sequence[float]
+    ratio: Sequence[float]
     status: list[int]
     reasons: dict[int, str]
-    uncertainty: list[float]
+    uncertainty: Sequence[float]
     """What the reference's own accuracy adds to each budget."""
 
 

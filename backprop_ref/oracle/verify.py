@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +55,7 @@ from .budget import Budget
 from .diagnosis import diagnose
 from .forward import by_example, first_hypotheses, gradient_columns, read_forward, with_forward
 from .passes import TYPICAL_FACTOR as TYPICAL_FACTOR  # importable from here, where it was
-from .passes import Computation, accuracy_pass, budget_pass, enclosed_reference, judge, reference_pass
+from .passes import Computation, accuracy_pass, budget_pass, enclosed_reference, floats, judge, reference_pass
 from .reading import read_gradients
 from .report import STATUSES, Accuracy, Columns, Entry, Layout, Report
 from .sampling import sample_positions, sampled_layout, sampled_note
@@ -171,8 +172,8 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
     size = len(got)  # the gradient's entries; forward values come after them
     if forward is not None:
         layout, got, refs, expected, worst, typical, uncertainty = with_forward(
-            job, ar, options.checks[-1], budget_ar, forward, layout, got, refs, expected, worst,
-            typical, uncertainty)
+            job, ar, options.checks[-1], budget_ar, forward, layout, got, refs, list(expected),
+            worst, typical, list(uncertainty))
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons, overflows,
                      budget_ar.dtype, saturated)
     diagnosis = diagnose(job, options.reference, got[:size], verdicts, budget_ar.dtype,
@@ -207,7 +208,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
 
 def _sampled_columns(c: Columns, chosen: list[int]) -> Columns:
     """The columns of the entries ``chosen`` alone, in a layout of those entries."""
-    def pick(values: list) -> list:
+    def pick(values: Sequence) -> list:
         return [values[pos] for pos in chosen]
 
     reasons = {}
@@ -264,7 +265,7 @@ def _reference_at(job: Computation, options: Options, layout: Layout) -> tuple:
                 "of its precision), so the accuracy is stated by agreement instead")
     ar = options.reference
     refs = reference_pass(job, ar, f"reference {ar!r}")
-    expected = list(map(ar.to_float, refs))
+    expected = floats(map(ar.to_float, refs))
     checks = options.checks[-1:] if note else options.checks  # intervals would not decide either
     accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, checks)
     if note and not accuracy.note:

@@ -22,6 +22,7 @@ LABELS = [
     "micrograd forward + backward / Float gradient",
     "the same, Python's garbage collector off",
     "peak memory, Mp(50), batch of 100 / batch of 10",
+    "verify (float32, one example), peak bytes per weight",
     "workers=2 speed-up, batch of 8, Mp(50)",
     "batch of 10, Mp(50)",
     "verify_step / verify, the same example",

@@ -98,3 +98,66 @@ def test_running_out_of_memory_is_one_line_and_exit_2(tmp_path):
     code, stderr, _, _ = limited("verify", str(path), "--max-bytes", str(2**30), memory=600 * 2**20)
     assert code == 2
     assert one_line(stderr).startswith(f"backprop-ref verify: {path}: not enough memory to ")
+
+
+
+LIMITS = {"hexadecimal": 8, "decimal": 12}
+"""Peak memory of verify over the file's size, on the test's files: measured 6.8 and 9.6 (8.4
+and 15.5 before the reading freed each stage as the next one took it)."""
+
+PEAK_OF_VERIFY = """
+import contextlib, io, sys
+from backprop_ref import cli
+
+def kb(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+with contextlib.redirect_stdout(io.StringIO()):
+    assert cli.main(["verify", sys.argv[1]]) == 0  # imports, caches: the baseline
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # the peak resident size starts again from the current one
+    base = kb("VmRSS")
+    code = cli.main(["verify", sys.argv[2]])
+print(code, (kb("VmHWM") - base) * 1024)
+"""
+
+
+@pytest.mark.slow
+def test_peak_memory_of_verify_is_a_few_times_the_file_size(tmp_path):
+    """Cases of many examples, written as save_case writes them (doubles as hexadecimal strings)
+    and as JSON numbers (exact decimals, read as Fractions): the peak resident size while
+    ``verify`` runs on each, less the process's resident size just before (the interpreter, its
+    imports and caches, after a verify of a one-example case), over the file's size."""
+    import random
+
+    import backprop_ref as br
+    from backprop_ref.io.casefile import case_to_dict, dumps
+
+    if not os.access("/proc/self/clear_refs", os.W_OK):
+        pytest.skip("needs Linux's /proc/self/clear_refs to reset the peak resident size")
+    rng = random.Random(0)
+    net = br.Network.random([40, 8, 2], "sigmoid", seed=0)
+    xs = [[rng.random() for k in range(40)] for i in range(3000)]
+    ys = [[rng.random() for j in range(2)] for i in range(3000)]
+    paths = {}
+    for name, count in (("small", 1), ("hexadecimal", len(xs)), ("decimal", len(xs))):
+        g = br.gradients(net, xs[:count], ys[:count], cost="mse")
+        doc = case_to_dict(net, xs[:count], ys[:count], g.dC_dw, g.dC_db, cost="mse", dtype="float64")
+        if name == "decimal":
+            for key in ("inputs", "targets"):  # as json.dump writes floats
+                doc[key] = [[float.fromhex(x) for x in row] for row in doc[key]]
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(dumps(doc))
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for name in ("hexadecimal", "decimal"):
+        done = subprocess.run([sys.executable, "-c", PEAK_OF_VERIFY, str(paths["small"]), str(paths[name])],
+                              capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        code, peak = map(int, done.stdout.split())
+        assert code == 0
+        size = paths[name].stat().st_size
+        assert size > 2 * 2**20
+        print(f"{name}: {size / 2**20:.1f} MB file, peak {peak / 2**20:.1f} MB above the baseline, "
+              f"{peak / size:.2f} times the file's size")
+        assert 0 < peak <= LIMITS[name] * size, name
