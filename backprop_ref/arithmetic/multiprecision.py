@@ -43,7 +43,23 @@ def check_dps(dps: object) -> None:
         raise ValueError(f"dps must be at least 1, got {dps}")
 
 
-class Mp(ArithmeticBase):
+class _Locked:
+    """The lock of an mpmath arithmetic: mpmath's ``log1p`` and ``ncdf`` raise their context's
+    precision while they run, so two threads sharing one arithmetic take turns (see Threads)."""
+
+    ctx: Any
+    _lock: threading.RLock
+
+    def context(self) -> Any:
+        """The arithmetic's lock, held by the calling thread inside the ``with`` (see Threads)."""
+        return self._lock
+
+    def log1p(self, x: Any) -> Any:
+        with self._lock:  # mpmath raises the context's precision while it runs
+            return self.ctx.log1p(x)
+
+
+class Mp(_Locked, ArithmeticBase):
     r"""mpmath at ``dps`` significant decimal digits, in a private context.
 
     Floats convert exactly (a double has 53 bits; 16 or more digits hold them), integers and
@@ -78,14 +94,6 @@ class Mp(ArithmeticBase):
         self._make = ctx.make_mpf
         self._mpf_type = ctx.mpf
         self._lock = threading.RLock()
-
-    def context(self) -> Any:
-        """The arithmetic's lock, held by the calling thread inside the ``with`` (see Threads)."""
-        return self._lock
-
-    def log1p(self, x: Any) -> Any:
-        with self._lock:  # mpmath raises the context's precision while it runs
-            return self.ctx.log1p(x)
 
     def ncdf(self, x: Any) -> Any:
         with self._lock:
@@ -160,7 +168,7 @@ class Mp(ArithmeticBase):
         return v, v
 
 
-class Interval(ArithmeticBase):
+class Interval(_Locked, ArithmeticBase):
     r"""mpmath interval arithmetic at ``dps`` digits, in a private context.
 
     Every value is an interval :math:`[x_-, x_+]` that contains the exact result; its width shows
@@ -192,14 +200,6 @@ class Interval(ArithmeticBase):
         self._point = MPContext()
         self._point.prec = ctx.prec + 20
         self._lock = threading.RLock()
-
-    def context(self) -> Any:
-        """The arithmetic's lock, held by the calling thread inside the ``with`` (see Threads)."""
-        return self._lock
-
-    def log1p(self, x: Any) -> Any:
-        with self._lock:  # mpmath raises the context's precision while it runs
-            return self.ctx.log1p(x)
 
     def _enclose(self, lo: Any, hi: Any) -> Any:
         """The interval from point values ``lo <= hi``, rounded outward to the working precision."""
