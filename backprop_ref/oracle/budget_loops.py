@@ -38,7 +38,7 @@ from .budget import Budget, Number, closed
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
-__all__ = ["Operands", "Weights", "operands", "weights", "row_sum", "column_sum", "add_products",
+__all__ = ["Operands", "Weights", "operands", "converted", "weights", "row_sum", "column_sum", "add_products",
            "accumulated_bounds", "divided", "accumulated_numbers", "Accumulated", "Example",
            "budget_gradient"]
 
@@ -72,6 +72,21 @@ def operands(xs: Sequence) -> Operands:
         if m[k] > largest:
             largest = m[k]
     return Operands(v, m, e, t, largest)
+
+
+def converted(ar: Budget, xs: Sequence) -> Operands:
+    """A network's numbers ``xs`` as operands, converted by ``ar`` as :meth:`Budget.convert`
+    converts them (:meth:`Budget.rounding`), without a Number each."""
+    v: list = [None] * len(xs)
+    m: list = [None] * len(xs)
+    e: list = [None] * len(xs)
+    largest = 0.0
+    for k in range(len(xs)):
+        v[k], e[k] = ar.rounding(xs[k])
+        m[k] = abs(v[k])
+        if m[k] > largest:
+            largest = m[k]
+    return Operands(v, m, e, e, largest)  # a converted number's typical bound is its worst
 
 
 @dataclass

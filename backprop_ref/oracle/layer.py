@@ -47,7 +47,7 @@ from ..core import check
 from ..core.activations import Activation, get_activation
 from ..core.network import Network
 from .budget import Budget
-from .budget_loops import operands, row_sum
+from .budget_loops import converted, operands, row_sum
 from .passes import TYPICAL_FACTOR, accuracy_of, judge
 from .reading import _got_number
 from .report import OK, WRONG, Block, Columns, Hypothesis, Layout, Report
@@ -280,22 +280,31 @@ def layer_values(layer: Layer, ar: Any, wanted: Sequence, floats: bool = False) 
     used: set = set()
     for i in range(batch):
         used |= need[i]
+    columns = sorted({index[1] for kind, index in wanted if kind == "a_prev"})  # the k BP2 reads
 
     flips = getattr(ar, "flips", None)
     flipped: set = set()
     with ar.context():
         w: list = [None] * n_out
         b: list = [None] * n_out
-        for j in sorted(used):
-            w[j] = list(map(ar.convert, layer.w[j]))
-            b[j] = ar.convert(layer.b[j])
+        if floats:  # the weights as (1)'s operands, and as Numbers where BP2's sum reads them
+            w_rows = {}
+            for j in sorted(used):
+                w_rows[j] = converted(ar, layer.w[j])
+                w[j] = {}
+                for k in columns:
+                    w[j][k] = ar.Number.make(w_rows[j].v[k], w_rows[j].e[k], w_rows[j].t[k])
+                b[j] = ar.convert(layer.b[j])
+        else:
+            for j in sorted(used):
+                w[j] = list(map(ar.convert, layer.w[j]))
+                b[j] = ar.convert(layer.b[j])
         a_prev = [list(map(ar.convert, layer.a_prev[i])) for i in range(batch)]
         dC_da = [list(map(ar.convert, layer.dC_da[i])) for i in range(batch)]
         z: list = [[None] * n_out for i in range(batch)]
         a: list = [[None] * n_out for i in range(batch)]
         delta: list = [[None] * n_out for i in range(batch)]
         if floats:
-            w_rows = {j: operands(w[j]) for j in used}
             a_rows = [operands(a_prev[i]) for i in range(batch)]
         for i in range(batch):
             for j in sorted(need[i]):
