@@ -15,8 +15,8 @@ are the same to the last bit), with the same zero rule (adding ``zero`` is exact
 a product with 0 is charged no rounding), the same ``uprod`` (tf32's rounded operands), ``pending``
 and ``once`` (``accumulate=``) and the same count of overflows; where both operand lists are
 exact (numbers of the format: every bound 0, as for a layer's float32 weights and inputs in
-float32), the terms in those bounds, each 0, are left out, and adding 0 changes no bit. A test pins the two together on a
-zoo of networks, ``==`` in every budget. Everything else, (2), (5)/BP1, BP2's factor
+float32), the terms in those bounds, each 0, are left out, and adding 0 changes no bit. A test
+pins the two together on a zoo of networks, ``==`` in every budget. Everything else, (2), (5)/BP1, BP2's factor
 :math:`\sigma'`, BP3, the costs, the mean and the L2 term, still goes through the Budget's own
 Numbers (it is O(n), not O(n^2)), so branches that rounding could flip are recorded as before.
 
