@@ -206,6 +206,9 @@ def matrix(value: Any, shape: tuple, where: str, why: tuple = ("", ""), read: Re
     out = []
     for r in range(want_rows):
         length(rows[r], want_columns, row.format(where=where, r=r), why[1])
+        if read is None and _finite_floats(rows[r], want_columns):
+            out.append(rows[r])  # a copy (items'), as the loop below would give it, in a fraction of the time
+            continue
         entries = [None] * want_columns
         for c in range(want_columns):
             place = f"{where}[{r}][{c}]"

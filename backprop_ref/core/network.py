@@ -94,8 +94,7 @@ class Network:
                 else:
                     check.same_length(row, n[l - 1], f"w[{l}][{j}]",
                                       f"layer {l - 1} has {n[l - 1]} nodes (k = 0..{n[l - 1] - 1})")
-                layer.append([check.number(row[k], f"w[{l}][{j}][{k}]", "weights")
-                              for k in range(n[l - 1])])
+                layer.append(check.vector(row, n[l - 1], f"w[{l}][{j}]", "weights"))
             self.w.append(layer)
             bias = check.items(b[l], f"b[{l}]", f" of {n[l]} numbers (one per node of layer {l})")
             check.same_length(bias, n[l], f"b[{l}]",

@@ -164,6 +164,19 @@ class Budget(ArithmeticBase):
         """A network's number (int, float, Fraction, mpf) as the implementation would hold it:
         rounded to ``dtype``, charged :math:`u|x| + \\eta` unless it is exactly a ``dtype`` number.
         """
+        f, e = self.rounding(x)
+        r = _new(self.Number)
+        r.v = f
+        r.e = e
+        r.t = e
+        r.n = 0
+        return r
+
+    def rounding(self, x: Any) -> tuple[float, float]:
+        """The value and the bound of ``x`` converted (:meth:`convert`, which calls this), without
+        a Number: ``(f, e)``, ``f`` the float it is rounded to (ints, Fractions and mpf through
+        ``float``), ``e = 0`` if ``x`` is exactly a ``dtype`` number, else :math:`u|f| + \\eta`;
+        an ``f`` beyond the format's largest number is counted in ``overflows``."""
         if type(x) is float:
             f = x
             exact = self.representable(f)
@@ -171,17 +184,10 @@ class Budget(ArithmeticBase):
             f = float(x)
             exact = _equals_float(x, f) and self.representable(f)
         if exact:
-            e = 0.0
-        else:
-            if abs(f) > self.big:
-                self.overflows += 1
-            e = self.u * abs(f) + self.eta
-        r = _new(self.Number)
-        r.v = f
-        r.e = e
-        r.t = e
-        r.n = 0
-        return r
+            return f, 0.0
+        if abs(f) > self.big:
+            self.overflows += 1
+        return f, self.u * abs(f) + self.eta
 
     def bounds(self, x: Any) -> tuple:
         """``(worst, typical)`` error bounds of ``x``, a sum in progress included, no safety."""

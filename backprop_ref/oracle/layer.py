@@ -41,18 +41,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..arithmetic.dtypes import get_dtype
-from ..arithmetic.gmp import Mpfr
-from ..arithmetic.numbers import Interval, Mp, check_dps
+from ..arithmetic.numbers import check_dps
 from ..core import check
 from ..core.activations import Activation, get_activation
 from ..core.network import Network
 from .budget import Budget
-from .budget_loops import operands, row_sum
-from .passes import TYPICAL_FACTOR, accuracy_of, judge
+from .budget_loops import converted, operands, row_sum
+from .passes import TYPICAL_FACTOR, judge, reference_of
 from .reading import _got_number
 from .report import OK, WRONG, Block, Columns, Hypothesis, Layout, Report
 from .sampling import TILES, sample_positions, sampled_layout, sampled_note
-from .verify import CHECK_EXTRA_DIGITS, _notes
+from .verify import _arithmetics, _backends, _notes
 
 __all__ = ["OUTPUTS", "verify_layer", "reference_arithmetic", "layer_values",
            "sample_positions"]
@@ -122,13 +121,9 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
         entries = Layout.of(blocks)
     wanted = [entries[pos] for pos in range(len(entries))]
 
-    ar = reference_arithmetic(dps)
-    refs, _ = layer_values(layer, ar, wanted)
-    expected = list(map(ar.to_float, refs))
-    more = reference_arithmetic(dps + CHECK_EXTRA_DIGITS)
-    checks = (Interval(dps), more) if rigorous else (more,)
-    accuracy, uncertainty = accuracy_of(lambda c: layer_values(layer, c, wanted)[0], ar, refs,
-                                        expected, entries, checks)
+    point, checks, enclosure = _arithmetics("auto", dps, rigorous)
+    ar, refs, expected, accuracy, uncertainty = reference_of(
+        lambda c: layer_values(layer, c, wanted)[0], point, checks, enclosure, entries)
     worst, typical = [], []
     try:
         bounds, flipped = layer_values(layer, budget_ar, wanted, floats=True)
@@ -163,13 +158,14 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
 
 
 def reference_arithmetic(dps: int) -> Any:
-    """``Mpfr(dps)`` when gmpy2 is installed, else ``Mp(dps)``: the two round every operation to
-    the same bits (:class:`~backprop_ref.arithmetic.Mpfr`), and MPFR's are some 30 times faster
-    in the long sums of a wide layer."""
-    try:
-        return Mpfr(dps)
-    except ImportError:
-        return Mp(dps)
+    """The arithmetic of the reference, as :func:`~backprop_ref.verify`'s: ``Ball(dps)`` when
+    python-flint is installed (one pass gives the values and their accuracy), else ``Mpfr(dps)``
+    when gmpy2 is, else ``Mp(dps)``. ``Mpfr`` and ``Mp`` round every operation to the same bits
+    (:class:`~backprop_ref.arithmetic.Mpfr`); MPFR's are some 30 times faster in the long sums
+    of a wide layer. Where a ball cannot decide a branch (a ReLU input exactly at 0), the
+    reference is ``Mpfr`` or ``Mp``, its accuracy stated by agreement."""
+    point, enclosure = _backends("auto", dps)
+    return point if enclosure is None else enclosure
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,7 +190,7 @@ def read_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
         raise ValueError("b is empty: the layer needs at least one node")
     a_prev = check.matrix(rows, (batch, n_in), "a_prev",
                           why=("one per example", "one per input of the layer"))
-    w = _weights(w, "w", layout, n_out, n_in, check.number)
+    w = _weights(w, "w", layout, n_out, n_in, None)
     dC_da = check.matrix(dC_da, (batch, n_out), "dC_da",
                          why=("one per example of a_prev", "one per node of the layer"))
     return Layer(a_prev, w, b, sigma, dC_da)
@@ -280,22 +276,31 @@ def layer_values(layer: Layer, ar: Any, wanted: Sequence, floats: bool = False) 
     used: set = set()
     for i in range(batch):
         used |= need[i]
+    columns = sorted({index[1] for kind, index in wanted if kind == "a_prev"})  # the k BP2 reads
 
     flips = getattr(ar, "flips", None)
     flipped: set = set()
     with ar.context():
         w: list = [None] * n_out
         b: list = [None] * n_out
-        for j in sorted(used):
-            w[j] = list(map(ar.convert, layer.w[j]))
-            b[j] = ar.convert(layer.b[j])
+        if floats:  # the weights as (1)'s operands, and as Numbers where BP2's sum reads them
+            w_rows = {}
+            for j in sorted(used):
+                w_rows[j] = converted(ar, layer.w[j])
+                w[j] = {}
+                for k in columns:
+                    w[j][k] = ar.Number.make(w_rows[j].v[k], w_rows[j].e[k], w_rows[j].t[k])
+                b[j] = ar.convert(layer.b[j])
+        else:
+            for j in sorted(used):
+                w[j] = list(map(ar.convert, layer.w[j]))
+                b[j] = ar.convert(layer.b[j])
         a_prev = [list(map(ar.convert, layer.a_prev[i])) for i in range(batch)]
         dC_da = [list(map(ar.convert, layer.dC_da[i])) for i in range(batch)]
         z: list = [[None] * n_out for i in range(batch)]
         a: list = [[None] * n_out for i in range(batch)]
         delta: list = [[None] * n_out for i in range(batch)]
         if floats:
-            w_rows = {j: operands(w[j]) for j in used}
             a_rows = [operands(a_prev[i]) for i in range(batch)]
         for i in range(batch):
             for j in sorted(need[i]):

@@ -41,7 +41,7 @@ from .report import NOT_GIVEN, OK, SUSPICIOUS, UNDECIDABLE, WRONG, Accuracy, Lay
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
 __all__ = ["Computation", "TYPICAL_FACTOR", "reference_pass", "accuracy_pass", "accuracy_of",
-           "enclosed_reference", "budget_pass", "judge"]
+           "enclosed_reference", "enclosed_of", "reference_of", "undecided", "budget_pass", "judge"]
 
 TYPICAL_FACTOR = 2
 """The typical bound is this many times the typical estimate of :mod:`backprop_ref.oracle.budget`."""
@@ -155,13 +155,40 @@ def accuracy_of(run: Callable[[Any], list], ar: Any, refs: list, expected: Seque
         try:
             values = run(check)
         except UndecidableBranch:
-            note = (f"{check!r} could not decide a ReLU branch (an input exactly at 0 in the limit "
-                    "of its precision), so the accuracy is stated by agreement instead")
+            note = undecided(check)
             continue
         if check.encloses:
             return _enclosure_accuracy(ar, check, values, refs, layout, per_example)
         return _agreement_accuracy(ar, check, values, refs, expected, layout, per_example, note)
     raise ValueError(f"no check arithmetic could run: {note}")
+
+
+def undecided(ar: Any) -> str:
+    """The note that ``ar`` could not decide a branch, so the accuracy is stated by agreement."""
+    return (f"{ar!r} could not decide a ReLU branch (an input exactly at 0 in the limit of its "
+            "precision), so the accuracy is stated by agreement instead")
+
+
+def reference_of(run: Callable[[Any], list], point: Any, checks: Sequence, enclosure: Any,
+                 layout: Layout, per_example: bool = False) -> tuple:
+    """The reference arithmetic, values, their nearest floats, accuracy and uncertainties of any
+    computation, ``run(ar)`` giving its values in ``ar``: in one pass of ``enclosure``
+    (:func:`enclosed_of`) when there is one and it decides every branch, else a pass of
+    ``point`` and :func:`accuracy_of` with ``checks`` (the agreement check alone after an
+    undecided branch: intervals would not decide either)."""
+    note = ""
+    if enclosure is not None:
+        found = enclosed_of(run, enclosure, layout, per_example)
+        if found is not None:
+            return (enclosure, *found)
+        note = undecided(enclosure)
+    refs = run(point)
+    expected = floats(map(point.to_float, refs))
+    accuracy, uncertainty = accuracy_of(run, point, refs, expected, layout,
+                                        checks[-1:] if note else checks, per_example)
+    if note and not accuracy.note:
+        accuracy = dataclasses.replace(accuracy, note=note)
+    return point, refs, expected, accuracy, uncertainty
 
 
 def enclosed_reference(job: Computation, ar: Any, layout: Layout) -> tuple | None:
@@ -170,15 +197,23 @@ def enclosed_reference(job: Computation, ar: Any, layout: Layout) -> tuple | Non
     enclosure's width is its uncertainty, its midpoint the reference, and no second run is
     needed. ``(refs, expected, accuracy, uncertainty)``, or None where ``ar`` cannot decide a
     branch (:func:`reference_pass` and :func:`accuracy_pass` then state it by agreement)."""
+    return enclosed_of(lambda e: reference_pass(job, e, f"reference {e!r}"), ar, layout,
+                       job.per_example)
+
+
+def enclosed_of(run: Callable[[Any], list], ar: Any, layout: Layout,
+                per_example: bool = False) -> tuple | None:
+    """:func:`enclosed_reference` for any computation: ``run(ar)`` gives its values in ``ar``,
+    in the order of ``layout`` (one layer's outputs, for instance)."""
     try:
-        balls = reference_pass(job, ar, f"reference {ar!r}")
+        balls = run(ar)
     except UndecidableBranch:
         return None
     width = array("d", map(ar.distance, balls, balls))  # the largest distance between members
     refs = list(map(ar.midpoint, balls))
     del balls  # the midpoints are kept, the balls are not
     expected = floats(map(ar.to_float, refs))
-    digits, name = _least_certain(width, floats(map(abs, expected)), ar, layout, job.per_example)
+    digits, name = _least_certain(width, floats(map(abs, expected)), ar, layout, per_example)
     return refs, expected, Accuracy("interval", repr(ar), repr(ar), digits, name), width
 
 

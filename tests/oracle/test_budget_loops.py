@@ -130,3 +130,27 @@ def test_verify_layer_budgets_in_floats_are_the_numbers_budgets(activation, dtyp
     assert [x.v for x in fast] == [x.v for x in slow]
     assert fast_flips == slow_flips
     assert fast_ar.overflows == slow_ar.overflows
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "tf32", "float64"])
+def test_a_row_of_exact_operands_sums_as_the_numbers_do(dtype):
+    from backprop_ref.oracle.budget_loops import converted, operands, row_sum
+
+    ar = Budget(dtype)
+    w_row = [0.5, -0.0, 0.1, 3.0, 0.0, -2.25, 1e-30]  # 0.1 and 1e-30 are not exact in float32
+    a_row = [0.25, 1.5, -0.0, 0.0, 2.0, 0.75, 1.0]
+    exact_w, exact_a = [0.5, -0.0, 3.0, 0.0, -2.25], [0.25, 1.5, -0.0, 2.0, 0.75]
+    for w, a in ((exact_w, exact_a), (w_row, a_row)):
+        ws = converted(ar, w)
+        numbers_w = list(map(ar.convert, w))
+        assert ws.v == operands(numbers_w).v and ws.e == operands(numbers_w).e
+        assert ws.exact == operands(numbers_w).exact == all(x.e == 0 for x in numbers_w)
+        xs = operands(list(map(ar.convert, a)))
+        b = ar.convert(0.125)
+        z = b
+        for k in range(len(w)):
+            z += numbers_w[k] * ar.convert(a[k])
+        fast = row_sum(b, ws, xs)
+        assert (fast.v, ar.bounds(fast)) == (z.v, ar.bounds(z))
+    assert converted(ar, exact_w).exact
+    assert converted(ar, w_row).exact == (dtype == "float64")

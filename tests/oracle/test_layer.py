@@ -347,6 +347,21 @@ def test_the_readme_section_shows_real_output(capsys):
     assert "probability about 1 - (1 - f)^N" in section
 
 
+def test_the_reference_is_one_ball_pass_unless_a_ball_cannot_decide_a_branch():
+    need("flint")
+    need("gmpy2")
+    out = float64_kernel(A_PREV, W, B, "tanh", DC_DA)
+    report = br.verify_layer(A_PREV, W, B, "tanh", DC_DA, dtype="float64", dC_dw=out["dC_dw"])
+    assert report.ok and report.accuracy.method == "interval"
+    assert report.accuracy.reference == report.accuracy.check == "Ball(50)"
+    # 1/3 - 1/3 of two balls is a ball around 0: the ReLU's branch is not decided in Ball(50)
+    undecided = br.verify_layer([["1/3", "1/3"]], [[1, -1]], [0], "relu", [[1.0]],
+                                dtype="float64", z=[[0.0]], dC_dw=[[0.0, 0.0]])
+    assert undecided.ok and undecided.accuracy.method == "agreement"
+    assert undecided.table().startswith("Layer checked against Mpfr(50): ")
+    assert "Ball(50) could not decide a ReLU branch" in undecided.accuracy.note
+
+
 def test_a_layer_report_is_not_a_reference_for_verify():
     out = float64_kernel(A_PREV, W, B, "tanh", DC_DA)
     report = br.verify_layer(A_PREV, W, B, "tanh", DC_DA, dtype="float64", dC_db=out["dC_db"])
