@@ -774,7 +774,7 @@ def measure(which: str = "all", repeat: int = 5, mpmath_only: bool = False) -> l
 
 # --- one layer's kernels ----------------------------------------------------------------------
 
-LAYER_TARGET = 30.0
+LAYER_TARGET = 10.0
 """Seconds for a sampled check of a 1024 x 1024 float32 layer, batch 8, sample=2000."""
 
 
