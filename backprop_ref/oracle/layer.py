@@ -52,7 +52,7 @@ from .passes import TYPICAL_FACTOR, accuracy_of, judge
 from .reading import _got_number
 from .report import OK, WRONG, Block, Columns, Hypothesis, Layout, Report
 from .sampling import TILES, sample_positions, sampled_layout, sampled_note
-from .verify import CHECK_EXTRA_DIGITS, _notes
+from .verify import BACKENDS, CHECK_EXTRA_DIGITS, _notes
 
 __all__ = ["OUTPUTS", "verify_layer", "reference_arithmetic", "layer_values",
            "sample_positions"]
@@ -80,7 +80,8 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
                  dtype: Any = "float32", layout: str = "out_in", z: Any = None, a: Any = None,
                  delta: Any = None, dC_dw: Any = None, dC_db: Any = None, dC_da_prev: Any = None,
                  accumulate: Any = None, sample: int | None = None, seed: int = 0,
-                 strict: bool = False, dps: int = 50, rigorous: bool = False) -> Report:
+                 strict: bool = False, dps: int = 50, rigorous: bool = False, *,
+                 backend: str = "auto") -> Report:
     r"""Check one layer's outputs, as a kernel computing in ``dtype`` gave them, for a batch.
 
     Inputs: ``a_prev`` (batch x :math:`n_{in}`), ``w`` (:math:`n_{out} \times n_{in}` with
@@ -99,8 +100,10 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
     in ``dtype`` itself; ``"float32"`` for half-precision kernels that accumulate in float32,
     tighter), ``strict``, ``dps``, ``rigorous``; and ``sample=N`` with ``seed``: check ``N``
     entries chosen at random (:func:`~backprop_ref.oracle.sampling.sample_positions`),
-    computing only what they need.
+    computing only what they need. ``backend``: the reference's numbers, ``"auto"`` (``Mpfr``
+    with gmpy2 installed, else ``Mp``) or ``"mpmath"`` (``Mp``), as :func:`~backprop_ref.verify`'s.
     """
+    check.choice(backend, "backend", BACKENDS)
     layer = read_layer(a_prev, w, b, activation, dC_da, layout)
     if accumulate is not None:
         get_dtype(accumulate)
@@ -122,10 +125,10 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
         entries = Layout.of(blocks)
     wanted = [entries[pos] for pos in range(len(entries))]
 
-    ar = reference_arithmetic(dps)
+    ar = reference_arithmetic(dps, backend)
     refs, _ = layer_values(layer, ar, wanted)
     expected = list(map(ar.to_float, refs))
-    more = reference_arithmetic(dps + CHECK_EXTRA_DIGITS)
+    more = reference_arithmetic(dps + CHECK_EXTRA_DIGITS, backend)
     checks = (Interval(dps), more) if rigorous else (more,)
     accuracy, uncertainty = accuracy_of(lambda c: layer_values(layer, c, wanted)[0], ar, refs,
                                         expected, entries, checks)
@@ -162,10 +165,12 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
                   heading=_heading(layer, ar, budget_ar, len(wanted), total, seed, sample))
 
 
-def reference_arithmetic(dps: int) -> Any:
+def reference_arithmetic(dps: int, backend: str = "auto") -> Any:
     """``Mpfr(dps)`` when gmpy2 is installed, else ``Mp(dps)``: the two round every operation to
     the same bits (:class:`~backprop_ref.arithmetic.Mpfr`), and MPFR's are some 30 times faster
-    in the long sums of a wide layer."""
+    in the long sums of a wide layer; ``backend="mpmath"``: ``Mp(dps)`` whatever is installed."""
+    if check.choice(backend, "backend", BACKENDS) == "mpmath":
+        return Mp(dps)
     try:
         return Mpfr(dps)
     except ImportError:
