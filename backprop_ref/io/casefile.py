@@ -108,7 +108,8 @@ class Checkable(Protocol):
     """The options of :data:`OPTIONS` that its :meth:`verify` takes."""
 
     def verify(self, **options: Any) -> Any:
-        """Check the case; ``options`` as the command line's (``dps``, ``strict``, ``dtype``...)."""
+        """Check the case; ``options`` as the command line's (``dps``, ``strict``, ``dtype``...);
+        TypeError naming one of :data:`OPTIONS` that is not in its ``options`` (:func:`refuse_options`)."""
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the case back to a file."""
