@@ -404,6 +404,52 @@ def valid_doc() -> dict:
     }
 
 
+def kinds_of_case(folder) -> dict:
+    """A small valid case file of each kind, float64: {kind: path}."""
+    from backprop_ref.io.casefile import save_case
+    from backprop_ref.io.hvpcase import save_hvp_case
+    from backprop_ref.io.stepcase import step_case
+
+    net = br.Network.random([3, 4, 2], ["tanh", "identity"], seed=4)
+    xs, ys = [[1, 2, 3], [0, -1, 1]], [[0, 1], [1, 0]]
+    g = br.gradients(net, xs, ys, cost="mse")
+    paths = {kind: folder / f"{kind}.json" for kind in ("gradient", "step", "layer", "hvp")}
+    save_case(paths["gradient"], net, xs, ys, g.dC_dw, g.dC_db, cost="mse", dtype="float64")
+    after = br.step(net, g, "0.1")
+    step_case(net, xs, ys, after.w, after.b, "0.1", cost="mse", dtype="float64").save(paths["step"])
+    v_w = [None] + [[[1] * net.n[l - 1] for _ in range(net.n[l])] for l in (1, 2)]
+    v_b = [None] + [[-1] * net.n[l] for l in (1, 2)]
+    h = br.hvp(net, xs, ys, v_w, v_b, cost="mse")
+    save_hvp_case(paths["hvp"], net, xs, ys, v_w, v_b, h.Hv_w, h.Hv_b, cost="mse", dtype="float64")
+    fwd = br.forward(net, xs[0])
+    paths["layer"].write_text(json.dumps({
+        "check": "layer", "sizes": [3, 4], "activation": "tanh", "dtype": "float64",
+        "a_prev": [xs[0]], "w": [[str(v) for v in row] for row in net.w[1]],
+        "b": [str(v) for v in net.b[1]], "dC_da": [[1, -1, 2, 0]],
+        "z": [[v.hex() for v in fwd.z[1]]]}))
+    return paths
+
+
+def per_example_doc(wrong: int | None = None) -> dict:
+    """:func:`valid_doc` with one float64 gradient, forward values per layer and cost per
+    example (``per_example``); ``wrong``: that example's output a[2][0] off by 1/8."""
+    doc = valid_doc()
+    case = br.io.casefile.case_from_dict(doc)
+    dw, db, a, C = [], [], [], []
+    for i in range(len(case.xs)):
+        x, y = [case.xs[i]], [case.ys[i]]
+        g = br.gradients(case.net, x, y, cost="cross_entropy")
+        dw.append([[[d.hex() for d in row] for row in g.dC_dw[l]] for l in (1, 2)])
+        db.append([[d.hex() for d in g.dC_db[l]] for l in (1, 2)])
+        f = br.forward(case.net, case.xs[i])
+        layers = [[float(v) for v in f.a[l]] for l in (1, 2)]
+        if i == wrong:
+            layers[1][0] += 0.125
+        a.append([None] + [[v.hex() for v in layers[l]] for l in (0, 1)])
+        C.append(float(br.cost_of(case.net, x, y, "cross_entropy")).hex())
+    return {**doc, "per_example": True, "dC_dw": dw, "dC_db": db, "a": a, "C": C}
+
+
 def set_at(path: list, value):
     def mutate(doc):
         target = doc

@@ -84,7 +84,8 @@ FIELDS = {
     "examples": "rows (the default: one list per example) or columns (inputs and targets as "
                 "matrices with one column per example)",
     "a": "the implementation's forward values: per example its output, or its a[l] for l = 0..L",
-    "C": "the implementation's batch cost, reduced as the gradient",
+    "C": "the implementation's batch cost, reduced as the gradient; with per_example, one cost "
+         "per example",
 }
 
 MAX_NUMBER_TEXT = check.MAX_NUMBER_TEXT
@@ -107,7 +108,8 @@ class Checkable(Protocol):
     """The options of :data:`OPTIONS` that its :meth:`verify` takes."""
 
     def verify(self, **options: Any) -> Any:
-        """Check the case; ``options`` as the command line's (``dps``, ``strict``, ``dtype``...)."""
+        """Check the case; ``options`` as the command line's (``dps``, ``strict``, ``dtype``...);
+        TypeError naming one of :data:`OPTIONS` that is not in its ``options`` (:func:`refuse_options`)."""
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the case back to a file."""
@@ -136,6 +138,15 @@ def refused_options(case: Checkable, given: dict[str, str]) -> str:
     parts = [f"{_joined(shown)} appl{'ies' if len(shown) == 1 else 'y'} to {_joined(list(kinds))} "
              "cases only" for kinds, shown in groups.items()]
     return f"{'; '.join(parts)}, not to this {case.kind} case"
+
+
+def refuse_options(case: Checkable, options: dict[str, Any]) -> None:
+    """TypeError naming the options of :data:`OPTIONS` in ``options`` (keywords of a case's
+    :meth:`Checkable.verify`) that ``case`` does not take, in :func:`refused_options`' words:
+    ``sample= applies to gradient and layer cases only, not to this step case``."""
+    refused = refused_options(case, {name: f"{name}=" for name in options if name in OPTIONS})
+    if refused:
+        raise TypeError(refused)
 
 
 def _case_class(kind: str) -> Any:
@@ -189,6 +200,7 @@ class Case:
         ``workers``, ``dtype``, ...) are passed on, overriding the case's own settings."""
         from ..oracle.verify import verify
 
+        refuse_options(self, options)
         settings = {"cost": self.cost, "dtype": self.dtype, "reduction": self.reduction,
                     "per_example": self.per_example, "relu_prime_at_zero": self.relu_prime_at_zero,
                     "leaky_relu_prime_at_zero": self.leaky_relu_prime_at_zero,
@@ -514,13 +526,11 @@ def _labels(targets: Any, cost: str, size: int) -> Any:
 
 
 def _forward(a: Any, C: Any, net: Network, count: int, per_example: bool, read: Any) -> tuple:
-    """The fields ``a`` and ``C`` (forward values, batch cost): numbers read exactly, null for
-    what is not given, shapes checked as :func:`backprop_ref.verify` reads them."""
+    """The fields ``a`` and ``C`` (forward values, batch cost; with ``per_example``, one cost per
+    example): numbers read exactly, null for what is not given, shapes checked as
+    :func:`backprop_ref.verify` reads them."""
     if a is None and C is None:
         return None, None
-    if per_example:
-        raise ValueError("a and C are judged with a batch's gradient: a case with per_example "
-                         "cannot have them")
 
     def values(value: Any, where: str) -> Any:
         if value is None:
@@ -532,7 +542,7 @@ def _forward(a: Any, C: Any, net: Network, count: int, per_example: bool, read: 
     a, C = values(a, "a"), values(C, "C")
     from ..oracle.forward import read_forward  # the shapes, as verify reads them
 
-    read_forward(a, C, net, count)
+    read_forward(a, C, net, count, per_example)
     return a, C
 
 

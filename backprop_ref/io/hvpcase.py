@@ -36,6 +36,7 @@ from .casefile import (
     dumps,
     read_header,
     read_layers,
+    refuse_options,
 )
 from .casefile import _layers_text as layers_text
 
@@ -87,6 +88,7 @@ class HvpCase:
         ``dtype``, ...) override the case's own settings."""
         from ..oracle.hvp import verify_hvp
 
+        refuse_options(self, options)
         settings = {"cost": self.cost, "dtype": self.dtype, "reduction": self.reduction,
                     "relu_prime_at_zero": self.relu_prime_at_zero,
                     "leaky_relu_prime_at_zero": self.leaky_relu_prime_at_zero}

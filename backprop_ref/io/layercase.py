@@ -30,6 +30,7 @@ from .casefile import (
     _whole,
     dumps,
     read_header,
+    refuse_options,
     result_number,
 )
 from .interop import LAYOUTS, read_layers
@@ -79,17 +80,19 @@ class LayerCase:
     description: str | None = None
     source: str | None = field(default=None, compare=False)
     kind: ClassVar[str] = "layer"
-    options: ClassVar[tuple[str, ...]] = ("dps", "strict", "rigorous", "dtype", "sample", "seed")
+    options: ClassVar[tuple[str, ...]] = ("dps", "strict", "rigorous", "dtype", "sample", "seed",
+                                          "backend")
 
     def verify(self, **options: Any) -> Any:
         """:func:`backprop_ref.verify_layer` on this case; of the command line's options,
-        ``dps``, ``strict``, ``rigorous``, ``dtype``, ``sample`` and ``seed`` apply (a layer is
-        checked in one process: ``workers`` and ``progress`` do not)."""
+        ``dps``, ``strict``, ``rigorous``, ``dtype``, ``sample``, ``seed`` and ``backend`` apply
+        (a layer is checked in one process: ``workers`` and ``progress`` do not, TypeError)."""
+        refuse_options(self, options)
         settings: dict[str, Any] = {"dtype": self.dtype, "accumulate": self.accumulate,
                                     "sample": self.sample, "seed": self.seed}
-        for name in ("dps", "strict", "rigorous", "dtype", "sample", "seed"):
-            if options.get(name) is not None:
-                settings[name] = options[name]
+        for name in options:
+            if name not in self.options or options[name] is not None:
+                settings[name] = options[name]  # None: the case's own setting
         return verify_layer(self.a_prev, self.w, self.b, self.activation, self.dC_da,
                             **settings, **self.outputs)
 

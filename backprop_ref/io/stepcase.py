@@ -63,6 +63,7 @@ class StepCase:
         ``workers``, ``dtype``, ...) are passed on, overriding the case's own settings."""
         from ..oracle.step import verify_step
 
+        casefile.refuse_options(self, options)
         c = self.base
         settings = {"cost": c.cost, "dtype": c.dtype, "reduction": c.reduction,
                     "relu_prime_at_zero": c.relu_prime_at_zero,

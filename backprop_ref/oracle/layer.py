@@ -51,7 +51,7 @@ from .passes import TYPICAL_FACTOR, judge, reference_of
 from .reading import _got_number
 from .report import OK, WRONG, Block, Columns, Hypothesis, Layout, Report
 from .sampling import TILES, sample_positions, sampled_layout, sampled_note
-from .verify import _arithmetics, _backends, _notes
+from .verify import BACKENDS, _arithmetics, _backends, _notes
 
 __all__ = ["OUTPUTS", "verify_layer", "reference_arithmetic", "layer_values",
            "sample_positions"]
@@ -79,7 +79,8 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
                  dtype: Any = "float32", layout: str = "out_in", z: Any = None, a: Any = None,
                  delta: Any = None, dC_dw: Any = None, dC_db: Any = None, dC_da_prev: Any = None,
                  accumulate: Any = None, sample: int | None = None, seed: int = 0,
-                 strict: bool = False, dps: int = 50, rigorous: bool = False) -> Report:
+                 strict: bool = False, dps: int = 50, rigorous: bool = False, *,
+                 backend: str = "auto") -> Report:
     r"""Check one layer's outputs, as a kernel computing in ``dtype`` gave them, for a batch.
 
     Inputs: ``a_prev`` (batch x :math:`n_{in}`), ``w`` (:math:`n_{out} \times n_{in}` with
@@ -98,8 +99,11 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
     in ``dtype`` itself; ``"float32"`` for half-precision kernels that accumulate in float32,
     tighter), ``strict``, ``dps``, ``rigorous``; and ``sample=N`` with ``seed``: check ``N``
     entries chosen at random (:func:`~backprop_ref.oracle.sampling.sample_positions`),
-    computing only what they need.
+    computing only what they need. ``backend``: the reference's numbers, ``"auto"`` (``Ball``
+    with python-flint installed, else ``Mpfr`` with gmpy2, else ``Mp``) or ``"mpmath"`` (``Mp``
+    and an ``Mp`` check), as :func:`~backprop_ref.verify`'s.
     """
+    check.choice(backend, "backend", BACKENDS)
     layer = read_layer(a_prev, w, b, activation, dC_da, layout)
     if accumulate is not None:
         get_dtype(accumulate)
@@ -121,7 +125,7 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
         entries = Layout.of(blocks)
     wanted = [entries[pos] for pos in range(len(entries))]
 
-    point, checks, enclosure = _arithmetics("auto", dps, rigorous)
+    point, checks, enclosure = _arithmetics(backend, dps, rigorous)
     ar, refs, expected, accuracy, uncertainty = reference_of(
         lambda c: layer_values(layer, c, wanted)[0], point, checks, enclosure, entries)
     worst, typical = [], []
@@ -157,14 +161,15 @@ def verify_layer(a_prev: Any, w: Any, b: Any, activation: Any, dC_da: Any,
                   heading=_heading(layer, ar, budget_ar, len(wanted), total, seed, sample))
 
 
-def reference_arithmetic(dps: int) -> Any:
-    """The arithmetic of the reference, as :func:`~backprop_ref.verify`'s: ``Ball(dps)`` when
-    python-flint is installed (one pass gives the values and their accuracy), else ``Mpfr(dps)``
-    when gmpy2 is, else ``Mp(dps)``. ``Mpfr`` and ``Mp`` round every operation to the same bits
+def reference_arithmetic(dps: int, backend: str = "auto") -> Any:
+    """The arithmetic of the reference, as :func:`~backprop_ref.verify`'s: with ``backend="auto"``,
+    ``Ball(dps)`` when python-flint is installed (one pass gives the values and their accuracy),
+    else ``Mpfr(dps)`` when gmpy2 is, else ``Mp(dps)``; ``backend="mpmath"``: ``Mp(dps)`` whatever
+    is installed. ``Mpfr`` and ``Mp`` round every operation to the same bits
     (:class:`~backprop_ref.arithmetic.Mpfr`); MPFR's are some 30 times faster in the long sums
     of a wide layer. Where a ball cannot decide a branch (a ReLU input exactly at 0), the
     reference is ``Mpfr`` or ``Mp``, its accuracy stated by agreement."""
-    point, enclosure = _backends("auto", dps)
+    point, enclosure = _backends(backend, dps)
     return point if enclosure is None else enclosure
 
 

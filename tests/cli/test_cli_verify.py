@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import MALFORMED, ROOT, need, render, valid_doc
+from helpers import MALFORMED, ROOT, kinds_of_case, need, per_example_doc, render, valid_doc
 
 import backprop_ref as br
 from backprop_ref import cli
@@ -221,37 +221,12 @@ def test_sample_and_seed_check_part_of_a_gradient_case(tmp_path, capsys):
 # Which options each kind of case takes
 
 
-def kinds_of_case(folder) -> dict:
-    """A small valid case file of each kind, float64: {kind: path}."""
-    from backprop_ref.io.hvpcase import save_hvp_case
-    from backprop_ref.io.stepcase import step_case
-
-    net = br.Network.random([3, 4, 2], ["tanh", "identity"], seed=4)
-    xs, ys = [[1, 2, 3], [0, -1, 1]], [[0, 1], [1, 0]]
-    g = br.gradients(net, xs, ys, cost="mse")
-    paths = {kind: folder / f"{kind}.json" for kind in ("gradient", "step", "layer", "hvp")}
-    save_case(paths["gradient"], net, xs, ys, g.dC_dw, g.dC_db, cost="mse", dtype="float64")
-    after = br.step(net, g, "0.1")
-    step_case(net, xs, ys, after.w, after.b, "0.1", cost="mse", dtype="float64").save(paths["step"])
-    v_w = [None] + [[[1] * net.n[l - 1] for _ in range(net.n[l])] for l in (1, 2)]
-    v_b = [None] + [[-1] * net.n[l] for l in (1, 2)]
-    h = br.hvp(net, xs, ys, v_w, v_b, cost="mse")
-    save_hvp_case(paths["hvp"], net, xs, ys, v_w, v_b, h.Hv_w, h.Hv_b, cost="mse", dtype="float64")
-    fwd = br.forward(net, xs[0])
-    paths["layer"].write_text(json.dumps({
-        "check": "layer", "sizes": [3, 4], "activation": "tanh", "dtype": "float64",
-        "a_prev": [xs[0]], "w": [[str(v) for v in row] for row in net.w[1]],
-        "b": [str(v) for v in net.b[1]], "dC_da": [[1, -1, 2, 0]],
-        "z": [[v.hex() for v in fwd.z[1]]]}))
-    return paths
-
-
 TAKEN = {"gradient": {"--sample", "--seed", "--workers", "--backend"},
-         "step": {"--workers", "--backend"}, "layer": {"--sample", "--seed"},
+         "step": {"--workers", "--backend"}, "layer": {"--sample", "--seed", "--backend"},
          "hvp": {"--workers", "--backend"}}
 VALUES = {"--sample": "3", "--seed": "2", "--workers": "1", "--backend": "mpmath"}
 TAKERS = {"--sample": "gradient and layer", "--seed": "gradient and layer",
-          "--workers": "gradient, step and hvp", "--backend": "gradient, step and hvp"}
+          "--workers": "gradient, step and hvp"}
 
 
 def test_each_kind_of_case_refuses_by_name_the_options_it_does_not_take(tmp_path, capsys):
@@ -280,19 +255,20 @@ def test_options_refused_together_are_named_in_one_line(tmp_path, capsys):
     assert cli.main(["verify", str(paths["layer"]), "--sample", "3", "--backend", "mpmath",
                      "--workers", "2"]) == 2
     assert capsys.readouterr().err == (
-        f"backprop-ref verify: {paths['layer']}: --workers and --backend apply to gradient, step "
-        "and hvp cases only, not to this layer case\n")
+        f"backprop-ref verify: {paths['layer']}: --workers applies to gradient, step and hvp cases "
+        "only, not to this layer case\n")
 
 
 def test_the_backend_is_passed_on_and_named_in_the_report(tmp_path, capsys):
     paths = kinds_of_case(tmp_path)
-    for kind in ("gradient", "step", "hvp"):
+    for kind in ("gradient", "step", "layer", "hvp"):
         assert cli.main(["verify", str(paths[kind]), "--backend", "mpmath"]) == 0
         out = capsys.readouterr().out
         assert "the Mp(50) reference agrees with Mp(70)" in out, (kind, out)
         assert "Mpfr" not in out and "Ball" not in out, (kind, out)
         if kind != "gradient":
-            assert " checked against Mp(50) " in out.splitlines()[0], (kind, out)
+            first = out.splitlines()[0]
+            assert " checked against Mp(50) " in first or " checked against Mp(50):" in first, out
     assert cli.main(["verify", str(paths["gradient"]), "--backend", "auto"]) == 0
     out = capsys.readouterr().out
     assert "Mp(50) reference" not in out and ("Ball(50)" in out or "Mpfr(50)" in out), out
@@ -328,3 +304,18 @@ def test_the_docs_table_of_options_is_each_kinds_own(tmp_path, capsys):
     assert cli.main(["verify", str(path), "--sample", "3", "--seed", "1"]) == 2
     shown = capsys.readouterr().err.strip().replace(str(path), "step.json")
     assert f"`{shown}`" in " ".join(page.split())  # the page's example is the real line
+
+
+def test_a_case_of_per_example_forward_values_passes_and_names_a_wrong_example(tmp_path, capsys):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(per_example_doc()))
+    assert cli.main(["verify", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("PASS: all 69 checked entries"), out
+    assert "     cost        3 " in out  # one cost per example, each judged
+    path.write_text(json.dumps(per_example_doc(wrong=1)))
+    assert cli.main(["verify", str(path)]) == 1
+    out = capsys.readouterr().out
+    wrong = [line.split()[:3] for line in out.splitlines() if line.rstrip().endswith(" wrong")]
+    assert wrong == [["example", "1:", "a[2][0]"]], out
+    assert "the forward pass already differs at layer 2 (first at example 1: a[2][0])" in out

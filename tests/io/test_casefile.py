@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from helpers import MALFORMED, docs_page, drop_key, render, set_at, valid_doc
+from helpers import MALFORMED, docs_page, drop_key, per_example_doc, render, set_at, valid_doc
 
 import backprop_ref as br
 from backprop_ref.io.casefile import (
@@ -255,9 +255,36 @@ def test_forward_values_in_a_case_are_checked_when_read():
     doc["C"] = "1e999"
     with pytest.raises(CaseError, match="C is"):
         loads_case(json.dumps(doc))
-    doc = {**_with_forward(valid_doc()), "per_example": True, "dC_dw": None, "dC_db": None}
-    with pytest.raises(CaseError, match="per_example cannot have them"):
+    doc = {**per_example_doc(), "C": _with_forward(valid_doc())["C"]}  # the batch's cost
+    with pytest.raises(CaseError, match=r"C is the number .*: with per_example=True it is one "
+                                        r"cost per example, a list of 3 numbers"):
         loads_case(json.dumps(doc))
+    doc = per_example_doc()
+    doc["C"] = doc["C"][:2]
+    with pytest.raises(CaseError, match=r"C has 2 costs, expected 3"):
+        loads_case(json.dumps(doc))
+    doc = {**_with_forward(valid_doc()), "C": per_example_doc()["C"]}  # costs, not per_example
+    with pytest.raises(CaseError, match=r"^case: C "):
+        loads_case(json.dumps(doc))
+
+
+def test_per_example_forward_values_in_a_case_are_judged_and_round_trip(tmp_path):
+    case = loads_case(json.dumps(per_example_doc()))
+    assert case.per_example and len(case.C) == 3 and case.a[1][0] is None
+    report = case.verify()
+    assert report.ok
+    names = [e.name for e in report.entries]
+    assert names.index("example 0: C") < names.index("example 1: dC/dw[1][0][0]")
+    path = tmp_path / "case.json"
+    case.save(path)
+    back = load_case(path)
+    assert back == case and back.C == case.C and back.a == case.a
+    doc = per_example_doc()
+    doc["C"][1] = None  # one example's cost not given
+    given = loads_case(json.dumps(doc)).verify()
+    assert given.ok and "example 1: C" not in [e.name for e in given.entries]
+    wrong = loads_case(json.dumps(per_example_doc(wrong=2))).verify()
+    assert [e.name for e in wrong.entries if e.status == "wrong"] == ["example 2: a[2][0]"]
 
 
 def test_the_schema_takes_forward_values():
@@ -268,3 +295,8 @@ def test_the_schema_takes_forward_values():
     validator.validate({**doc, "a": [d[2] for d in doc["a"]]})  # the outputs alone
     assert not validator.is_valid({**doc, "a": "x"})
     assert not validator.is_valid({**doc, "C": [1]})
+    each = per_example_doc()
+    validator.validate(each)
+    validator.validate({**each, "C": [None, *each["C"][1:]]})
+    assert not validator.is_valid({**each, "C": [[1]]})
+    assert not validator.is_valid({**each, "per_example": False})

@@ -39,9 +39,12 @@ def layer_doc() -> dict:
 def test_a_layer_case_reads_and_passes():
     case = loads_case(json.dumps(layer_doc()))
     assert isinstance(case, layercase.LayerCase)
-    report = case.verify(dps=30, strict=True, workers=1, rigorous=False, progress=None)
+    report = case.verify(dps=30, strict=True, rigorous=False, backend="auto")
     assert report.ok and [e.name for e in report.entries][-1] == "dC/db[1]"
     assert len(report) == 6
+    with pytest.raises(TypeError, match="^workers= and progress= apply to gradient, step and hvp "
+                                        "cases only, not to this layer case$"):
+        case.verify(dps=30, workers=1, progress=None)  # a layer is checked in one process
 
 
 def test_it_is_written_back_exactly(tmp_path):

@@ -118,6 +118,32 @@ def test_a_planted_bug_is_named():
     assert [e.name for e in report.entries if e.status == "wrong"] == ["dC/da_prev[1][2]"]
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+def test_every_status_is_the_same_with_either_backend(activation):
+    out = float64_kernel(A_PREV, W, B, activation, DC_DA)
+    out["dC_dw"][1][0] *= 1.001
+    native = br.verify_layer(A_PREV, W, B, activation, DC_DA, dtype="float64", **out)
+    plain = br.verify_layer(A_PREV, W, B, activation, DC_DA, dtype="float64", backend="mpmath",
+                            **out)
+    assert [e.status for e in native.entries] == [e.status for e in plain.entries]
+    assert [e.name for e in plain.entries if e.status == "wrong"] == ["dC/dw[1][0]"]
+    for mine, theirs in zip(native.entries, plain.entries, strict=True):
+        assert mine.expected == theirs.expected  # 50 digits of any backend round to one float
+    assert plain.heading.startswith("Layer checked against Mp(50): 2 examples")
+    assert plain.accuracy.reference == "Mp(50)" and plain.accuracy.check == "Mp(70)"
+    assert native.heading.startswith(("Layer checked against Ball(50):",
+                                      "Layer checked against Mpfr(50):",
+                                      "Layer checked against Mp(50):"))
+
+
+def test_a_layer_backend_is_one_of_the_choices():
+    with pytest.raises(ValueError, match=r"backend must be one of \('auto', 'mpmath'\), got 'flint'"):
+        br.verify_layer(A_PREV, W, B, "tanh", DC_DA, z=[[0, 0], [0, 0]], backend="flint")
+    with pytest.raises(TypeError):
+        br.verify_layer(A_PREV, W, B, "tanh", DC_DA, "float64", "out_in", None, None, None, None,
+                        None, None, None, None, 0, False, 50, False, "mpmath")  # keyword only
+
+
 def test_the_in_out_layout_transposes_w_and_dC_dw():
     out = float64_kernel(A_PREV, W, B, "sigmoid", DC_DA)
     w_t = [[W[j][k] for j in range(2)] for k in range(3)]
