@@ -212,9 +212,13 @@ def enclosed_of(run: Callable[[Any], list], ar: Any, layout: Layout,
         balls = run(ar)
     except UndecidableBranch:
         return None
-    width = array("d", map(ar.distance, balls, balls))  # the largest distance between members
-    refs = list(map(ar.midpoint, balls))
-    del balls  # the midpoints are kept, the balls are not
+    width = zeros(len(balls))
+    distance, midpoint = ar.distance, ar.midpoint
+    for pos in range(len(balls)):
+        ball = balls[pos]
+        width[pos] = distance(ball, ball)  # the largest distance between members
+        balls[pos] = midpoint(ball)  # in place: the midpoints are kept, each ball let go at once
+    refs = balls
     expected = floats(map(ar.to_float, refs))
     digits, name = _least_certain(width, floats(map(abs, expected)), ar, layout, per_example)
     return refs, expected, Accuracy("interval", repr(ar), repr(ar), digits, name), width
