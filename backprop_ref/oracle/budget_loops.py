@@ -32,6 +32,7 @@ import math
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.backprop import check_arithmetic, convert, example, target
 from ..core.costs import Cost
@@ -252,10 +253,10 @@ class Accumulated:
     worst bounds ``e``, typical ``t`` (squares summed once a sum), magnitudes summed ``s``."""
 
     count: int
-    v: list
-    e: list
-    t: list
-    s: list
+    v: Any  # arrays of floats (empty lists before the first term)
+    e: Any
+    t: Any
+    s: Any
 
 
 def add_products(row: Accumulated, delta: Number, a: Operands) -> None:
@@ -274,9 +275,9 @@ def add_products(row: Accumulated, delta: Number, a: Operands) -> None:
     count = row.count
     row.count = count + 1
     if count == 0:  # zero + the product is the product
-        v = [0.0] * m
-        e = [0.0] * m
-        t = [0.0] * m
+        v = _zeros_of(m)  # arrays of floats: 8 bytes a weight each, not a float object
+        e = _zeros_of(m)
+        t = _zeros_of(m)
         for k in range(m):
             ay = am[k]
             ey = ae[k]
@@ -292,7 +293,7 @@ def add_products(row: Accumulated, delta: Number, a: Operands) -> None:
         return
     v, e, t = row.v, row.e, row.t
     if count == 1:  # the second term: the sum begins
-        s = [0.0] * m
+        s = _zeros_of(m)
         for k in range(m):
             ay = am[k]
             ey = ae[k]
@@ -324,7 +325,12 @@ def add_products(row: Accumulated, delta: Number, a: Operands) -> None:
         v[k] += dv * av[k]
 
 
-def accumulated_bounds(row: Accumulated, ar: Budget) -> tuple[list, list, list]:
+def _zeros_of(m: int) -> array:
+    """``m`` zeros as an array of floats."""
+    return array("d", bytes(8 * m))
+
+
+def accumulated_bounds(row: Accumulated, ar: Budget) -> tuple[Sequence, Sequence, Sequence]:
     """The entries of ``row`` closed: values, worst and typical bounds, as
     :func:`~backprop_ref.oracle.budget.closed` gives them."""
     v, e, t = row.v, row.e, row.t
@@ -357,7 +363,7 @@ def accumulated_bounds(row: Accumulated, ar: Budget) -> tuple[list, list, list]:
     return v, worst, typical
 
 
-def divided(ar: Budget, v: list, e: list, t: list, count: int) -> tuple[list, list, list] | None:
+def divided(ar: Budget, v: Sequence, e: Sequence, t: Sequence, count: int) -> tuple[list, list, list] | None:
     """Closed entries divided by ``count`` as :meth:`Number.scale` divides them, or None where
     ``count`` is not exactly a number of the format (the Budget's own division applies)."""
     key = (int, count)

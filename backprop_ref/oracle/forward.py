@@ -19,6 +19,7 @@ the end), so that the gradient's diagnosis reads its entries where it always doe
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -174,14 +175,14 @@ def forward_uncertainty(job: Computation, ar: Any, refs: list, check_ar: Any,
     return [2 * distance(check_ar.convert(refs[pos]), values[pos]) for pos in range(len(refs))]
 
 
-def forward_budgets(job: Computation, ar: Budget, forward: Forward) -> tuple[list, list]:
+def forward_budgets(job: Computation, ar: Budget, forward: Forward) -> tuple[array, array]:
     """Worst-case and typical budgets of the forward values (safety included), in ``ar``."""
-    worst: list = []
-    typical: list = []
+    worst = array("d")  # as the gradient's budgets, which these follow
+    typical = array("d")
     try:
         values = forward_reference(job, ar, forward)
     except (ValueError, ArithmeticError):  # a cost whose value rounding makes infinite
-        return [math.inf] * len(forward), [math.inf] * len(forward)
+        return array("d", [math.inf]) * len(forward), array("d", [math.inf]) * len(forward)
     _collect(ar, [None, [values]], [None, []], worst, typical)
     return worst, typical
 
@@ -212,8 +213,8 @@ def forward_hypothesis(layout: Layout, status: list, first: int) -> Hypothesis |
 
 
 def with_forward(job: Computation, ar: Any, check_ar: Any, budget: Budget, forward: Forward,
-                 layout: Layout, got: list, refs: list, expected: list, worst: list,
-                 typical: list, uncertainty: list) -> tuple:
+                 layout: Layout, got: list, refs: list, expected: list, worst: array,
+                 typical: array, uncertainty: list) -> tuple:
     """The gradient's columns with the forward entries after them, and the layout of both:
     ``(layout, got, refs, expected, worst, typical, uncertainty)``."""
     size = len(got)  # the gradient's entries (a reused report's reference may hold more)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableSequence, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -45,6 +45,9 @@ __all__ = ["Computation", "TYPICAL_FACTOR", "reference_pass", "accuracy_pass", "
 
 TYPICAL_FACTOR = 2
 """The typical bound is this many times the typical estimate of :mod:`backprop_ref.oracle.budget`."""
+
+Bounds = MutableSequence[float]
+"""A column of budgets being collected: an array of floats (or a list)."""
 
 _EXACT = Exact()  # measures distances between Fractions, rounded upward
 
@@ -209,9 +212,13 @@ def enclosed_of(run: Callable[[Any], list], ar: Any, layout: Layout,
         balls = run(ar)
     except UndecidableBranch:
         return None
-    width = array("d", map(ar.distance, balls, balls))  # the largest distance between members
-    refs = list(map(ar.midpoint, balls))
-    del balls  # the midpoints are kept, the balls are not
+    width = zeros(len(balls))
+    distance, midpoint = ar.distance, ar.midpoint
+    for pos in range(len(balls)):
+        ball = balls[pos]
+        width[pos] = distance(ball, ball)  # the largest distance between members
+        balls[pos] = midpoint(ball)  # in place: the midpoints are kept, each ball let go at once
+    refs = balls
     expected = floats(map(ar.to_float, refs))
     digits, name = _least_certain(width, floats(map(abs, expected)), ar, layout, per_example)
     return refs, expected, Accuracy("interval", repr(ar), repr(ar), digits, name), width
@@ -306,7 +313,7 @@ def budget_pass(job: Computation, ar: Budget, floats: bool = True) -> tuple:
         worst, typical, reasons, overflows = _budget_run(job, ar, floats)
     except (ValueError, ArithmeticError) as error:  # a saturated float where the cost divides
         stopped = " ".join(str(error).split())
-        worst, typical, reasons, overflows = [math.inf] * size, [math.inf] * size, {}, 1
+        worst, typical, reasons, overflows = _infinite(size), _infinite(size), {}, 1
     else:
         stopped = ""
         if all(b < math.inf for b in worst):
@@ -335,6 +342,11 @@ def budget_pass(job: Computation, ar: Budget, floats: bool = True) -> tuple:
     return worst, typical, reasons, overflows, saturated
 
 
+def _infinite(size: int) -> array:
+    """:func:`floats`: ``size`` infinities."""
+    return floats([math.inf]) * size
+
+
 def _size(job: Computation) -> int:
     """How many entries the gradient has (per example: all examples' together)."""
     net = job.net
@@ -345,7 +357,7 @@ def _size(job: Computation) -> int:
 
 
 def _budget_run(job: Computation, ar: Budget,
-                floats: bool = True) -> tuple[list[float], list[float], dict[int, str], int]:
+                floats: bool = True) -> tuple[array, array, dict[int, str], int]:
     """One run of the loops in ``ar``: what :func:`budget_pass` returns first. ``floats``: the
     sums of products in plain floats (:mod:`~backprop_ref.oracle.budget_loops`), the same bounds
     to the last bit as the core loops in ``ar``'s Numbers (``floats=False``), several times faster."""
@@ -353,8 +365,8 @@ def _budget_run(job: Computation, ar: Budget,
         return _budget_floats(job, ar)
     net = job.net
     block = _block(net)
-    worst: list[float] = []
-    typical: list[float] = []
+    worst = array("d")  # 8 bytes an entry: the budgets of a large network stay compact
+    typical = array("d")
     reasons: dict[int, str] = {}
     params = convert(net, ar)
     stage = f"rounding budgets for {ar.dtype.name}"
@@ -381,12 +393,12 @@ def _budget_run(job: Computation, ar: Budget,
     return worst, typical, reasons, ar.overflows
 
 
-def _budget_floats(job: Computation, ar: Budget) -> tuple[list[float], list[float], dict[int, str], int]:
+def _budget_floats(job: Computation, ar: Budget) -> tuple[array, array, dict[int, str], int]:
     """:func:`_budget_run` with the sums of products in plain floats."""
     net = job.net
     block = _block(net)
-    worst: list[float] = []
-    typical: list[float] = []
+    worst = floats(())  # 8 bytes an entry, as the columns of the report
+    typical = floats(())
     reasons: dict[int, str] = {}
     W = weights(net, ar)
     stage = f"rounding budgets for {ar.dtype.name}"
@@ -422,14 +434,14 @@ def _values(w: list) -> Callable[[int, int, int], float]:
     return lambda l, j, k: w[l][j][k].v
 
 
-def _collect(ar: Budget, dC_dw: Any, dC_db: Any, worst: list, typical: list) -> None:
+def _collect(ar: Budget, dC_dw: Any, dC_db: Any, worst: Bounds, typical: Bounds) -> None:
     """Append the budgets of every entry, in layout order."""
     for l in range(1, len(dC_dw)):
         for row in dC_dw[l] + [dC_db[l]]:
             _collect_numbers(ar, row, worst, typical)
 
 
-def _collect_numbers(ar: Budget, row: list, worst: list, typical: list) -> None:
+def _collect_numbers(ar: Budget, row: list, worst: Bounds, typical: Bounds) -> None:
     """Append the budgets of the Numbers in ``row``."""
     number: Any = ar.Number
     closed = number.closed
@@ -443,7 +455,7 @@ def _collect_numbers(ar: Budget, row: list, worst: list, typical: list) -> None:
         typical.append(TYPICAL_FACTOR * t)
 
 
-def _collect_accumulated(ar: Budget, dC_dw: list, dC_db: list, worst: list, typical: list,
+def _collect_accumulated(ar: Budget, dC_dw: list, dC_db: list, worst: Bounds, typical: Bounds,
                          W: Weights | None = None, count: int = 1, lam: Any = None) -> None:
     """Append the budgets of every entry, in layout order, from :func:`budget_gradient`'s
     running sums, divided by ``count`` (the mean) and with ``lam * w`` added (L2) first, as
@@ -547,7 +559,7 @@ class Judgement:
     reasons: dict[int, str]
 
 
-def judge(got: list, ar: Any, refs: list, expected: list, worst: list, typical: list,
+def judge(got: list, ar: Any, refs: list, expected: list, worst: Sequence[float], typical: Sequence[float],
           uncertainty: list, reasons: dict, overflows: int, dtype: Any,
           saturated: dict | None = None) -> Judgement:
     """Compare each entry ``got[pos]`` with the reference ``refs[pos]`` (numbers of ``ar``;

@@ -176,6 +176,7 @@ def verify(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, cost: Any = "
             worst, typical, list(uncertainty))
     verdicts = judge(got, ar, refs, expected, worst, typical, uncertainty, reasons, overflows,
                      budget_ar.dtype, saturated)
+    del worst, typical  # the verdicts hold the budgets now (a large network's last peak)
     diagnosis = diagnose(job, options.reference, got[:size], verdicts, budget_ar.dtype,
                          layout)  # () unless entries are wrong
     if forward is not None:
