@@ -34,7 +34,7 @@ from ..core import check
 from ..core.network import Network
 from .budget import SAFETY, Budget
 from .diagnosis import _tested
-from .passes import TYPICAL_FACTOR, Computation, _flatten, accuracy_pass, budget_pass, judge, reference_pass
+from .passes import TYPICAL_FACTOR, Computation, _flatten, budget_pass, judge, reference_of, reference_pass
 from .reading import read_parameters
 from .report import OK, SUSPICIOUS, WRONG, Columns, Hypothesis, Layout, Report
 from .verify import Options, _checked, _fingerprint, _notes, _same_computation, _same_network
@@ -185,11 +185,9 @@ def _gradient(job: Computation, options: Options) -> tuple:
     """The reference gradient the step is made from: its arithmetic, values, their nearest
     floats, accuracy and uncertainties (the tuple a step report keeps, after ``"step"`` and
     ``alpha``, at the head of its fingerprint)."""
-    ar = options.reference
-    g_refs = _reference(job, ar, options.dps)
-    g_expected = list(map(ar.to_float, g_refs))
-    accuracy, g_uncertainty = accuracy_pass(job, ar, g_refs, g_expected, Layout(list(job.net.n)),
-                                            options.checks)
+    ar, g_refs, g_expected, accuracy, g_uncertainty = reference_of(
+        lambda c: _reference(job, c, options.dps), options.reference, options.checks,
+        options.enclosure, Layout(list(job.net.n)))  # one ball pass where python-flint is
     of = "entries of the gradient the step is made from"
     accuracy = replace(accuracy, note=f"{accuracy.note}; {of}" if accuracy.note else of)
     return ar, g_refs, g_expected, accuracy, g_uncertainty
