@@ -123,7 +123,7 @@ class Weights:
 
 def weights(net: Network, ar: Budget) -> Weights:
     """``net``'s weights as operands and its biases as Numbers, converted by ``ar`` as
-    :func:`~backprop_ref.core.backprop.convert` does (one Number per weight at a time)."""
+    :func:`~backprop_ref.core.backprop.convert` does (:func:`converted`: no Number per weight)."""
     check_arithmetic(net, ar)
     rows: list = [None]
     columns: list = [None]
@@ -131,7 +131,7 @@ def weights(net: Network, ar: Budget) -> Weights:
     b: list = [None]
     try:
         for l in range(1, net.L + 1):
-            rows.append([_compact(operands(list(map(ar.convert, row)))) for row in net.w[l]])
+            rows.append([_compact(converted(ar, row)) for row in net.w[l]])
             b.append(list(map(ar.convert, net.b[l])))
     except (OverflowError, ValueError):
         convert(net, ar)  # raises the error that names the number
