@@ -238,15 +238,7 @@ def deltas(params: Parameters, fwd: Forward, y: list, cost: Cost) -> tuple[list,
     delta: list = [None] * (L + 1)
 
     dC_da = cost.dC_da(ar, a[L], y)  # dC/da_k^[L], one per output node
-    delta[L] = [None] * n[L]
-    if sigma[L].elementwise:  # a_k^[L] depends on z_j^[L] for k = j alone: the sum keeps one term
-        for j in range(n[L]):
-            delta[L][j] = dC_da[j] * sigma[L].prime(ar, z[L][j], a[L][j])  # (BP1) dC/da_j^[L] sigma'(z_j^[L])
-    else:  # not element-wise (softmax): every a_k^[L] depends on z_j^[L], the full sum
-        for j in range(n[L]):
-            delta[L][j] = ar.zero
-            for k in range(n[L]):
-                delta[L][j] += dC_da[k] * sigma[L].da_dz(ar, z[L], a[L], k, j)  # (5) sum_k dC/da_k da_k/dz_j, at [L]
+    output_deltas(ar, L, n, sigma, z, a, dC_da, delta)  # delta[L], the output layer's
 
     for l in range(L - 1, 0, -1):
         delta[l] = [None] * n[l]
@@ -257,6 +249,21 @@ def deltas(params: Parameters, fwd: Forward, y: list, cost: Cost) -> tuple[list,
             delta[l][j] *= sigma[l].prime(ar, z[l][j], a[l][j])  # (BP2) ... times sigma'(z_j^[l])
 
     return delta, dC_da, cost.value(ar, a[L], y)
+
+
+def output_deltas(ar: Any, L: int, n: list, sigma: list, z: list, a: list, dC_da: list,
+                  delta: list) -> None:
+    """(5)/BP1: ``delta[L]`` of one example from the derivatives ``dC_da`` of its cost by the
+    outputs (the backward pass and the oracle's budget pass both start here)."""
+    delta[L] = [None] * n[L]
+    if sigma[L].elementwise:  # a_k^[L] depends on z_j^[L] for k = j alone: the sum keeps one term
+        for j in range(n[L]):
+            delta[L][j] = dC_da[j] * sigma[L].prime(ar, z[L][j], a[L][j])  # (BP1) dC/da_j^[L] sigma'(z_j^[L])
+    else:  # not element-wise (softmax): every a_k^[L] depends on z_j^[L], the full sum
+        for j in range(n[L]):
+            delta[L][j] = ar.zero
+            for k in range(n[L]):
+                delta[L][j] += dC_da[k] * sigma[L].da_dz(ar, z[L], a[L], k, j)  # (5) sum_k dC/da_k da_k/dz_j, at [L]
 
 
 def add_gradient(n: list, L: int, a: list, delta: list, dC_dw: list, dC_db: list) -> None:

@@ -34,7 +34,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.backprop import check_arithmetic, convert, example, target
+from ..core.backprop import check_arithmetic, convert, example, output_deltas, target
 from ..core.costs import Cost
 from ..core.network import Network
 from .budget import Budget, Number, closed
@@ -292,23 +292,12 @@ def add_products(row: Accumulated, delta: Number, a: Operands) -> None:
         row.v, row.e, row.t = v, e, t
         return
     v, e, t = row.v, row.e, row.t
-    if count == 1:  # the second term: the sum begins
-        s = _zeros_of(m)
+    if count == 1:  # the second term: the sum begins, with the first term's squared typical
+        s = _zeros_of(m)  # bound and its magnitude (Number.__add__ of two products)
         for k in range(m):
-            ay = am[k]
-            ey = ae[k]
-            ap = ax * ay
-            if ap:
-                e[k] += ax * ey + ay * ex + ex * ey + up * ap + eta
-                tk = ax * at[k] + ay * tx + up * ap + eta
-            else:
-                e[k] += ax * ey + ay * ex + ex * ey
-                tk = ax * at[k] + ay * tx
-            t[k] = t[k] * t[k] + tk * tk
-            s[k] = abs(v[k]) + ap
-            v[k] += dv * av[k]
+            t[k] = t[k] * t[k]
+            s[k] = abs(v[k])
         row.s = s
-        return
     s = row.s
     for k in range(m):
         ay = am[k]
@@ -479,15 +468,7 @@ def _deltas(net: Network, W: Weights, ar: Budget, z: list, a: list, y: list, cos
     L, n, sigma = net.L, net.n, net.sigma
     delta: list = [None] * (L + 1)
     dC_da = cost.dC_da(ar, a[L], y)  # dC/da_k^[L], one per output node
-    delta[L] = [None] * n[L]
-    if sigma[L].elementwise:
-        for j in range(n[L]):
-            delta[L][j] = dC_da[j] * sigma[L].prime(ar, z[L][j], a[L][j])  # (BP1) dC/da_j^[L] sigma'(z_j^[L])
-    else:
-        for j in range(n[L]):
-            delta[L][j] = ar.zero
-            for k in range(n[L]):
-                delta[L][j] += dC_da[k] * sigma[L].da_dz(ar, z[L], a[L], k, j)  # (5) sum_k dC/da_k da_k/dz_j, at [L]
+    output_deltas(ar, L, n, sigma, z, a, dC_da, delta)  # delta[L] in ar, by the core's own lines
     for l in range(L - 1, 0, -1):
         delta[l] = [None] * n[l]
         delta_next = operands(delta[l + 1])
