@@ -55,7 +55,7 @@ from .budget import Budget
 from .diagnosis import diagnose
 from .forward import by_example, first_hypotheses, gradient_columns, read_forward, with_forward
 from .passes import TYPICAL_FACTOR as TYPICAL_FACTOR  # importable from here, where it was
-from .passes import Computation, accuracy_pass, budget_pass, enclosed_reference, floats, judge, reference_pass
+from .passes import Computation, budget_pass, judge, reference_of, reference_pass
 from .reading import read_gradients
 from .report import STATUSES, Accuracy, Columns, Entry, Layout, Report
 from .sampling import sample_positions, sampled_layout, sampled_note
@@ -253,25 +253,17 @@ def _reference(job: Computation, options: Options, layout: Layout) -> tuple[tupl
 
 
 def _reference_at(job: Computation, options: Options, layout: Layout) -> tuple:
-    """The reference arithmetic, values, their nearest floats, accuracy and uncertainties: in
-    one pass of ``options.enclosure`` when there is one and it decides every branch, else by the
-    reference pass and the accuracy pass."""
-    note = ""
-    ar = options.enclosure
-    if ar is not None:
-        one_pass = enclosed_reference(job, ar, layout)
-        if one_pass is not None:
-            return (ar, *one_pass)
-        note = (f"{ar!r} could not decide a ReLU branch (an input exactly at 0 in the limit "
-                "of its precision), so the accuracy is stated by agreement instead")
-    ar = options.reference
-    refs = reference_pass(job, ar, f"reference {ar!r}")
-    expected = floats(map(ar.to_float, refs))
-    checks = options.checks[-1:] if note else options.checks  # intervals would not decide either
-    accuracy, uncertainty = accuracy_pass(job, ar, refs, expected, layout, checks)
-    if note and not accuracy.note:
-        accuracy = dataclasses.replace(accuracy, note=note)
-    return ar, refs, expected, accuracy, uncertainty
+    """The reference arithmetic, values, their nearest floats, accuracy and uncertainties
+    (:func:`~backprop_ref.oracle.passes.reference_of`: one pass of ``options.enclosure`` when
+    there is one and it decides every branch, else the reference pass and its check), each pass
+    told to the progress display as the reference or as an accuracy check."""
+
+    def run(ar: Any) -> list:
+        stage = "reference" if ar is options.reference or ar is options.enclosure else "accuracy check"
+        return reference_pass(job, ar, f"{stage} {ar!r}")
+
+    return reference_of(run, options.reference, options.checks, options.enclosure, layout,
+                        job.per_example)
 
 
 def _with_dps(options: Options, dps: int) -> Options:
