@@ -301,7 +301,10 @@ def _read(name: str, shown: str, max_bytes: int) -> bytes:
         chunks = []
         got = 0
         while got <= max_bytes:  # the file may grow while it is read
-            chunk = os.read(fd, min(max_bytes + 1 - got, 2**24))
+            # reads of the size the file has (and one byte more, to see its end): a read of 16 MiB
+            # for a small file would have the C library keep its later large blocks, the text
+            # of a large file among them, after they are freed
+            chunk = os.read(fd, min(max_bytes + 1 - got, max(size + 1 - got, 2**16), 2**24))
             if not chunk:
                 break
             chunks.append(chunk)
