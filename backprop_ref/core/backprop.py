@@ -74,7 +74,7 @@ def _out_of_range(ar: Any, places: dict, error: Exception) -> ValueError:
     return ValueError(f"a number is out of the range of {ar!r} ({error})")
 
 
-def _converted(ar: Any, values: list, where: str) -> list:
+def _converted(ar: Any, values: Any, where: str) -> list:
     try:
         return list(map(ar.convert, values))
     except (OverflowError, ValueError) as error:

@@ -37,6 +37,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from .rationals import Rationals
+
 MAX_NUMBER_TEXT = 2000
 """The longest number (in characters) a strict read accepts: the exact decimal of any double fits."""
 
@@ -151,15 +153,18 @@ def same_length(values: Sequence, want: int, where: str, other: str, rest: str =
 
 
 def vector(values: Any, size: int, where: str, what: str = "entries", why: str = "",
-           read: Read | None = None) -> list:
+           read: Read | None = None) -> Sequence:
     """A checked copy of ``size`` numbers (a list, tuple or array): one example ``x`` or ``y``, a
-    layer's biases. ``read(value, where)`` reads one entry (default :func:`number`).
+    layer's biases. ``read(value, where)`` reads one entry (default :func:`number`). A row of
+    :class:`~backprop_ref.core.rationals.Rationals`, immutable, is its own copy.
 
     >>> vector(["0.5", 2], 2, "x")
     [Fraction(1, 2), 2]
     """
     if read is None and _finite_floats(values, size):
         return values[:]  # what the loop below would give, in a fraction of the time
+    if read is None and type(values) is Rationals and len(values) == size:
+        return values  # immutable, and its entries are numbers already: no copy to make
     values = plain(values)
     if not _is_sequence(values):
         raise TypeError(f"{where} must be a sequence of {size} numbers{_why(why)}, got {describe(values)}")
@@ -492,7 +497,7 @@ def activation_parts(text: str, strict: bool = False) -> tuple:
 # ---------------------------------------------------------------------------------------------
 
 
-def unit_interval(values: list, where: str, cost: str, show: Callable[[Any], str] = str) -> None:
+def unit_interval(values: Sequence, where: str, cost: str, show: Callable[[Any], str] = str) -> None:
     """Refuse a target outside [0, 1], for the costs that take logarithms of ``a`` and ``1 - a``
     (``values`` are numbers already checked; ``show`` writes one for the message)."""
     for j in range(len(values)):

@@ -30,9 +30,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import json.scanner
 import math
 import os
+import re
 import stat
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, ClassVar, Protocol
@@ -43,6 +46,7 @@ from ..core.activations import Activation, LeakyReLU, get_activation
 from ..core.costs import NAMES as COST_NAMES
 from ..core.costs import OUTPUT_REDUCTIONS, SUMMED, get_cost
 from ..core.network import Network
+from ..core.rationals import Rationals
 from ..core.training import EXAMPLES, example_columns, is_label, labelled, penalty
 from .interop import LAYOUTS, read_layers
 
@@ -170,7 +174,9 @@ class Case:
     """A gradient computation to verify: the network, the batch, the implementation's gradients.
 
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 ``None``); with
-    ``per_example``, ``dC_dw[i][l][j][k]``, one gradient per example ``i``.
+    ``per_example``, ``dC_dw[i][l][j][k]``, one gradient per example ``i``. ``xs[i]`` and ``ys[i]``
+    are lists or, read from a file, :class:`~backprop_ref.core.rationals.Rationals` for an
+    example of ints and decimals: the same values, in 16 bytes each instead of a Fraction's 120.
     """
 
     net: Network
@@ -247,6 +253,107 @@ def _object(pairs: list) -> dict:
     return out
 
 
+_DECODER = json.JSONDecoder(parse_float=_JsonNumber, parse_int=_JsonNumber, parse_constant=float,
+                            object_pairs_hook=_object)
+"""How a case file is parsed: JSON numbers as their text, a key twice refused."""
+
+_ROWS = ("inputs", "targets")
+"""The fields whose rows :func:`_rows_read` keeps as text: a batch's examples, most of a file."""
+
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
+"""One JSON value of a text from an index, as ``json.loads`` reads it: the value and where it
+ends (json passes its decoder as the scanner's context, as here; the stubs want a scanner)."""
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+"""JSON's whitespace."""
+
+
+def _skip(text: str, end: int) -> int:
+    """Where the next token of ``text`` from ``end`` starts, past JSON's whitespace."""
+    return _SPACE.match(text, end).end()  # type: ignore[union-attr]  # * matches the empty text
+
+
+class _NotRead(Exception):
+    """What :func:`_rows_read` does not read: malformed JSON, or a top level that is no object."""
+
+
+class _Row:
+    """One example of ``inputs`` or ``targets`` (a JSON list of numbers and strings) kept as its
+    text until its numbers are read, about the size it has in the file: the tree of the whole
+    batch's numbers as strings is several times that, and is never held at once."""
+
+    __slots__ = ("text", "size")
+
+    def __init__(self, text: str, size: int) -> None:
+        self.text = text
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def entries(self) -> list:
+        """The list ``json.loads`` gives for the row (its numbers as :class:`_JsonNumber`)."""
+        return _SCAN(self.text, 0)[0]
+
+
+def _rows_read(text: str) -> dict:
+    """The JSON object of ``text``, as ``json.loads`` reads it, but for the rows of the fields of
+    :data:`_ROWS`, each parsed once to count its entries and kept as a :class:`_Row`: the text
+    of the file and the strings of its numbers are not held whole at once. :class:`_NotRead`
+    for any text that is not such an object (``json.loads`` then says why)."""
+    pairs: list = []
+    try:
+        end = _skip(text, 0)
+        if text[end] != "{":
+            raise _NotRead
+        end = _skip(text, end + 1)
+        while text[end] != "}" or pairs:
+            if text[end] != '"':
+                raise _NotRead
+            key, end = _SCAN(text, end)
+            end = _skip(text, end)
+            if text[end] != ":":
+                raise _NotRead
+            end = _skip(text, end + 1)
+            if key in _ROWS and text[end] == "[":
+                value, end = _rows(text, end)
+            else:
+                value, end = _SCAN(text, end)
+            pairs.append((key, value))
+            end = _skip(text, end)
+            if text[end] == "}":
+                break
+            if text[end] != ",":
+                raise _NotRead
+            end = _skip(text, end + 1)
+        if _skip(text, end + 1) != len(text):
+            raise _NotRead  # more after the object
+        return _object(pairs)
+    except (json.JSONDecodeError, StopIteration, IndexError, RecursionError, _DuplicateKey):
+        raise _NotRead from None
+
+
+def _rows(text: str, end: int) -> tuple[list, int]:
+    """The JSON list at ``text[end]``, its entries that are lists of numbers and strings as
+    :class:`_Row`; and where it ends."""
+    rows: list = []
+    end = _skip(text, end + 1)
+    if text[end] == "]":
+        return rows, end + 1
+    while True:
+        start = end
+        value, end = _SCAN(text, end)
+        if type(value) is list and value and all(type(v) is _JsonNumber or type(v) is str for v in value):
+            value = _Row(text[start:end], len(value))
+        rows.append(value)
+        end = _skip(text, end)
+        if text[end] == "]":
+            return rows, end + 1
+        if text[end] != ",":
+            raise _NotRead
+        end = _skip(text, end + 1)
+
+
 def load_case(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Checkable:
     """Read, check and return the case in the file ``path``, a regular file of at most
     ``max_bytes`` bytes (default :data:`MAX_BYTES`).
@@ -301,7 +408,10 @@ def _read(name: str, shown: str, max_bytes: int) -> bytes:
         chunks = []
         got = 0
         while got <= max_bytes:  # the file may grow while it is read
-            chunk = os.read(fd, min(max_bytes + 1 - got, 2**24))
+            # reads of the size the file has (and one byte more, to see its end): a read of 16 MiB
+            # for a small file would have the C library keep its later large blocks, the text
+            # of a large file among them, after they are freed
+            chunk = os.read(fd, min(max_bytes + 1 - got, max(size + 1 - got, 2**16), 2**24))
             if not chunk:
                 break
             chunks.append(chunk)
@@ -321,7 +431,7 @@ def _read(name: str, shown: str, max_bytes: int) -> bytes:
 def loads_case(text: str | bytes, name: str = "case") -> Checkable:
     """:func:`load_case` for the text of a case file; ``name`` is used in messages."""
     text = _decoded(text, name)
-    return _case_of(_parsed(text, name), name, len(text))
+    return _case_of(_parsed(text, name), name, len(text), owned=True)
 
 
 def _decoded(text: str | bytes, name: str) -> str:
@@ -337,9 +447,17 @@ def _decoded(text: str | bytes, name: str) -> str:
 
 
 def _parsed(text: str, name: str) -> Any:
-    """The JSON value of ``text``, JSON numbers kept as their text, or a CaseError."""
+    """The JSON value of ``text``, JSON numbers kept as their text, or a CaseError. The rows of
+    ``inputs`` and ``targets`` are kept as their text (:class:`_Row`) when the top level is an
+    object; anything :func:`_rows_read` does not read is read, or named, by ``json.loads``."""
     if not text.strip():
         raise CaseError(f"{name}: the file is empty")
+    try:
+        return _rows_read(text)
+    except _NotRead:
+        pass  # json.loads names the problem below, in its own words
+    except MemoryError:
+        raise CaseError(f"{name}: not enough memory to read it ({len(text)} characters)") from None
     try:
         return json.loads(text, parse_float=_JsonNumber, parse_int=_JsonNumber,
                           parse_constant=float, object_pairs_hook=_object)
@@ -412,11 +530,17 @@ def case_from_dict(doc: Any) -> Checkable:
 def _from_dict(doc: Any, owned: bool = False) -> Checkable:
     """:func:`case_from_dict`; with ``owned``, the numbers of ``doc`` (parsed here, seen by no
     caller) are replaced in place by their values, row by row, as the arrays are read: the text
-    of each number is freed as its value is made, so the two are never held whole at once."""
+    of each number (of each example, a :class:`_Row`) is freed as its value is made, so the two
+    are never held whole at once, and the examples are kept compactly (:func:`_examples`)."""
     if not isinstance(doc, dict):
         raise TypeError(f"the top level must be a JSON object {{...}}, found {_kind(doc)}")
     kind = _choice(doc.get("check", "gradient"), "check", CHECKS)
     if kind != "gradient":
+        if owned:  # the rows kept as text, as the lists the other kinds read
+            doc = dict(doc)
+            for key in _ROWS:
+                if key in doc:
+                    doc[key] = _entries(doc[key])
         return importlib.import_module(f"{__package__}.{kind}case").case_from_dict(doc)
     description = read_header(doc, FIELDS, REQUIRED)
 
@@ -444,8 +568,8 @@ def _from_dict(doc: Any, owned: bool = False) -> Checkable:
 
     inputs, targets = doc["inputs"], doc["targets"]
     if examples == "columns":
-        inputs = _columns(inputs, "inputs")
-        targets = _columns(targets, "targets")
+        inputs = _columns(_entries(inputs), "inputs")
+        targets = _columns(_entries(targets), "targets")
     targets = _labels(targets, cost, sizes[L])
     _shapes(inputs, "inputs", sizes[0], "layer 0", None)  # before any number is converted
     _shapes(targets, "targets", sizes[L], f"layer {L}, the output layer", len(inputs))
@@ -458,8 +582,9 @@ def _from_dict(doc: Any, owned: bool = False) -> Checkable:
     w, b, _ = read_layers(doc["weights"], doc["biases"], layout, sizes, number=read)
     net = Network(w, b, activations)
     check.softmax_output(get_cost(cost), activations[-1], f"activations[{L}]")
-    xs = _examples(inputs, "inputs", sizes[0], "layer 0", None, read)
-    ys = _examples(targets, "targets", sizes[L], f"layer {L}, the output layer", len(xs), read)
+    xs = _examples(inputs, "inputs", sizes[0], "layer 0", None, read, owned)
+    ys = _examples(targets, "targets", sizes[L], f"layer {L}, the output layer", len(xs), read,
+                   owned)
     if get_cost(cost).targets_in_unit_interval:
         for i in range(len(ys)):
             check.unit_interval(ys[i], f"targets[{i}]", cost, show=_show)
@@ -492,6 +617,13 @@ def _values_in_place(value: Any) -> None:
                 value[i] = number(entry, "")
             except (ValueError, TypeError, ArithmeticError):
                 pass
+
+
+def _entries(value: Any) -> Any:
+    """``value`` with its rows kept as text (:class:`_Row`) as the lists they hold."""
+    if not isinstance(value, list):
+        return value
+    return [row.entries() if isinstance(row, _Row) else row for row in value]
 
 
 def _columns(value: Any, where: str) -> Any:
@@ -584,6 +716,7 @@ def check_range(case: Case, dtype: str | None = None) -> None:
 
 
 def _beyond(values: Any, largest: Fraction, where: str, first: int = 0) -> Any:
+    values = check.plain(values)  # a row of Rationals as its list
     if isinstance(values, list):
         for i in range(first, len(values)):
             found = _beyond(values[i], largest, f"{where}[{i}]")
@@ -695,18 +828,29 @@ def _shapes(value: Any, where: str, length: int, layer: str, count: int | None) 
     why = f"one per node of {layer}"
     for i in range(len(value)):
         row = value[i]
-        if isinstance(row, list) and len(row) != length:
+        if isinstance(row, _Row) and len(row) != length:
+            check.length(row.entries(), length, f"{where}[{i}]", why)
+        elif isinstance(row, list) and len(row) != length:
             check.length(row, length, f"{where}[{i}]", why)
 
 
 def _examples(value: Any, where: str, length: int, layer: str, count: int | None,
-              read: Any = None) -> list:
+              read: Any = None, owned: bool = False) -> list:
+    """The examples ``value``, checked and read; ``owned``: ``value`` is this module's own, each
+    row is freed as it is read and kept as :class:`Rationals` where its numbers fit (the
+    decimals of a large batch, as Fractions, would take several times the file's size)."""
     _shapes(value, where, length, layer, count)
     out = []
     for i in range(len(value)):
         why = f"one per node of {layer}"
-        row = check.items(value[i], f"{where}[{i}]", f" of {length} numbers ({why})")
-        out.append(check.vector(row, length, f"{where}[{i}]", why=why, read=read or number))
+        entries = value[i].entries() if isinstance(value[i], _Row) else value[i]
+        row = check.items(entries, f"{where}[{i}]", f" of {length} numbers ({why})")
+        x: Sequence = check.vector(row, length, f"{where}[{i}]", why=why, read=read or number)
+        if owned:
+            value[i] = None
+            compact = Rationals.of(x)
+            x = x if compact is None else compact
+        out.append(x)
     return out
 
 

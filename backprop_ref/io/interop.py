@@ -21,7 +21,7 @@ that need it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any, NamedTuple
 
@@ -110,7 +110,7 @@ def _matrix(value: Any, where: str, layout: str, l: int, n: list, number: Number
                                transposed=transposed)  # w[l][j][k]
 
 
-def _vector(value: Any, where: str, length: int, l: int, number: Number) -> list:
+def _vector(value: Any, where: str, length: int, l: int, number: Number) -> Sequence:
     """A layer's biases (or their gradient): ``length`` numbers, flat or as a column."""
     why = f"one per node of layer {l}"
     entries = check.items(value, where, f" of {length} numbers ({why})")

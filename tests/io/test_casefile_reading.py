@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import os
 import threading
+from fractions import Fraction
 
 import pytest
 from helpers import render, set_at, valid_doc
 
+from backprop_ref.core.rationals import Rationals
 from backprop_ref.io import casefile
 from backprop_ref.io.casefile import CaseError, load_case, loads_case
 
@@ -118,3 +120,60 @@ def test_a_newline_in_the_path_stays_on_one_line(tmp_path):
     assert message.startswith("'")
     path.write_text("{")
     refused(lambda: load_case(path), r"a\\nb.json': not valid JSON")
+
+
+def _parsed_whole(text: str):
+    """The case ``json.loads`` gives for ``text``, its numbers read as the reader reads them."""
+    return casefile.case_from_dict(json.loads(text, parse_float=casefile._JsonNumber,
+                                              parse_int=casefile._JsonNumber,
+                                              object_pairs_hook=casefile._object))
+
+
+def test_the_rows_of_the_examples_give_what_the_whole_text_gives():
+    doc = valid_doc()
+    doc["inputs"] = [["0x1.8p-1", -2], ["1/3", "2.5e-3"], ["0.8444218515250481", 12]]
+    text = json.dumps(doc, indent=1).replace('"2.5e-3"', "2.5e-3").replace('"0.8444218515250481"',
+                                                                           " 0.8444218515250481\n ")
+    case = loads_case(text, "case.json")
+    whole = _parsed_whole(text)
+    for mine, theirs in ((case.xs, whole.xs), (case.ys, whole.ys)):
+        assert mine == theirs
+        assert [[type(x) for x in row] for row in mine] == [[type(x) for x in row] for row in theirs]
+    assert isinstance(case.xs[0], list) and case.xs[0][0] == 0.75  # a float: kept in a list
+    assert isinstance(case.xs[2], Rationals) and case.xs[2][0] == Fraction(8444218515250481, 10**16)
+    assert str(case.verify()) == str(whole.verify())
+
+
+@pytest.mark.parametrize("before, after", [
+    ('"inputs": [\n  [\n   ', '"inputs": [\n  [\n   ,'),  # a comma before a row's first number
+    ("]\n ],\n \"targets\"", "],\n ],\n \"targets\""),  # a comma after the last row
+    ('"targets": [\n  [\n   1,', '"targets": [\n  [\n   1'),  # a missing comma
+    ('"inputs": [', '"inputs": [[], '),
+    ('"inputs": [', '"inputs": {'),
+])
+def test_a_malformed_row_is_named_in_the_words_of_json(before, after):
+    text = json.dumps(valid_doc(), indent=1)
+    assert before in text
+    text = text.replace(before, after, 1)
+    try:
+        json.loads(text)
+        expected = None
+    except json.JSONDecodeError as error:
+        expected = f"not valid JSON: {error.msg}: line {error.lineno} column {error.colno}"
+    with pytest.raises(CaseError) as raised:
+        loads_case(text, "case.json")
+    if expected is not None:
+        assert str(raised.value).startswith(f"case.json: {expected}"), raised.value
+
+
+def test_the_rows_of_a_text_are_counted_before_their_numbers_are_read():
+    doc = valid_doc()
+    doc["inputs"] = [list(doc["inputs"][0]) for i in range(200_000)]
+    doc["inputs"][150_000][0] = "not a number"
+    text = json.dumps(doc)
+    refused(lambda: loads_case(text, "case.json"), r"^case.json: targets has 3 examples, but inputs has 200000$")
+    doc = valid_doc()
+    doc["inputs"][2] = doc["inputs"][2][:1]
+    doc["weights"][0][0][0] = "not read"
+    refused(lambda: loads_case(json.dumps(doc), "case.json"),
+            r"^case.json: inputs\[2\] has 1 entries, expected 2 \(one per node of layer 0\)$")
