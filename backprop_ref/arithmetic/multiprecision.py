@@ -34,6 +34,8 @@ def fraction_of_mpf(x: Any) -> Fraction:
 _SHIFT_LIMIT = 4096
 """Exponents further apart than this are subtracted by libmp in :meth:`Mp.distance`."""
 
+_MPZ = libmp.MPZ  # mpmath's mantissa type: gmpy2's mpz where gmpy2 is installed, else int
+
 
 def check_dps(dps: object) -> None:
     """Refuse a precision that is not a whole number of digits >= 1."""
@@ -135,7 +137,9 @@ class Mp(_Locked, ArithmeticBase):
     def from_exact(self, v: Any) -> Any:
         if isinstance(v, tuple):  # what to_exact gives: rebuilt bit for bit
             sign, man, exp, bc = v
-            return self._make((sign, libmp.MPZ(man), exp, bc))
+            x = object.__new__(self._mpf_type)  # what ctx.make_mpf does, without its call
+            x._mpf_ = (sign, _MPZ(man), exp, bc)
+            return x
         return self.convert(v)
 
     def distance(self, x: Any, y: Any) -> float:

@@ -25,7 +25,7 @@ from typing import Any
 from .backprop import Forward, Parameters, backward_pass, deltas, example, forward_pass, target, zeros
 from .costs import get_cost
 
-__all__ = ["ExampleResult", "each_example"]
+__all__ = ["ExampleResult", "divide", "each_example"]
 
 
 @dataclass(frozen=True)
@@ -77,3 +77,12 @@ def each_example(params: Parameters, xs: Sequence, ys: Sequence, cost: Any, firs
             dC_dw, dC_db = zeros(net, ar)
         bwd = backward_pass(params, fwd, y, cost, dC_dw, dC_db)  # (5)/(BP1), (BP2), (BP3), (BP4)
         yield ExampleResult(first + i, x, y, fwd, bwd.C, dC_dw, dC_db, bwd.delta)
+
+
+def divide(dC_dw: list, dC_db: list, count: int) -> None:
+    """Divide every entry by ``count``, in place (the mean of a sum)."""
+    for l in range(1, len(dC_dw)):
+        for j in range(len(dC_dw[l])):
+            dC_db[l][j] = dC_db[l][j] / count
+            for k in range(len(dC_dw[l][j])):
+                dC_dw[l][j][k] = dC_dw[l][j][k] / count

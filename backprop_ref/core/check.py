@@ -103,14 +103,24 @@ def describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def plain(value: Any) -> Any:
+def plain(value: Any, where: str = "the value") -> Any:
     """A NumPy array or PyTorch tensor as nested lists (a copy, off the autograd graph and the
-    device); anything else unchanged."""
+    device); anything else unchanged. A sparse or meta tensor is refused, naming ``where``."""
     if hasattr(value, "detach"):
+        stored(value, where)
         value = value.detach().cpu()
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes, list)):
         return value.tolist()
     return value
+
+
+def stored(tensor: Any, where: str) -> None:
+    """A TypeError naming ``where`` if ``tensor`` is a sparse or meta tensor (PyTorch's), whose
+    values cannot be read one by one."""
+    layout = str(getattr(tensor, "layout", ""))
+    if "sparse" in layout or getattr(tensor, "is_meta", False):
+        raise TypeError(f"{where} is a {'meta' if 'sparse' not in layout else 'sparse'} tensor, "
+                        "which holds no values to read: give a dense tensor on a device")
 
 
 def _is_sequence(value: Any) -> bool:
@@ -123,7 +133,7 @@ def items(value: Any, where: str, of: str = "") -> list:
     >>> items((1, 2), "b[1]")
     [1, 2]
     """
-    value = plain(value)
+    value = plain(value, where)
     if not _is_sequence(value):
         raise TypeError(f"{where} is {describe(value)}, not a list: {where} must be a list{of}")
     return list(value)
@@ -165,7 +175,7 @@ def vector(values: Any, size: int, where: str, what: str = "entries", why: str =
         return values[:]  # what the loop below would give, in a fraction of the time
     if read is None and type(values) is Rationals and len(values) == size:
         return values  # immutable, and its entries are numbers already: no copy to make
-    values = plain(values)
+    values = plain(values, where)
     if not _is_sequence(values):
         raise TypeError(f"{where} must be a sequence of {size} numbers{_why(why)}, got {describe(values)}")
     length(values, size, where, why)
@@ -298,10 +308,7 @@ def number(value: Any, where: str, what: str = "entries", strict: bool = False) 
     if hasattr(value, "item") and hasattr(value, "dtype"):  # a NumPy or PyTorch scalar
         if getattr(value, "ndim", 0) != 0 and getattr(value, "size", 1) != 1:
             raise TypeError(f"{where} is an array of shape {getattr(value, 'shape', '?')}, not a number")
-        layout = str(getattr(value, "layout", ""))
-        if "sparse" in layout or getattr(value, "is_meta", False):
-            raise TypeError(f"{where} is a {'meta' if 'sparse' not in layout else 'sparse'} tensor, "
-                            "which holds no values to read: give a dense tensor on a device")
+        stored(value, where)
         item = value.item()
         if type(item) is type(value):  # np.longdouble: .item() returns itself; read its exact value
             try:
@@ -415,7 +422,7 @@ def made_by(value: Any, kind: type, where: str, source: str) -> Any:
 def examples(value: Any, where: str) -> list:
     """A batch ``xs`` or ``ys`` (a list, tuple, iterable or array of examples) as a list; a
     TypeError naming ``where`` for anything else."""
-    value = plain(value)
+    value = plain(value, where)
     if value is None or isinstance(value, (str, bytes, int, float)) or not hasattr(value, "__iter__"):
         raise TypeError(f"{where} must be a list of examples, got {describe(value)}")
     return list(value)

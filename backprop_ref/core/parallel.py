@@ -33,7 +33,9 @@ done in two rounds of tasks:
    layer of their own, with inputs ``a[l - 1]``). Each entry sees the same products added in the
    same order as in one process.
 
-The calling process adds the costs in example order and puts the rows together.
+For the mean, each task of round 2 divides its rows by the number of examples before sending
+them back (the same division of the same sum as in one process). The calling process adds the
+costs in example order and puts the rows together.
 
 Numbers cross between processes in the arithmetic's exact form: ``ar.to_exact(x)`` on the way
 out, ``ar.from_exact(v)`` (the same number, bit for bit) on the way in, and the arithmetic object
@@ -45,12 +47,14 @@ What it costs
 -------------
 
 The two rounds add a round trip, and the gradient comes back in exact form, to be rebuilt by the
-calling process; tasks sent elsewhere than to a forked pool of our own also receive the weights in
-exact form. In all, for 784-30-10 at ``Mp(50)`` and a batch of 8, the processes spend about a fifth
-more CPU time than one process does alone, so two free CPUs can run the batch at best about 1.6
-times as fast. Starting a pool for one call costs some 20-50 ms (two processes forked, two rounds
-through the executor's queues), and each example some 40 us more: it pays only when examples are
-expensive (mpmath, intervals, large layers). So ``workers=N`` starts a pool of its own only where
+calling process; tasks sent elsewhere than to a pool of our own also receive the weights and, in
+round 2, the inputs in exact form. In all, for 784-30-10 at ``Mp(50)`` and a batch of 8, the
+processes spend 10-14% more CPU time than one process does alone, and the calling process's own
+share (converting the network and the examples, rebuilding the gradient) is some 70 ms of the
+0.55 s that one process takes: two free CPUs can run the batch at best about 1.6 times as fast.
+Starting a pool for one call costs some 20-50 ms (two processes forked, two rounds through the
+executor's queues), and each example some 40 us more: it pays only when examples are expensive
+(mpmath, intervals, large layers). So ``workers=N`` starts a pool of its own only where
 :func:`pool_pays` says it does, from the first example timed in this process: not for 2-1 in
 floats (20 us an example; 20,000 of them took 1.36 s alone and 3.21 s in a pool of two), nor
 when other work keeps the CPUs busy (:func:`free_cpus`). ``pool="always"`` starts it anyway; an
@@ -85,7 +89,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from .backprop import Parameters, add_gradient, example, target
-from .batch import each_example
+from .batch import divide, each_example
 from .costs import Cost
 from .network import Network
 
@@ -118,12 +122,14 @@ def start_method() -> str:
 
 
 def gradient_sums(params: Parameters, xs: Sequence, ys: Sequence, cost: Cost, workers: int,
-                  executor: Executor | None = None) -> tuple:
-    """The sums over the examples of ``dC_dw``, ``dC_db`` and ``C``, worked in tasks of
-    ``executor`` (default: a process pool of ``workers`` processes for this call); the same
-    numbers, bit for bit, as :func:`backprop_ref.core.training.sums`.
+                  executor: Executor | None = None, count: int = 1) -> tuple:
+    """The sums over the examples of ``dC_dw``, ``dC_db`` and ``C``, divided by ``count`` when it
+    is more than 1 (the mean), worked in tasks of ``executor`` (default: a process pool of
+    ``workers`` processes for this call); the same numbers, bit for bit, as
+    :func:`backprop_ref.core.training.sums`.
 
-    Each of the two rounds is cut into ``workers`` tasks at most.
+    Each of the two rounds is cut into ``workers`` tasks at most. Each entry is divided in the
+    task that summed it: the same division of the same number, done in parallel.
     """
     net, ar = params.net, params.arithmetic
     x = [example(net, ar, xs[i], f"xs[{i}]") for i in range(len(xs))]
@@ -131,13 +137,13 @@ def gradient_sums(params: Parameters, xs: Sequence, ys: Sequence, cost: Cost, wo
     chunks = cut(len(x), workers)
     groups = row_groups(net.n, workers)
     if executor is not None:
-        return _two_rounds(executor, _shipped(params, x, y, cost), x, y, ar, chunks, groups)
+        return _two_rounds(executor, _shipped(params, x, y, cost), x, y, ar, chunks, groups, count)
     method = start_method()
     # forked processes inherit the converted numbers; spawned ones are sent them in exact form
     job = (params, x, y, cost) if method == "fork" else _shipped(params, x, y, cost)
     with ProcessPoolExecutor(processes(max(len(chunks), len(groups))), multiprocessing.get_context(method),
                              initializer=_inherit, initargs=(job,)) as pool:
-        return _two_rounds(pool, None, x, y, ar, chunks, groups)
+        return _two_rounds(pool, None, x, y, ar, chunks, groups, count)
 
 
 START = 0.05
@@ -148,8 +154,8 @@ PER_EXAMPLE = 40e-6
 """Seconds of the pool's own work per example besides its numbers' round trip (futures, lists,
 the calling process's share), measured on 2-1 in floats: about 45 us."""
 
-SPREAD = 1.2
-"""The processes' CPU time in all, against one process alone (784-30-10 at Mp(50))."""
+SPREAD = 1.15
+"""The processes' CPU time in all, against one process alone (784-30-10 at Mp(50): 1.10-1.14)."""
 
 
 def pool_pays(params: Parameters, xs: Sequence, ys: Sequence, cost: Cost, workers: int) -> bool:
@@ -249,20 +255,23 @@ def row_groups(n: list, parts: int) -> list:
 
 
 def _two_rounds(executor: Executor, job: tuple | None, x: list, y: list, ar: Any, chunks: list,
-                groups: list) -> tuple:
+                groups: list, count: int) -> tuple:
     """Round 1 (forward passes and deltas, by examples), then round 2 (BP3 and BP4, by rows);
-    ``job`` is what round 1 needs, or None where the executor's processes have it already."""
+    ``job`` is what round 1 needs, or None where the executor's processes have it already (and
+    with it the inputs ``a[0]``, which round 2 then does not send)."""
     found: list = []  # (a[0..L-1], delta[1..L], C) of each example, in exact form
     for got in _results([executor.submit(_deltas, job, chunk) for chunk in chunks]):
         found += got
-    for i in range(len(found)):
-        found[i][0][0] = _exact(ar, x[i])
+    if job is not None:
+        for i in range(len(found)):
+            found[i][0][0] = _exact(ar, x[i])
 
     tasks = []
     for slices in groups:
-        a_in = [[found[i][0][l - 1] for i in range(len(found))] for l, j0, j1 in slices]
+        a_in = [None if l == 1 and job is None else [found[i][0][l - 1] for i in range(len(found))]
+                for l, j0, j1 in slices]
         delta_in = [[found[i][1][l][j0:j1] for i in range(len(found))] for l, j0, j1 in slices]
-        tasks.append(executor.submit(_rows, ar, slices, a_in, delta_in))
+        tasks.append(executor.submit(_rows, ar, slices, a_in, delta_in, count))
     L = len(found[0][1]) - 1
     dC_dw: list = [None] + [[None] * len(found[0][1][l]) for l in range(1, L + 1)]
     dC_db: list = [None] + [[None] * len(found[0][1][l]) for l in range(1, L + 1)]
@@ -274,6 +283,8 @@ def _two_rounds(executor: Executor, job: tuple | None, x: list, y: list, ar: Any
     with ar.context():
         for i in range(len(found)):
             C += ar.from_exact(found[i][2])
+        if count > 1:
+            C = C / count
     return dC_dw, dC_db, C
 
 
@@ -347,21 +358,25 @@ def _deltas(job: tuple | None, chunk: range) -> list:
     return found
 
 
-def _rows(ar: Any, slices: list, a_in: list, delta_in: list) -> list:
+def _rows(ar: Any, slices: list, a_in: list, delta_in: list, count: int = 1) -> list:
     """Round 2, for a group of rows: BP3 and BP4 of each slice ``(l, j0, j1)``, summed over every
-    example in order, in exact form. ``a_in[s][i]`` is example ``i``'s ``a[l - 1]`` and
-    ``delta_in[s][i]`` its ``delta[l][j0:j1]``, for slice ``s``."""
+    example in order and divided by ``count`` when it is more than 1, in exact form.
+    ``a_in[s][i]`` is example ``i``'s ``a[l - 1]`` (None for ``l = 1`` where this process has the
+    inputs already) and ``delta_in[s][i]`` its ``delta[l][j0:j1]``, for slice ``s``."""
     out = []
     for s in range(len(slices)):
         l, j0, j1 = slices[s]
-        n = [len(a_in[s][0]), j1 - j0]  # the slice as a layer of its own, with inputs a[l - 1]
+        inputs = _inherited()[1] if a_in[s] is None else [_numbers(ar, a) for a in a_in[s]]
+        n = [len(inputs[0]), j1 - j0]  # the slice as a layer of its own, with inputs a[l - 1]
         dW = [[ar.zero] * n[0] for _ in range(n[1])]
         dB = [ar.zero] * n[1]
         with ar.context():  # the arithmetic's state, set up once for the slice
-            for i in range(len(a_in[s])):
-                a = [_numbers(ar, a_in[s][i])]
+            for i in range(len(delta_in[s])):
+                a = [inputs[i]]
                 delta = [None, _numbers(ar, delta_in[s][i])]
                 add_gradient(n, 1, a, delta, [None, dW], [None, dB])  # (BP3), (BP4) of example i
+            if count > 1:
+                divide([None, dW], [None, dB], count)
         out.append(([_exact(ar, dW[r]) for r in range(n[1])], _exact(ar, dB)))
     return out
 

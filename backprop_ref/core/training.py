@@ -34,7 +34,7 @@ from typing import Any
 from ..arithmetic import Float
 from . import check
 from .backprop import check_arithmetic, check_cost, convert, zeros
-from .batch import each_example
+from .batch import divide, each_example
 from .costs import Cost, get_cost
 from .network import Network
 from .parallel import check_executor, gradient_sums, in_place, pool_pays
@@ -234,11 +234,7 @@ def gradients(net: Network, xs: Sequence, ys: Sequence, cost: Any = "half_square
                              pool == "auto" and not pool_pays(params, xs, ys, cost, workers)):
         dC_dw, dC_db, C = sums(params, xs, ys, cost, count=count)
     else:
-        dC_dw, dC_db, C = gradient_sums(params, xs, ys, cost, workers, executor)
-        if count > 1:
-            with ar.context():
-                divide(dC_dw, dC_db, count)
-                C = C / count
+        dC_dw, dC_db, C = gradient_sums(params, xs, ys, cost, workers, executor, count)
     if lam != 0:
         w = convert(net, ar).w
         with ar.context():
@@ -261,15 +257,6 @@ def sums(params: Any, xs: Sequence, ys: Sequence, cost: Any, first: int = 0, cou
             divide(dC_dw, dC_db, count)
             C = C / count
     return dC_dw, dC_db, C
-
-
-def divide(dC_dw: list, dC_db: list, count: int) -> None:
-    """Divide every entry by ``count``, in place (the mean of a sum)."""
-    for l in range(1, len(dC_dw)):
-        for j in range(len(dC_dw[l])):
-            dC_db[l][j] = dC_db[l][j] / count
-            for k in range(len(dC_dw[l][j])):
-                dC_dw[l][j][k] = dC_dw[l][j][k] / count
 
 
 def step(net: Network, g: Gradients, alpha: Any) -> Network:

@@ -1004,7 +1004,7 @@ def _texts(values: Any, where: str, result: bool = False) -> Any:
     NaNs are written as ``"inf"``, ``"-inf"``, ``"nan"``."""
     if values is None:
         return None
-    values = check.plain(values)
+    values = check.plain(values, where)
     if isinstance(values, (list, tuple)):
         return [_texts(values[i], f"{where}[{i}]", result) for i in range(len(values))]
     if result and isinstance(values, float) and not math.isfinite(values):
@@ -1033,7 +1033,7 @@ def case_to_dict(net: Network, xs: Any, ys: Any, dC_dw: Any, dC_db: Any, *, cost
     if not isinstance(per_example, bool):
         raise TypeError(f"per_example must be True or False, got {per_example!r}")
     summed = get_cost(cost, output_reduction)
-    ys = labelled(list(check.plain(ys)), summed, net.n[net.L])
+    ys = labelled(list(check.plain(ys, "ys")), summed, net.n[net.L])
     doc: dict = {"version": VERSION}
     if description is not None:
         doc["description"] = description

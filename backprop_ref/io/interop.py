@@ -60,7 +60,7 @@ def _per_layer(value: Any, L: int | None, where: str) -> list:
     else:
         check.length(layers, L, where, f"one per layer 1..{L}; a leading None for layer 0 is optional",
                      noun="layers")
-    return [None] + [check.plain(layer) for layer in layers]
+    return [None] + [check.plain(layers[l - 1], f"{where}[{l}]") for l in range(1, len(layers) + 1)]
 
 
 def _rows_of(value: Any, where: str) -> list:
@@ -471,7 +471,7 @@ def _tensor_values(tensor: Any, what: str) -> list:
     values = tensor.detach().cpu()
     if values.dtype not in (torch.float64, torch.float32, torch.float16, torch.bfloat16):
         values = values.double()
-    return check.plain(values)
+    return check.plain(values, what)
 
 
 def torch_gradients(module: Any) -> tuple:

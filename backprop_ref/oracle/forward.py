@@ -86,17 +86,17 @@ def read_forward(a: Any, C: Any, net: Network, count: int,
     if a is not None:
         a = check.items(a, "a", " with one entry per example")
         check.length(a, count, "a", "one per example in xs", noun="examples")
-        a = [check.plain(a[i]) for i in range(count)]
+        a = [check.plain(a[i], f"a[{i}]") for i in range(count)]
         layers = [L] if _outputs_only(a, L) else list(range(1, L + 1))
     costs: list | None = None
     if C is not None and per_example:
-        C = check.plain(C)
+        C = check.plain(C, "C")
         if not isinstance(C, (list, tuple)):
             raise TypeError(f"C is {check.describe(C)}: with per_example=True it is one cost per "
                             f"example, a list of {count} numbers (None for one not given)")
         check.length(C, count, "C", "one cost per example in xs, with per_example=True",
                      noun="costs")
-        costs = [_got_number(check.plain(C[i]), f"C[{i}]") for i in range(count)]
+        costs = [_got_number(check.plain(C[i], f"C[{i}]"), f"C[{i}]") for i in range(count)]
     for i in range(count if a is not None or costs is not None else 0):
         if a is not None:
             _read_example(a, i, layers, n, got)
@@ -145,7 +145,7 @@ def _outputs_only(a: list, L: int) -> bool:
         if not entries:
             raise ValueError(f"a[{i}] is empty: give the output of example {i}, or its activations "
                              f"per layer 0..{L}")
-        first = check.plain(entries[0])
+        first = check.plain(entries[0], f"a[{i}][0]")
         return not (first is None or isinstance(first, (list, tuple)))
     return True
 

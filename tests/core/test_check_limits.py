@@ -104,3 +104,21 @@ def test_sparse_and_meta_tensors_are_refused_by_name():
         check.number(torch.tensor(1.0).to_sparse(), "w[1][0][0]")
     with pytest.raises(TypeError, match=r"^x is a meta tensor, which holds no values"):
         check.number(torch.tensor(1.0, device="meta"), "x")
+
+
+def test_whole_sparse_and_meta_tensors_are_refused_by_name():
+    """A batch, a weight matrix or a gradient given as one sparse or meta tensor is refused where
+    it is first read, naming the argument, not with PyTorch's own error from inside a copy."""
+    torch = need("torch")
+    net = br.Network.random([2, 2, 1], "sigmoid", seed=1)
+    xs, ys = [[0.1, 0.2]], [[0.5]]
+    g = br.gradients(net, xs, ys)
+    dense = torch.tensor(xs, dtype=torch.float64)
+    for tensor, kind in ((dense.to_sparse(), "sparse"), (torch.empty(1, 2, device="meta"), "meta")):
+        with pytest.raises(TypeError, match=rf"^xs is a {kind} tensor, which holds no values to read"):
+            br.gradients(net, tensor, ys)
+    with pytest.raises(TypeError, match=r"^weights\[1\] is a sparse tensor"):
+        br.Network.from_arrays([torch.eye(2).to_sparse()], [torch.zeros(2)], "identity")
+    with pytest.raises(TypeError, match=r"^dC_dw\[1\] is a sparse tensor"):
+        br.verify(net, xs, ys, [None, torch.tensor(g.dC_dw[1]).to_sparse(), g.dC_dw[2]], g.dC_db)
+    assert br.gradients(net, dense, ys).dC_db == g.dC_db  # a dense tensor reads as its lists
