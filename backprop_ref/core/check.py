@@ -37,7 +37,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from .rationals import Rationals
+from .rationals import Examples
 
 MAX_NUMBER_TEXT = 2000
 """The longest number (in characters) a strict read accepts: the exact decimal of any double fits."""
@@ -165,16 +165,13 @@ def same_length(values: Sequence, want: int, where: str, other: str, rest: str =
 def vector(values: Any, size: int, where: str, what: str = "entries", why: str = "",
            read: Read | None = None) -> Sequence:
     """A checked copy of ``size`` numbers (a list, tuple or array): one example ``x`` or ``y``, a
-    layer's biases. ``read(value, where)`` reads one entry (default :func:`number`). A row of
-    :class:`~backprop_ref.core.rationals.Rationals`, immutable, is its own copy.
+    layer's biases. ``read(value, where)`` reads one entry (default :func:`number`).
 
     >>> vector(["0.5", 2], 2, "x")
     [Fraction(1, 2), 2]
     """
     if read is None and _finite_floats(values, size):
         return values[:]  # what the loop below would give, in a fraction of the time
-    if read is None and type(values) is Rationals and len(values) == size:
-        return values  # immutable, and its entries are numbers already: no copy to make
     values = plain(values, where)
     if not _is_sequence(values):
         raise TypeError(f"{where} must be a sequence of {size} numbers{_why(why)}, got {describe(values)}")
@@ -183,6 +180,16 @@ def vector(values: Any, size: int, where: str, what: str = "entries", why: str =
     for j in range(size):
         out[j] = number(values[j], f"{where}[{j}]", what) if read is None else read(values[j], f"{where}[{j}]")
     return out
+
+
+def vectors(values: Sequence, size: int, where: str, what: str = "entries") -> Sequence:
+    """Each example of a batch checked by :func:`vector` (example ``i`` named ``where[i]``); a
+    batch of :class:`~backprop_ref.core.rationals.Examples` of ``size`` numbers each, whose numbers
+    were checked as it was made and which is read-only, as it is (a list per example would take
+    many times its memory)."""
+    if type(values) is Examples and values.width == size:
+        return values
+    return [vector(values[i], size, f"{where}[{i}]", what) for i in range(len(values))]
 
 
 def _finite_floats(values: Any, size: int) -> bool:
@@ -419,9 +426,12 @@ def made_by(value: Any, kind: type, where: str, source: str) -> Any:
     return value
 
 
-def examples(value: Any, where: str) -> list:
-    """A batch ``xs`` or ``ys`` (a list, tuple, iterable or array of examples) as a list; a
-    TypeError naming ``where`` for anything else."""
+def examples(value: Any, where: str) -> Sequence:
+    """A batch ``xs`` or ``ys`` (a list, tuple, iterable or array of examples) as a list, or as
+    it is for :class:`~backprop_ref.core.rationals.Examples` (read-only); a TypeError naming
+    ``where`` for anything else."""
+    if type(value) is Examples:
+        return value
     value = plain(value, where)
     if value is None or isinstance(value, (str, bytes, int, float)) or not hasattr(value, "__iter__"):
         raise TypeError(f"{where} must be a list of examples, got {describe(value)}")

@@ -38,6 +38,7 @@ from .batch import divide, each_example
 from .costs import Cost, get_cost
 from .network import Network
 from .parallel import check_executor, gradient_sums, in_place, pool_pays
+from .rationals import Examples
 
 # ruff: noqa: E741  -- ``l`` is the layer index of the article
 
@@ -135,7 +136,10 @@ def is_label(value: Any) -> bool:
 
 def labelled(ys: list, cost: Cost, size: int) -> list:
     """``ys`` with each class index read as its one-hot vector of ``size`` entries, for
-    ``cross_entropy``; a label under another cost is an error that says so. A new list."""
+    ``cross_entropy``; a label under another cost is an error that says so. A new list (an
+    :class:`~backprop_ref.core.rationals.Examples`, which holds no label, as it is)."""
+    if type(ys) is Examples:
+        return ys
     out = list(ys)
     if size < 2:
         return out  # one output node: a number there is a target of the wrong shape, not a label

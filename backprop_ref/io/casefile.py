@@ -35,7 +35,8 @@ import math
 import os
 import re
 import stat
-from collections.abc import Callable, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, ClassVar, Protocol
@@ -46,7 +47,7 @@ from ..core.activations import Activation, LeakyReLU, get_activation
 from ..core.costs import NAMES as COST_NAMES
 from ..core.costs import OUTPUT_REDUCTIONS, SUMMED, get_cost
 from ..core.network import Network
-from ..core.rationals import Rationals
+from ..core.rationals import Examples
 from ..core.training import EXAMPLES, example_columns, is_label, labelled, penalty
 from .interop import LAYOUTS, read_layers
 
@@ -175,13 +176,14 @@ class Case:
 
     ``dC_dw[l][j][k]`` and ``dC_db[l][j]`` are in this package's layout (entry 0 ``None``); with
     ``per_example``, ``dC_dw[i][l][j][k]``, one gradient per example ``i``. ``xs[i]`` and ``ys[i]``
-    are lists or, read from a file, :class:`~backprop_ref.core.rationals.Rationals` for an
-    example of ints and decimals: the same values, in 16 bytes each instead of a Fraction's 120.
+    are lists of numbers; read from a file, ``xs`` and ``ys`` are
+    :class:`~backprop_ref.core.rationals.Examples` where they fit one (every entry a float, or
+    every one an int or decimal): the same values, 8 or 16 bytes a number.
     """
 
     net: Network
-    xs: list
-    ys: list
+    xs: Sequence
+    ys: Sequence
     dC_dw: list
     dC_db: list
     cost: str = "mse"
@@ -296,6 +298,33 @@ class _Row:
         return _SCAN(self.text, 0)[0]
 
 
+class _Rows:
+    """The examples of ``inputs`` or ``targets`` when every one is a JSON list of numbers and
+    strings: the file's text, and where each row is in it and how many entries it has (24 bytes
+    a row), each row parsed again only when it is read. A :class:`_Row` of its own for each
+    example of a batch of short rows (``[0.5, -1]``) would take several times the file's size."""
+
+    __slots__ = ("text", "spans")
+
+    def __init__(self, text: str, spans: array) -> None:
+        self.text = text
+        self.spans = spans
+        """Row ``i`` is ``text[spans[3i]:spans[3i + 1]]``, with ``spans[3i + 2]`` entries."""
+
+    def __len__(self) -> int:
+        return len(self.spans) // 3
+
+    def __getitem__(self, i: int) -> _Row:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        start, end, size = self.spans[3 * i:3 * i + 3]
+        return _Row(self.text[start:end], size)
+
+    def __iter__(self) -> Iterator[_Row]:
+        for i in range(len(self)):
+            yield self[i]
+
+
 def _rows_read(text: str) -> dict:
     """The JSON object of ``text``, as ``json.loads`` reads it, but for the rows of the fields of
     :data:`_ROWS`, each parsed once to count its entries and kept as a :class:`_Row`: the text
@@ -333,22 +362,27 @@ def _rows_read(text: str) -> dict:
         raise _NotRead from None
 
 
-def _rows(text: str, end: int) -> tuple[list, int]:
-    """The JSON list at ``text[end]``, its entries that are lists of numbers and strings as
-    :class:`_Row`; and where it ends."""
-    rows: list = []
+def _rows(text: str, end: int) -> tuple[list | _Rows, int]:
+    """The JSON list at ``text[end]`` and where it ends: :class:`_Rows` when every entry is a list
+    of numbers and strings, else a list with such entries as :class:`_Row`."""
+    spans = array("q")  # while every entry so far is a row
+    rows: list | None = None  # once one is not
     end = _skip(text, end + 1)
     if text[end] == "]":
-        return rows, end + 1
+        return [], end + 1
     while True:
         start = end
         value, end = _SCAN(text, end)
-        if type(value) is list and value and all(type(v) is _JsonNumber or type(v) is str for v in value):
-            value = _Row(text[start:end], len(value))
-        rows.append(value)
+        row = type(value) is list and value and all(type(v) is _JsonNumber or type(v) is str for v in value)
+        if rows is None and not row:
+            rows = [_Row(text[spans[r]:spans[r + 1]], spans[r + 2]) for r in range(0, len(spans), 3)]
+        if rows is None:
+            spans.extend((start, end, len(value)))
+        else:
+            rows.append(_Row(text[start:end], len(value)) if row else value)
         end = _skip(text, end)
         if text[end] == "]":
-            return rows, end + 1
+            return (_Rows(text, spans) if rows is None else rows), end + 1
         if text[end] != ",":
             raise _NotRead
         end = _skip(text, end + 1)
@@ -620,8 +654,9 @@ def _values_in_place(value: Any) -> None:
 
 
 def _entries(value: Any) -> Any:
-    """``value`` with its rows kept as text (:class:`_Row`) as the lists they hold."""
-    if not isinstance(value, list):
+    """``value`` with its rows kept as text (:class:`_Row`, :class:`_Rows`) as the lists they
+    hold."""
+    if not isinstance(value, (list, _Rows)):
         return value
     return [row.entries() if isinstance(row, _Row) else row for row in value]
 
@@ -716,7 +751,7 @@ def check_range(case: Case, dtype: str | None = None) -> None:
 
 
 def _beyond(values: Any, largest: Fraction, where: str, first: int = 0) -> Any:
-    values = check.plain(values)  # a row of Rationals as its list
+    values = check.plain(values)  # an Examples as its lists
     if isinstance(values, list):
         for i in range(first, len(values)):
             found = _beyond(values[i], largest, f"{where}[{i}]")
@@ -819,9 +854,9 @@ def _activation_names(value: Any, L: int) -> list:
 def _shapes(value: Any, where: str, length: int, layer: str, count: int | None) -> None:
     """Refuse examples that are not a list of ``count`` lists of ``length`` entries (``count``
     None: any number but 0), before their numbers are read."""
-    if not isinstance(value, list):
+    if not isinstance(value, (list, _Rows)):
         raise TypeError(f"{where} must be a list of examples, found {_kind(value)}")
-    if not value:
+    if not len(value):
         raise ValueError(f"{where} is empty: the batch needs at least one example")
     if count is not None and len(value) != count:
         raise ValueError(f"{where} has {len(value)} examples, but inputs has {count}")
@@ -835,23 +870,25 @@ def _shapes(value: Any, where: str, length: int, layer: str, count: int | None) 
 
 
 def _examples(value: Any, where: str, length: int, layer: str, count: int | None,
-              read: Any = None, owned: bool = False) -> list:
+              read: Any = None, owned: bool = False) -> Sequence:
     """The examples ``value``, checked and read; ``owned``: ``value`` is this module's own, each
-    row is freed as it is read and kept as :class:`Rationals` where its numbers fit (the
-    decimals of a large batch, as Fractions, would take several times the file's size)."""
+    row is freed as it is read, and the batch is kept as :class:`Examples` where its numbers fit
+    one (a list of lists of floats or Fractions would take several times the file's size)."""
     _shapes(value, where, length, layer, count)
-    out = []
+    batch = Examples(length) if owned else None
+    out: list = []
     for i in range(len(value)):
         why = f"one per node of {layer}"
         entries = value[i].entries() if isinstance(value[i], _Row) else value[i]
         row = check.items(entries, f"{where}[{i}]", f" of {length} numbers ({why})")
-        x: Sequence = check.vector(row, length, f"{where}[{i}]", why=why, read=read or number)
-        if owned:
-            value[i] = None
-            compact = Rationals.of(x)
-            x = x if compact is None else compact
-        out.append(x)
-    return out
+        x = check.vector(row, length, f"{where}[{i}]", why=why, read=read or number)
+        if owned and type(value) is list:
+            value[i] = None  # its text freed (a _Rows holds the file's, until it is read)
+        if batch is not None:
+            batch.add(x)
+        else:
+            out.append(x)
+    return out if batch is None else batch
 
 
 def _per_example(dW: Any, db: Any, layout: str, sizes: list, count: int, read: Any) -> tuple:

@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -66,8 +67,8 @@ class HvpCase:
     ``v_b`` and the implementation's ``Hv_w``, ``Hv_b`` (this package's layout, entry 0 None)."""
 
     net: Network
-    xs: list
-    ys: list
+    xs: Sequence
+    ys: Sequence
     v_w: list
     v_b: list
     Hv_w: list

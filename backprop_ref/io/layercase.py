@@ -8,6 +8,7 @@ decimal, ratio or hexadecimal strings, exactly); an output's entry may be null (
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -67,11 +68,11 @@ class LayerCase:
     """One layer's inputs and a kernel's outputs (``outputs``: the ones given, by name), to check
     with :func:`backprop_ref.verify_layer`; ``w`` and ``outputs["dC_dw"]`` are ``out_in``."""
 
-    a_prev: list
+    a_prev: Sequence
     w: list
     b: list
     activation: str
-    dC_da: list
+    dC_da: Sequence
     outputs: dict
     dtype: str = "float32"
     accumulate: str | None = None

@@ -49,7 +49,7 @@ from ..core import check
 from ..core.activations import LeakyReLU, ReLU
 from ..core.backprop import check_cost
 from ..core.costs import get_cost
-from ..core.network import Network, to_number, to_vector
+from ..core.network import Network, to_number
 from ..core.training import REDUCTIONS, batch, labelled, penalty
 from .budget import Budget
 from .diagnosis import diagnose
@@ -326,9 +326,8 @@ def _checked(net: Any, xs: Any, ys: Any, cost: Any, dtype: Any, reduction: Any, 
         raise ValueError("l2 applies to the gradient of the batch, not to per-example gradients")
     xs, ys = batch(xs, ys, examples, (net.n[0], net.n[net.L]))
     ys = labelled(ys, cost, net.n[net.L])
-    count = len(xs)
-    xs = [to_vector(xs[i], net.n[0], f"xs[{i}]", "inputs") for i in range(count)]
-    ys = [to_vector(ys[i], net.n[net.L], f"ys[{i}]", "targets") for i in range(count)]
+    xs = check.vectors(xs, net.n[0], "xs", "inputs")
+    ys = check.vectors(ys, net.n[net.L], "ys", "targets")
     work = _with_conventions(net, relu_prime_at_zero, leaky_relu_prime_at_zero)
     job = Computation(work, xs, ys, cost, reduction, per_example, workers, executor, progress, lam)
     point, checks, enclosure = _arithmetics(backend, dps, rigorous)

@@ -95,17 +95,18 @@ def test_running_out_of_memory_is_one_line_and_exit_2(tmp_path):
     doc["targets"] = [doc["targets"][0]] * 1_500_000
     path = tmp_path / "big.json"
     path.write_text(json.dumps(doc))
-    code, stderr, _, _ = limited("verify", str(path), "--max-bytes", str(2**30), memory=600 * 2**20)
+    # about 30 MB, which verify holds in some 4 times its size: 150 MB of address space is too little
+    code, stderr, _, _ = limited("verify", str(path), "--max-bytes", str(2**30), memory=150 * 2**20)
     assert code == 2
     assert one_line(stderr).startswith(f"backprop-ref verify: {path}: not enough memory to ")
 
 
 
 LIMITS = {"hexadecimal": 5, "decimal": 5}
-"""Peak memory of verify over the file's size, on the test's files: measured 3.1 and 2.0 (6.8
-and 9.6 before the rows of the examples were kept as text until read, the decimals as
-Rationals, and the file read in one block of its size; 8.4 and 15.5 before the reading freed
-each stage as the next one took it)."""
+"""Peak memory of verify over the file's size, on the test's files: measured 1.9 and 2.1 (3.1
+and 2.0 with one object per example; 6.8 and 9.6 before the rows of the examples were kept as
+text until read and the file read in one block of its size; 8.4 and 15.5 before the reading
+freed each stage as the next one took it)."""
 
 PEAK_OF_VERIFY = """
 import contextlib, io, sys

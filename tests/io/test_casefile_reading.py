@@ -12,7 +12,7 @@ from fractions import Fraction
 import pytest
 from helpers import render, set_at, valid_doc
 
-from backprop_ref.core.rationals import Rationals
+from backprop_ref.core.rationals import Examples
 from backprop_ref.io import casefile
 from backprop_ref.io.casefile import CaseError, load_case, loads_case
 
@@ -139,8 +139,13 @@ def test_the_rows_of_the_examples_give_what_the_whole_text_gives():
     for mine, theirs in ((case.xs, whole.xs), (case.ys, whole.ys)):
         assert mine == theirs
         assert [[type(x) for x in row] for row in mine] == [[type(x) for x in row] for row in theirs]
-    assert isinstance(case.xs[0], list) and case.xs[0][0] == 0.75  # a float: kept in a list
-    assert isinstance(case.xs[2], Rationals) and case.xs[2][0] == Fraction(8444218515250481, 10**16)
+    assert type(case.xs) is Examples and case.xs[0][0] == 0.75  # a float among rationals
+    assert type(case.ys) is Examples and case.ys[2] == [1, 0]  # ints: held compactly
+    doc["inputs"] = [["0.8444218515250481", -2], ["1/3", "2.5e-3"]]
+    doc["targets"] = doc["targets"][:2]
+    compact = loads_case(json.dumps(doc), "case.json")
+    assert type(compact.xs) is Examples and compact.xs[0][0] == Fraction(8444218515250481, 10**16)
+    assert compact.xs == [[Fraction(8444218515250481, 10**16), -2], [Fraction(1, 3), Fraction(1, 400)]]
     assert str(case.verify()) == str(whole.verify())
 
 
