@@ -196,9 +196,9 @@ def reference_of(run: Callable[[Any], list], point: Any, checks: Sequence, enclo
 
 def enclosed_reference(job: Computation, ar: Any, layout: Layout) -> tuple | None:
     """The reference and its accuracy in one pass of an arithmetic whose numbers enclose the
-    true values and have a ``midpoint`` (:class:`~backprop_ref.arithmetic.Ball`): each entry's
-    enclosure's width is its uncertainty, its midpoint the reference, and no second run is
-    needed. ``(refs, expected, accuracy, uncertainty)``, or None where ``ar`` cannot decide a
+    true values and have a ``midpoint`` and a ``width`` (:class:`~backprop_ref.arithmetic.Ball`):
+    each entry's enclosure's width is its uncertainty, its midpoint the reference, and no second
+    run is needed. ``(refs, expected, accuracy, uncertainty)``, or None where ``ar`` cannot decide a
     branch (:func:`reference_pass` and :func:`accuracy_pass` then state it by agreement)."""
     return enclosed_of(lambda e: reference_pass(job, e, f"reference {e!r}"), ar, layout,
                        job.per_example)
@@ -213,10 +213,10 @@ def enclosed_of(run: Callable[[Any], list], ar: Any, layout: Layout,
     except UndecidableBranch:
         return None
     width = zeros(len(balls))
-    distance, midpoint = ar.distance, ar.midpoint
+    widths, midpoint = ar.width, ar.midpoint
     for pos in range(len(balls)):
         ball = balls[pos]
-        width[pos] = distance(ball, ball)  # the largest distance between members
+        width[pos] = widths(ball)  # the largest distance between members
         balls[pos] = midpoint(ball)  # in place: the midpoints are kept, each ball let go at once
     refs = balls
     expected = floats(map(ar.to_float, refs))
