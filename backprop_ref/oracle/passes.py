@@ -10,9 +10,10 @@ entry is judged.
 4. :func:`judge`: each entry's error, budget, ratio and status.
 
 The passes ask the arithmetics only what the protocol of :mod:`backprop_ref.arithmetic.numbers`
-offers (``to_float``, ``distance``, ``endpoints``, ``encloses``, ``convert``, ``context()``), so
-another multiple-precision backend can be the reference or the check. Every pass walks the
-examples with the core's one loop, :func:`backprop_ref.core.batch.each_example`.
+offers (``to_float``, ``distance``, ``endpoints``, ``encloses``, ``convert``, ``context()``), and
+of balls their ``midpoint`` and ``width``, so another multiple-precision backend can be the
+reference or the check. Every pass walks the examples with the core's one loop,
+:func:`backprop_ref.core.batch.each_example`.
 """
 
 from __future__ import annotations
