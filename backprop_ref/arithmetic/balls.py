@@ -20,6 +20,10 @@ from .protocol import ArithmeticBase, UndecidableBranch
 _WIDER = 1 + 2.0**-49
 """A float bound times this, rounded, is above the bound plus a few of its own roundings."""
 
+_RADII = (2.0**-1040, 2.0**1020)
+"""Radii strictly between these are exact as floats (30 bits, far from subnormal), and so is
+twice one, widened by :func:`_above` without overflow."""
+
 _precision = threading.RLock()
 """Held while a thread is inside ``Ball.context()``: python-flint's precision is process-global."""
 
@@ -181,11 +185,25 @@ class Ball(ArithmeticBase):
         return max((x.mid() for x in xs), key=lambda m: fraction_of(m.man_exp()))
 
     def to_float(self, x: Any) -> float:
-        return float(x.mid())
+        return float(x)  # an arb's float is its midpoint's, as float(x.mid()), without a new ball
 
     def midpoint(self, x: Any) -> Any:
         """The ball's midpoint, a ball of radius 0 (exact, and equal to itself)."""
         return x.mid()
+
+    def width(self, x: Any) -> float:
+        """``distance(x, x)``, the largest distance between members, to the last bit, from the
+        radius r, without the ball x - x: that is 0 +/- 2r exactly (the midpoints cancel, a
+        radius doubles exactly), so its bound is 2r widened, which floats hold exactly for most
+        radii (the others, tiny, huge, or of a ball that is not finite, are measured as
+        ``distance`` measures them). The accuracy of a reference is measured so, per entry."""
+        if x.is_finite():
+            if x.is_exact():
+                return 0.0  # a point: x - x is 0
+            r = float(x.rad())
+            if _RADII[0] < r < _RADII[1]:
+                return _above(2 * r)
+        return self.distance(x, x)
 
     def to_decimal(self, x: Any, digits: int) -> str:
         man, exp = x.mid().man_exp()
@@ -239,5 +257,10 @@ class Ball(ArithmeticBase):
                 ctx.prec = saved
         if d.is_zero():
             return 0.0  # the same point
-        bound = (abs(float(d.mid())) + float(d.rad())) * _WIDER
-        return math.nextafter(math.nextafter(bound, math.inf), math.inf)
+        return _above(abs(float(d.mid())) + float(d.rad()))
+
+
+def _above(bound: float) -> float:
+    """A float at least ``bound`` plus a few of its roundings (``bound``: |mid| + rad of a
+    ball, each rounded to float, within 2^-51 relative or two subnormal units of its value)."""
+    return math.nextafter(math.nextafter(bound * _WIDER, math.inf), math.inf)

@@ -10,9 +10,10 @@ entry is judged.
 4. :func:`judge`: each entry's error, budget, ratio and status.
 
 The passes ask the arithmetics only what the protocol of :mod:`backprop_ref.arithmetic.numbers`
-offers (``to_float``, ``distance``, ``endpoints``, ``encloses``, ``convert``, ``context()``), so
-another multiple-precision backend can be the reference or the check. Every pass walks the
-examples with the core's one loop, :func:`backprop_ref.core.batch.each_example`.
+offers (``to_float``, ``distance``, ``endpoints``, ``encloses``, ``convert``, ``context()``), and
+of balls their ``midpoint`` and ``width``, so another multiple-precision backend can be the
+reference or the check. Every pass walks the examples with the core's one loop,
+:func:`backprop_ref.core.batch.each_example`.
 """
 
 from __future__ import annotations
@@ -196,9 +197,9 @@ def reference_of(run: Callable[[Any], list], point: Any, checks: Sequence, enclo
 
 def enclosed_reference(job: Computation, ar: Any, layout: Layout) -> tuple | None:
     """The reference and its accuracy in one pass of an arithmetic whose numbers enclose the
-    true values and have a ``midpoint`` (:class:`~backprop_ref.arithmetic.Ball`): each entry's
-    enclosure's width is its uncertainty, its midpoint the reference, and no second run is
-    needed. ``(refs, expected, accuracy, uncertainty)``, or None where ``ar`` cannot decide a
+    true values and have a ``midpoint`` and a ``width`` (:class:`~backprop_ref.arithmetic.Ball`):
+    each entry's enclosure's width is its uncertainty, its midpoint the reference, and no second
+    run is needed. ``(refs, expected, accuracy, uncertainty)``, or None where ``ar`` cannot decide a
     branch (:func:`reference_pass` and :func:`accuracy_pass` then state it by agreement)."""
     return enclosed_of(lambda e: reference_pass(job, e, f"reference {e!r}"), ar, layout,
                        job.per_example)
@@ -213,10 +214,10 @@ def enclosed_of(run: Callable[[Any], list], ar: Any, layout: Layout,
     except UndecidableBranch:
         return None
     width = zeros(len(balls))
-    distance, midpoint = ar.distance, ar.midpoint
+    widths, midpoint = ar.width, ar.midpoint
     for pos in range(len(balls)):
         ball = balls[pos]
-        width[pos] = distance(ball, ball)  # the largest distance between members
+        width[pos] = widths(ball)  # the largest distance between members
         balls[pos] = midpoint(ball)  # in place: the midpoints are kept, each ball let go at once
     refs = balls
     expected = floats(map(ar.to_float, refs))

@@ -3,6 +3,7 @@ branches, and enclosure of Mp(100) gradients on every activation and cost."""
 
 from __future__ import annotations
 
+import math
 import sys
 from fractions import Fraction
 
@@ -117,6 +118,53 @@ def test_the_distance_bounds_every_distance_between_members_from_just_above():
             assert exact <= Fraction(got) <= exact * (1 + Fraction(1, 2**47)) + Fraction(2, 2**1074)
     assert ar.distance(ar.zero, ar.zero) == 0.0 and ar.distance(points[-4], points[-4]) == 0.0
     assert ar.midpoint(values[0]) == ar.midpoint(values[0]) and ar.midpoint(values[0]).rad() == 0
+
+
+def _edge_balls(ar):
+    """Balls whose radius is 0, ordinary, at a 30-bit mantissa's largest, tiny (subnormal as a
+    float, or below every float), huge (beyond every float) or infinite, and not finite ones."""
+    two = flint.arb(2)
+    mids = [flint.arb(0), flint.arb(1), flint.arb(-3) / 7, flint.arb(2.0**-1070), flint.arb(1e300)]
+    radii = [flint.arb(0), flint.arb(1) / 3, flint.arb(2**30 - 1) * two**-100, two**-1030,
+             two**-1040, two**-1060, two**-1074, two**-1080, 11 * two**-1077, 3 * two**-1075,
+             (2**30 - 1) * two**-1090, 2**29 * two**-1103, two**-2000, two**1019, two**1020,
+             two**1023, two**3000, flint.arb("inf")]
+    with ar.context():
+        balls = [flint.arb(m, r) for m in mids for r in radii]
+        balls += [flint.arb("inf"), flint.arb("nan"), flint.arb(1, flint.arb("nan"))]
+        balls += [flint.arb(k) / 3 * two**e for k in (1, 5, 2**40 - 1) for e in (-1100, -40, 0, 900)]
+    return balls
+
+
+def test_the_width_is_the_distance_of_a_ball_from_itself_to_the_last_bit():
+    ar = br.Ball(50)
+    net = network([3, 4, 2], "gelu", "softmax", 3)
+    xs, ys = make_batch(3, 2, 3, "cross_entropy", 3)
+    values = [x for _, x in br.gradients(net, xs, ys, "cross_entropy", ar).entries()]
+    for x in values + _edge_balls(ar):
+        assert ar.width(x).hex() == ar.distance(x, x).hex(), str(x)  # NaN too, for a NaN ball
+    assert ar.width(ar.zero) == 0.0 and ar.width(ar.convert(0.1)) == 0.0
+
+
+def test_the_width_bounds_the_diameter_from_just_above():
+    ar = br.Ball(50)
+    for x in _edge_balls(ar):
+        if not x.is_finite():
+            continue
+        lo, hi = ar.endpoints(x)
+        diameter = hi - lo
+        got = ar.width(x)
+        if got == math.inf:
+            assert diameter > 2**1023, str(x)
+            continue
+        slack = Fraction(3, 2**1074)  # a subnormal float(2r) is rounded, then two units added
+        assert diameter <= Fraction(got) <= diameter * (1 + Fraction(1, 2**47)) + slack, str(x)
+
+
+def test_a_balls_float_is_its_midpoints_float():
+    ar = br.Ball(50)
+    for x in _edge_balls(ar) + [ar.convert(Fraction(1, 3)), ar.pi]:
+        assert ar.to_float(x).hex() == float(x.mid()).hex(), str(x)
 
 
 def test_functions_inside_a_pass_run_at_their_own_precision():
