@@ -163,7 +163,7 @@ def same_length(values: Sequence, want: int, where: str, other: str, rest: str =
 
 
 def vector(values: Any, size: int, where: str, what: str = "entries", why: str = "",
-           read: Read | None = None) -> Sequence:
+           read: Read | None = None) -> list:
     """A checked copy of ``size`` numbers (a list, tuple or array): one example ``x`` or ``y``, a
     layer's biases. ``read(value, where)`` reads one entry (default :func:`number`).
 

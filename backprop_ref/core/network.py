@@ -32,7 +32,7 @@ def to_number(value: Any, where: str, what: str = "entries") -> Any:
     return check.number(value, where, what)
 
 
-def to_vector(values: Any, length: int, where: str, what: str = "entries", why: str = "") -> Sequence:
+def to_vector(values: Any, length: int, where: str, what: str = "entries", why: str = "") -> list:
     """A checked copy of one example (``x`` or ``y``) of the given length
     (:func:`backprop_ref.core.check.vector`)."""
     return check.vector(values, length, where, what, why)

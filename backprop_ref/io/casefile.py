@@ -493,8 +493,7 @@ def _parsed(text: str, name: str) -> Any:
     except MemoryError:
         raise CaseError(f"{name}: not enough memory to read it ({len(text)} characters)") from None
     try:
-        return json.loads(text, parse_float=_JsonNumber, parse_int=_JsonNumber,
-                          parse_constant=float, object_pairs_hook=_object)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as error:
         rest = text[error.pos:]
         ended = not rest.strip() or (error.msg.startswith("Unterminated string") and '"' not in rest[1:])

@@ -61,8 +61,8 @@ class Computation:
     (``progress(stage, done, total)`` after each example)."""
 
     net: Network
-    xs: list
-    ys: list
+    xs: Sequence
+    ys: Sequence
     cost: Cost
     reduction: str
     per_example: bool

@@ -234,14 +234,12 @@ def _previous(previous: Any, job: Computation) -> Computation | None:
     if len(pair) != 2:
         raise ValueError(f"previous has {len(pair)} entries: it must be the pair (xs, ys) of the "
                          "previous batch")
-    from ..core.network import to_vector
     from ..core.training import batch
 
     xs, ys = batch(pair[0], pair[1])
     n = job.net.n
-    xs = [to_vector(xs[i], n[0], f"previous xs[{i}]", "inputs") for i in range(len(xs))]
-    ys = [to_vector(ys[i], n[-1], f"previous ys[{i}]", "targets") for i in range(len(ys))]
-    return replace(job, xs=xs, ys=ys, progress=None)
+    return replace(job, xs=check.vectors(xs, n[0], "previous xs", "inputs"),
+                   ys=check.vectors(ys, n[-1], "previous ys", "targets"), progress=None)
 
 
 def _reference(job: Computation, ar: Any, dps: int) -> list:
