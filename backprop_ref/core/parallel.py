@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import multiprocessing
 import os
 import pickle
@@ -228,14 +229,15 @@ def pool_pays(params: Parameters, xs: Sequence, ys: Sequence, cost: Cost, worker
 
 def free_cpus() -> int:
     """The CPUs not busy with other work: ``os.cpu_count()`` less the load average of the last
-    minute beyond the calling process's own (at least 1; all of them where the system gives no
-    load average). On a machine whose CPUs are all busy a pool only shares them."""
+    minute beyond the calling process's own, to the nearest whole CPU (at least 1; all of them
+    where the system gives no load average): a load of 1.1 on two CPUs leaves two, one of 1.6
+    leaves one. On a machine whose CPUs are all busy a pool only shares them."""
     cpus = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
         return cpus
-    return max(1, min(cpus, int(cpus - max(0.0, load - 1))))
+    return max(1, min(cpus, math.floor(cpus - max(0.0, load - 1) + 0.5)))
 
 
 def processes(tasks: int) -> int:

@@ -458,6 +458,6 @@ def test_free_cpus_leave_out_the_load_of_others(monkeypatch) -> None:
     from backprop_ref.core import parallel
 
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 4)
-    for load, free in ((0.0, 4), (1.0, 4), (2.5, 2), (3.9, 1), (40.0, 1)):
+    for load, free in ((0.0, 4), (1.0, 4), (1.4, 4), (1.6, 3), (2.5, 3), (2.6, 2), (3.9, 1), (40.0, 1)):
         monkeypatch.setattr(parallel.os, "getloadavg", lambda load=load: (load, load, load))
         assert parallel.free_cpus() == free, load
