@@ -377,6 +377,19 @@ def test_the_calling_process_works_the_first_share_of_each_round(monkeypatch) ->
     assert here == []
 
 
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_a_pool_of_our_own_started_without_fork_is_sent_the_job(monkeypatch, method: str) -> None:
+    from backprop_ref.core import parallel
+
+    monkeypatch.setattr(parallel, "start_method", lambda: method)
+    net = br.Network.random([3, 5, 2], ["tanh", "sigmoid"], seed=8)
+    xs, ys = batch([3, 5, 2], 5, seed=8)
+    ar = br.Mp(30)
+    many = br.gradients(net, xs, ys, "mse", ar, workers=2, pool="always")
+    assert all_bits(many) == all_bits(br.gradients(net, xs, ys, "mse", ar))
+    assert multiprocessing.active_children() == []
+
+
 @pytest.mark.parametrize("was_on", [True, False])
 def test_the_collector_is_left_as_it_was(was_on: bool) -> None:
     net = br.Network([None, [[1, -1]], [[1]]], [None, [0], [0]], ["relu", "identity"])
