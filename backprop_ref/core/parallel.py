@@ -95,7 +95,7 @@ import pickle
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
@@ -298,7 +298,7 @@ def _two_rounds(executor: Executor, job: tuple | None, mine: tuple, parts: int, 
     here = job is None  # whether this process works the first task of each round
     found: list = []  # (a[0..L-1], delta[1..L], C) of each example, in exact form
     for got in _worked([executor.submit(_deltas, job, chunk) for chunk in chunks[here:]],
-                       lambda: _chunk(params, x, y, cost, chunks[0]) if here else []):
+                       (lambda: _chunk(params, x, y, cost, chunks[0])) if here else None):
         found += got
     if job is not None:
         for i in range(len(found)):
@@ -322,7 +322,7 @@ def _two_rounds(executor: Executor, job: tuple | None, mine: tuple, parts: int, 
     L = len(found[0][1]) - 1
     dC_dw: list = [None] + [[None] * len(found[0][1][l]) for l in range(1, L + 1)]
     dC_db: list = [None] + [[None] * len(found[0][1][l]) for l in range(1, L + 1)]
-    for g, rows in enumerate(_worked(tasks, own if here else list)):
+    for g, rows in enumerate(_worked(tasks, own if here else None)):
         for (l, j0, j1), (dW, dB) in zip(groups[g], rows, strict=True):
             if here and g == 0:
                 dC_dw[l][j0:j1], dC_db[l][j0:j1] = dW, dB
@@ -338,14 +338,16 @@ def _two_rounds(executor: Executor, job: tuple | None, mine: tuple, parts: int, 
     return dC_dw, dC_db, C
 
 
-def _worked(futures: list, first: Any) -> list:
-    """``first()``'s result, worked in this process while the futures run (nothing when it gives
-    an empty list), then the futures' results in order; the first error is raised here, the
-    others cancelled."""
+def _worked(futures: list, first: Callable[[], Any] | None) -> list:
+    """``first()``'s result, worked in this process once the executor has taken the futures'
+    tasks (none without ``first``), then the futures' results in order; the first error is raised
+    here, the others cancelled."""
     try:
-        _handed_on(futures)
-        done = first()
-        return ([done] if done else []) + _results(futures)
+        mine = []
+        if first is not None:
+            _handed_on(futures)
+            mine.append(first())
+        return mine + [future.result() for future in futures]
     except BaseException:
         for future in futures:
             future.cancel()
@@ -359,16 +361,6 @@ def _handed_on(futures: list) -> None:
     while not all(future.running() or future.done() for future in futures):
         time.sleep(0.0001)
     time.sleep(0.0001)  # and the queue's own thread, which sends what the executor took
-
-
-def _results(futures: list) -> list:
-    """The futures' results in order; the first error is raised here, the others cancelled."""
-    try:
-        return [future.result() for future in futures]
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
 
 
 # --- the tasks --------------------------------------------------------------------------------
