@@ -361,6 +361,9 @@ def parse(text: str, where: str, what: str = "entries", strict: bool = False,
         if abs(shift) > _BITS_LIMIT:
             raise ValueError(f"{where} is {shown}: its exponent is out of range")
         mantissa = int(whole + fraction, 16)
+        double = _double(s, mantissa, shift)
+        if double is not None:  # what save_case writes: a double, read without a Fraction
+            return double
         value = Fraction(mantissa) * Fraction(2) ** shift if mantissa else Fraction(0)
         _ranged(value, where, shown, True)  # a hexadecimal float spells a double: never beyond
         _limited(value, where, shown)
@@ -370,6 +373,22 @@ def parse(text: str, where: str, what: str = "entries", strict: bool = False,
     if s.lower().lstrip("+-") in ("nan", "inf", "infinity"):
         raise ValueError(f"{where} is {shown}: {what} must be finite")
     raise ValueError(f"{where} is {shown}, which is not {GRAMMAR[strict]}")
+
+
+def _double(text: str, mantissa: int, shift: int) -> float | None:
+    """The double a hexadecimal ``text`` spells, ``mantissa * 2**shift`` in magnitude, if it is
+    one exactly; else None (more bits than a double holds, beyond its range, or between
+    subnormals): :func:`float.fromhex` rounds, so its result is checked against the integers."""
+    try:
+        f = float.fromhex(text)
+    except OverflowError:
+        return None
+    p, q = abs(f).as_integer_ratio()  # q is a power of 2
+    if shift >= 0:
+        exact = q == 1 and p == mantissa << shift
+    else:
+        exact = p << -shift == mantissa * q
+    return f if exact else None
 
 
 def _rational(x: Fraction) -> Any:

@@ -715,11 +715,11 @@ def _forward(a: Any, C: Any, net: Network, count: int, per_example: bool, read: 
 def _in_range(dtype: str) -> Any:
     """:func:`number`, also refusing what is beyond the largest finite number of ``dtype``."""
     fmt = get_dtype(dtype)
-    largest = Fraction(fmt.max)
+    largest = fmt.max
 
     def read(value: Any, where: str) -> Any:
         x = number(value, where)
-        if abs(x) > largest:
+        if _beyond_largest(x, largest):
             raise ValueError(f"{where} is {_show(x)}, beyond the largest {fmt.name} number ({fmt.max:g})")
         return x
 
@@ -731,7 +731,7 @@ def check_range(case: Case, dtype: str | None = None) -> None:
     case's): an implementation in that format cannot have held it. Places are named in the
     ``out_in`` layout (the case file's own when it is the default)."""
     fmt = get_dtype(case.dtype if dtype is None else dtype)
-    largest = Fraction(fmt.max)
+    largest = fmt.max
     lists = [("weights", case.net.w, 1), ("biases", case.net.b, 1), ("inputs", case.xs, 0),
              ("targets", case.ys, 0)]
     if case.per_example:
@@ -749,7 +749,15 @@ def check_range(case: Case, dtype: str | None = None) -> None:
             )
 
 
-def _beyond(values: Any, largest: Fraction, where: str, first: int = 0) -> Any:
+def _beyond_largest(x: Any, largest: float) -> bool:
+    """Whether ``|x|`` is beyond ``largest``, a format's largest finite number, exactly: two floats
+    compare exactly as they are; other numbers as Fractions."""
+    if type(x) is float:
+        return abs(x) > largest
+    return abs(Fraction(x)) > Fraction(largest)
+
+
+def _beyond(values: Any, largest: float, where: str, first: int = 0) -> Any:
     values = check.plain(values)  # an Examples as its lists
     if isinstance(values, list):
         for i in range(first, len(values)):
@@ -758,7 +766,7 @@ def _beyond(values: Any, largest: Fraction, where: str, first: int = 0) -> Any:
                 return found
         return None
     finite = not (isinstance(values, float) and not math.isfinite(values))
-    if values is not None and finite and abs(Fraction(values)) > largest:
+    if values is not None and finite and _beyond_largest(values, largest):
         # None: an entry not given; inf or nan: a result judged by the oracle
         return where, values
     return None

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..arithmetic.dtypes import get_dtype
@@ -105,7 +104,7 @@ class HvpCase:
                  ("targets", self.ys, 0), ("v_w", self.v_w, 1), ("v_b", self.v_b, 1),
                  ("Hv_w", self.Hv_w, 1), ("Hv_b", self.Hv_b, 1)]
         for name, values, first in lists:
-            place = _beyond(values, Fraction(fmt.max), name, first)
+            place = _beyond(values, fmt.max, name, first)
             if place is not None:
                 raise ValueError(f"{place[0]} is {_show(place[1])}, beyond the largest {fmt.name} "
                                  f"number ({fmt.max:g})")

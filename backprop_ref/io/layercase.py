@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..arithmetic.dtypes import DTYPES, get_dtype
@@ -100,7 +99,7 @@ class LayerCase:
     def check_range(self, dtype: str) -> None:
         """ValueError if a number of the case is beyond the range of ``dtype``."""
         fmt = get_dtype(dtype)
-        largest = Fraction(fmt.max)
+        largest = fmt.max
         lists = [("a_prev", self.a_prev), ("w", self.w), ("b", self.b), ("dC_da", self.dC_da)]
         lists += list(self.outputs.items())
         for name, values in lists:

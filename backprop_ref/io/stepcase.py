@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..arithmetic.dtypes import get_dtype
@@ -77,7 +76,7 @@ class StepCase:
     def check_range(self, dtype: str) -> None:
         """ValueError if a number of the case is beyond the range of ``dtype``."""
         casefile.check_range(self.base, dtype)
-        largest = Fraction(get_dtype(dtype).max)
+        largest = get_dtype(dtype).max
         lists = [("after_weights", self.after_w, 1), ("after_biases", self.after_b, 1)]
         if self.previous is not None:
             lists += [("previous_inputs", self.previous[0], 0),
