@@ -59,6 +59,41 @@ def test_hexadecimal_doubles_stay_floats_with_their_sign():
     assert check.number("0X1P-1074", "x") == 5e-324
 
 
+def _spelled(text: str) -> Fraction:
+    """The exact value of a hexadecimal string, from its digits (what ``parse`` must return)."""
+    sign, rest = (-1, text[3:]) if text.startswith("-") else (1, text[2:])
+    digits, _, exponent = rest.lower().partition("p")
+    whole, _, fraction = digits.partition(".")
+    shift = int(exponent or 0) - 4 * len(fraction)
+    return sign * Fraction(int(whole + fraction or "0", 16)) * Fraction(2) ** shift
+
+
+@pytest.mark.parametrize("text", [
+    "0x1p-1074", "0x1p-1075", "0x1.8p-1074", "0x3p-1076", "0xffp-1082", "0x1.fffffffffffffp1023",
+    "0x1.00000000000001p0", "0x1.0000000000001p0", "0x.8", "0x1.", "0x10", "-0x1.8p1",
+    "0x0.0000000000001p-1022", "0x0.00000000000008p-1022", "0x20000000000001p-1", "0x40000000000002p-2",
+    "0x1.fffffffffffff8p1022", "-0x0000000000001p0",
+])
+def test_a_hexadecimal_string_is_a_float_exactly_when_it_spells_a_double(text: str) -> None:
+    exact = _spelled(text)
+    got = check.number(text, "x")
+    assert Fraction(got) == exact
+    assert isinstance(got, float) is (Fraction(float(exact)) == exact)
+
+
+def test_random_hexadecimal_strings_keep_their_exact_values() -> None:
+    import random
+
+    rng = random.Random(5)
+    for _ in range(3000):
+        bits = rng.getrandbits(rng.randint(1, 64)) or 1
+        text = f"{'-' if rng.random() < 0.5 else ''}0x{bits:x}p{rng.randint(-1140, 960)}"
+        exact = _spelled(text)
+        got = check.number(text, "x")
+        assert Fraction(got) == exact, text
+        assert isinstance(got, float) is (Fraction(float(exact)) == exact), text
+
+
 @pytest.mark.parametrize("value, error, message", [
     (True, TypeError, "w[1][0][0] is True: a boolean is not a number here"),
     (None, TypeError, "w[1][0][0] is None (NoneType): not a number"),
