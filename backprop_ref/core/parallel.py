@@ -162,10 +162,11 @@ def gradient_sums(params: Parameters, xs: Sequence, ys: Sequence, cost: Cost, wo
 def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off in this process for the block, and on again after
     it only if it was on before. The processes of our own pool freeze what they inherit
-    (:func:`_inherit`), so their collections walk only their own new objects; the calling
-    process's would walk its whole heap again and again while it works its share, which made
-    that share the slower one. The numbers of a pass make no reference cycles: nothing is left
-    for the collector that reference counting does not free."""
+    (:func:`_inherit`), so their collections walk only their own new objects (forked within the
+    block, they start with the collector off as well); the calling process's would walk its
+    whole heap again and again while it works its share, which made that share the slower one.
+    The numbers of a pass make no reference cycles: nothing is left for the collector that
+    reference counting does not free."""
     was_on = gc.isenabled()
     gc.disable()
     try:
